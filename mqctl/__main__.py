@@ -1,0 +1,5 @@
+import sys
+
+from mqctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""Opening AMQP connections with pika, and turning pika's exceptions into mqctl's.
+
+Every command that speaks AMQP goes through `open_connection`, so unreachable hosts, refused logins
+and unknown vhosts read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from mqctl.config import ConnectionSettings, TlsSettings
+from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
+
+# AMQP reply codes (spec: constants) with what usually fixes them.
+REPLY_HINTS = {
+    403: "check the user's permissions on this vhost",
+    404: "check the name and the vhost (--vhost)",
+    405: "another connection holds it exclusively; stop that consumer or connection",
+    406: "the object exists with other properties; compare them (mqctl topology plan)",
+    530: "check the vhost name and the user's permissions",
+}
+
+
+def ssl_context(tls: TlsSettings, *, purpose_client: bool = True) -> ssl.SSLContext:
+    """A client TLS context: verification on unless `tls.insecure`."""
+    context = ssl.create_default_context(cafile=str(tls.ca_cert) if tls.ca_cert else None)
+    if tls.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.client_cert:
+        context.load_cert_chain(
+            str(tls.client_cert), str(tls.client_key) if tls.client_key else None
+        )
+    return context
+
+
+def connection_parameters(settings: ConnectionSettings, **overrides: Any) -> pika.ConnectionParameters:
+    params: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "virtual_host": settings.vhost,
+        "credentials": pika.PlainCredentials(settings.username, settings.password),
+        "connection_attempts": 1,
+        "socket_timeout": settings.connection_timeout,
+        "stack_timeout": settings.connection_timeout + 5,
+        "blocked_connection_timeout": 60,
+        "client_properties": {"product": "mqctl", "connection_name": "mqctl"},
+    }
+    if settings.heartbeat is not None:
+        params["heartbeat"] = settings.heartbeat
+    if settings.frame_max is not None:
+        params["frame_max"] = settings.frame_max
+    if settings.channel_max is not None:
+        params["channel_max"] = settings.channel_max
+    if settings.uses_tls:
+        try:
+            context = ssl_context(settings.tls)
+        except (OSError, ssl.SSLError) as exc:
+            raise Unreachable(f"cannot load TLS files: {exc}", "check --ca-cert/--client-cert/--client-key") from None
+        params["ssl_options"] = pika.SSLOptions(context, server_hostname=settings.host)
+    params.update(overrides)
+    return pika.ConnectionParameters(**params)
+
+
+def open_connection(settings: ConnectionSettings, **overrides: Any) -> pika.BlockingConnection:
+    """A pika BlockingConnection, or an `Unreachable`/`AccessRefused` saying why not."""
+    try:
+        return pika.BlockingConnection(connection_parameters(settings, **overrides))
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        raise connection_error(exc, settings) from None
+
+
+def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlError:
+    """The mqctl error for a failure while connecting or while a connection was open."""
+    where = settings.address
+    if isinstance(exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError):
+        return AccessRefused(
+            f"authentication refused for user {settings.username!r} at {where}",
+            "check the user name and password (--url or the profile)",
+        )
+    if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
+        return AccessRefused(
+            f"access to vhost {settings.vhost!r} refused at {where}: it does not exist "
+            f"or user {settings.username!r} has no permissions on it",
+            "check --vhost or the vhost in the URL path (%2f for /)",
+        )
+    if isinstance(exc, pika.exceptions.ConnectionClosedByBroker):
+        return BrokerError(
+            f"the broker closed the connection: {exc.reply_code} {exc.reply_text}",
+            REPLY_HINTS.get(exc.reply_code),
+            reply_code=exc.reply_code,
+        )
+    root = _root_cause(exc)
+    if isinstance(root, socket.gaierror):
+        return Unreachable(f"cannot resolve host {settings.host!r}", "check the host name in --url")
+    if isinstance(root, ConnectionRefusedError):
+        return Unreachable(
+            f"connection refused by {where}",
+            "is RabbitMQ running there? check the host and port in --url",
+        )
+    if isinstance(root, TimeoutError | socket.timeout):
+        return Unreachable(
+            f"no answer from {where} within {settings.connection_timeout:g}s",
+            "check the host, the port and any firewall",
+        )
+    if isinstance(root, ssl.SSLError):
+        return Unreachable(
+            f"TLS handshake with {where} failed: {root.reason or root}",
+            "check --ca-cert, or --insecure to skip verification",
+        )
+    if isinstance(exc, pika.exceptions.IncompatibleProtocolError):
+        return Unreachable(
+            f"{where} does not speak AMQP 0-9-1", "check the port (5672 for amqp, 5671 for amqps)"
+        )
+    reason = str(root) or type(root).__name__
+    return Unreachable(f"cannot connect to {where}: {reason}", "check --url and that RabbitMQ is running")
+
+
+def channel_error(exc: pika.exceptions.ChannelClosedByBroker, doing: str) -> BrokerError:
+    """A channel closed by the broker while `doing` something, with the broker's own reply."""
+    return BrokerError(
+        f"{doing} failed: {exc.reply_code} {exc.reply_text}",
+        REPLY_HINTS.get(exc.reply_code),
+        reply_code=exc.reply_code,
+    )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """pika wraps socket errors a few levels deep in its args; find the innermost."""
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = next(
+            (a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None
+        )
+        if inner is None:
+            inner = getattr(current, "exception", None)
+        if not isinstance(inner, BaseException):
+            return current
+        current = inner
+    return current

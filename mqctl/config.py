@@ -1,0 +1,358 @@
+"""Connection settings: one resolver, one precedence (flag > environment > profile > default).
+
+`resolve()` turns the raw options a command was given into a `ConnectionSettings` that both
+transports (pika for AMQP, requests for the management API) read. Passwords are registered with
+`mqctl.redact` as soon as they are known and are kept out of every repr.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import yaml
+
+from mqctl.errors import ConfigError
+from mqctl.redact import redact_url, register_secret
+
+DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2f"
+AMQP_PORTS = {"amqp": 5672, "amqps": 5671}
+API_PORTS = {"amqp": ("http", 15672), "amqps": ("https", 15671)}
+URL_QUERY_KEYS = {"heartbeat", "connection_timeout", "frame_max", "channel_max"}
+
+# Environment variables, by option name; flags win over them, they win over the profile.
+ENV = {
+    "url": "MQCTL_URL",
+    "api": "MQCTL_API",
+    "vhost": "MQCTL_VHOST",
+    "profile": "MQCTL_PROFILE",
+    "ca_cert": "MQCTL_CA_CERT",
+    "client_cert": "MQCTL_CLIENT_CERT",
+    "client_key": "MQCTL_CLIENT_KEY",
+    "insecure": "MQCTL_INSECURE",
+}
+PROFILE_KEYS = {
+    "url",
+    "api",
+    "vhost",
+    "username",
+    "password",
+    "password_env",
+    "password_file",
+    "ca_cert",
+    "client_cert",
+    "client_key",
+    "insecure",
+}
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """What the user typed: every field None when not given on the command line."""
+
+    url: str | None = None
+    api: str | None = None
+    vhost: str | None = None
+    profile: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    insecure: bool | None = None
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_cert: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    insecure: bool = False  # verification is on unless the user turns it off explicitly
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    scheme: str
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    vhost: str
+    api_url: str  # base URL of the management API, without credentials
+    api_username: str
+    api_password: str = field(repr=False)
+    tls: TlsSettings = TlsSettings()
+    heartbeat: int | None = None
+    connection_timeout: float = 10.0
+    frame_max: int | None = None
+    channel_max: int | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.scheme == "amqps"
+
+    @property
+    def display_url(self) -> str:
+        """The AMQP URL without a password: safe for any output."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{self.username}@{host}:{self.port}/{quote(self.vhost, safe='')}"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    if env.get("MQCTL_CONFIG"):
+        return Path(env["MQCTL_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
+    return Path(base) / "mqctl" / "config.yaml"
+
+
+def resolve(
+    options: ConnectionOptions,
+    env: Mapping[str, str] | None = None,
+) -> ConnectionSettings:
+    """Combine flags, environment, profile and defaults into settings, validating each value."""
+    env = os.environ if env is None else env
+    profile = _load_profile(options.profile or env.get(ENV["profile"]), env)
+
+    def pick(name: str) -> Any:
+        flag = getattr(options, name)
+        if flag is not None:
+            return flag
+        if env.get(ENV[name]):
+            return env[ENV[name]]
+        return profile.get(name)
+
+    if options.url is not None:
+        url, source = options.url, "--url"
+    elif env.get(ENV["url"]):
+        url, source = env[ENV["url"]], ENV["url"]
+    elif profile.get("url"):
+        url, source = str(profile["url"]), "the profile"
+    else:
+        url, source = DEFAULT_URL, "the default"
+    parsed = _parse_amqp_url(url, source)
+
+    username = parsed.username if parsed.username is not None else profile.get("username", "guest")
+    password = parsed.password
+    if password is None:
+        password = _profile_password(profile, env) or ("guest" if username == "guest" else "")
+    register_secret(password)
+
+    vhost = pick("vhost") or parsed.vhost
+    tls = TlsSettings(
+        ca_cert=_existing_file(pick("ca_cert"), "--ca-cert"),
+        client_cert=_existing_file(pick("client_cert"), "--client-cert"),
+        client_key=_existing_file(pick("client_key"), "--client-key"),
+        insecure=_truthy(pick("insecure")),
+    )
+    if tls.client_key and not tls.client_cert:
+        raise ConfigError("--client-key was given without --client-cert", "give both, or neither")
+
+    api_url, api_user, api_password = _api_endpoint(pick("api"), parsed.scheme, parsed.host)
+    if api_password is not None:
+        register_secret(api_password)
+    return ConnectionSettings(
+        scheme=parsed.scheme,
+        host=parsed.host,
+        port=parsed.port,
+        username=username,
+        password=password,
+        vhost=vhost,
+        api_url=api_url,
+        api_username=api_user if api_user is not None else username,
+        api_password=api_password if api_password is not None else password,
+        tls=tls,
+        **parsed.query,
+    )
+
+
+@dataclass(frozen=True)
+class _ParsedUrl:
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    vhost: str
+    query: dict[str, Any]
+
+
+def _parse_amqp_url(url: str, source: str) -> _ParsedUrl:
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"malformed AMQP URL {shown!r} from {source}: {exc}",
+            "use amqp://USER:PASSWORD@HOST:PORT/VHOST",
+        ) from None
+    if parts.password:
+        register_secret(unquote(parts.password))
+    if parts.scheme not in AMQP_PORTS:
+        raise ConfigError(
+            f"unsupported URL scheme {parts.scheme + '://' if parts.scheme else 'none'} "
+            f"in {shown!r} from {source}",
+            "use amqp:// or amqps://",
+        )
+    if not parts.hostname:
+        raise ConfigError(
+            f"no host in AMQP URL {shown!r} from {source}",
+            "use amqp://USER:PASSWORD@HOST:PORT/VHOST",
+        )
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if "/" in path:
+        raise ConfigError(
+            f"the vhost in {shown!r} has an unencoded '/'",
+            "encode it as %2f (the default vhost is /%2f)",
+        )
+    vhost = unquote(path) if path else "/"
+    return _ParsedUrl(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port or AMQP_PORTS[parts.scheme],
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        vhost=vhost,
+        query=_parse_query(parts.query, shown),
+    )
+
+
+def _parse_query(query: str, shown: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in filter(None, query.split("&")):
+        key, _, value = item.partition("=")
+        if key not in URL_QUERY_KEYS:
+            raise ConfigError(
+                f"unknown URL parameter {key!r} in {shown!r}",
+                f"supported: {', '.join(sorted(URL_QUERY_KEYS))}",
+            )
+        try:
+            result[key] = float(value) if key == "connection_timeout" else int(value)
+        except ValueError:
+            raise ConfigError(
+                f"URL parameter {key}={value!r} in {shown!r} is not a number", "give a number"
+            ) from None
+    return result
+
+
+def _api_endpoint(api: str | None, scheme: str, host: str) -> tuple[str, str | None, str | None]:
+    """The management API base URL (credentials removed) and any credentials it carried."""
+    if not api:
+        api_scheme, port = API_PORTS[scheme]
+        shown_host = f"[{host}]" if ":" in host else host
+        return f"{api_scheme}://{shown_host}:{port}", None, None
+    shown = redact_url(api)
+    try:
+        parts = urlsplit(api)
+        _ = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"malformed management API URL {shown!r}: {exc}", "use http(s)://HOST:PORT"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"malformed management API URL {shown!r}", "use http://HOST:15672 or https://HOST:15671"
+        )
+    hostport = parts.netloc.rpartition("@")[2]
+    base = f"{parts.scheme}://{hostport}{parts.path.rstrip('/')}"
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return base, user, password
+
+
+def _load_profile(name: str | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = config_path(env)
+    if not path.exists():
+        if name:
+            raise ConfigError(
+                f"unknown profile {name!r}: there is no profile file at {path}",
+                "create it (see README, 'Profiles') or drop --profile/MQCTL_PROFILE",
+            )
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read profile file {path}: {getattr(exc, 'strerror', None) or exc}",
+            "fix its permissions or set MQCTL_CONFIG to another file",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"profile file {path}{where} is not valid YAML", "fix the file's syntax"
+        ) from None
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict):
+        raise ConfigError(
+            f"profile file {path} has no 'profiles' mapping",
+            "write profiles: {NAME: {url: ...}} (see README, 'Profiles')",
+        )
+    name = name or data.get("default")
+    if not name:
+        return {}
+    if name not in profiles:
+        known = ", ".join(sorted(map(str, profiles))) or "none"
+        raise ConfigError(f"unknown profile {name!r} in {path}", f"known profiles: {known}")
+    profile = profiles[name] or {}
+    if not isinstance(profile, dict):
+        raise ConfigError(f"profile {name!r} in {path} is not a mapping", "give it keys like url:")
+    unknown = set(profile) - PROFILE_KEYS
+    if unknown:
+        raise ConfigError(
+            f"profile {name!r} in {path} has unknown keys: {', '.join(sorted(map(str, unknown)))}",
+            f"allowed: {', '.join(sorted(PROFILE_KEYS))}",
+        )
+    if isinstance(profile.get("password"), str):
+        register_secret(profile["password"])
+    return profile
+
+
+def _profile_password(profile: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    if profile.get("password_env"):
+        var = str(profile["password_env"])
+        if var not in env:
+            raise ConfigError(
+                f"the profile takes its password from ${var}, which is not set", f"export {var}"
+            )
+        return env[var]
+    if profile.get("password_file"):
+        path = Path(str(profile["password_file"])).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the profile's password_file {path}: {exc.strerror}",
+                "fix the path or its permissions",
+            ) from None
+    password = profile.get("password")
+    return str(password) if password is not None else None
+
+
+def _existing_file(value: Any, option: str) -> Path | None:
+    if value is None or value == "":
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{option}: no such file {path}", "give the path of a PEM file")
+    return path
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"cannot read {value!r} as true or false", "use true or false")

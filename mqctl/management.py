@@ -1,0 +1,147 @@
+"""A small client for RabbitMQ's management HTTP API (one keep-alive session, errors translated).
+
+Paths are given as segments and each is percent-encoded whole, so names with '/', '%', spaces or
+unicode reach the broker intact: `client.get("queues", vhost, name)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from mqctl.config import ConnectionSettings
+from mqctl.errors import AccessRefused, BrokerError, Unreachable
+
+DEFAULT_TIMEOUT = 15.0
+
+
+def api_path(*segments: str) -> str:
+    """`/api/seg1/seg2...` with every segment encoded whole (`/` becomes %2F)."""
+    return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+class ManagementClient:
+    def __init__(self, settings: ConnectionSettings, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.settings = settings
+        self.base_url = settings.api_url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.auth = (settings.api_username, settings.api_password)
+        self.session.headers["content-type"] = "application/json"
+        tls = settings.tls
+        self.session.verify = False if tls.insecure else (str(tls.ca_cert) if tls.ca_cert else True)
+        if tls.client_cert:
+            self.session.cert = (
+                (str(tls.client_cert), str(tls.client_key)) if tls.client_key else str(tls.client_cert)
+            )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> ManagementClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get(self, *segments: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", *segments, params=params)
+
+    def put(self, *segments: str, body: Any = None) -> Any:
+        return self.request("PUT", *segments, body=body)
+
+    def post(self, *segments: str, body: Any = None) -> Any:
+        return self.request("POST", *segments, body=body)
+
+    def delete(self, *segments: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("DELETE", *segments, params=params)
+
+    def exists(self, *segments: str) -> bool:
+        try:
+            self.get(*segments)
+        except BrokerError as exc:
+            if exc.reply_code == 404:
+                return False
+            raise
+        return True
+
+    def request(
+        self,
+        method: str,
+        *segments: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        path = api_path(*segments)
+        try:
+            response = self.session.request(
+                method, self.base_url + path, params=params, json=body, timeout=self.timeout
+            )
+        except requests.exceptions.SSLError as exc:
+            raise Unreachable(
+                f"TLS handshake with the management API at {self.base_url} failed: {_reason(exc)}",
+                "check --ca-cert, or --insecure to skip verification",
+            ) from None
+        except requests.exceptions.Timeout:
+            raise Unreachable(
+                f"no answer from the management API at {self.base_url} within {self.timeout:g}s",
+                "check --api and that the broker is up",
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise Unreachable(
+                f"cannot reach the management API at {self.base_url}: {_reason(exc)}",
+                "check --api, and that the rabbitmq_management plugin is enabled",
+            ) from None
+        return self._result(method, path, response)
+
+    def _result(self, method: str, path: str, response: requests.Response) -> Any:
+        if response.status_code == 401:
+            raise AccessRefused(
+                f"the management API refused user {self.settings.api_username!r}",
+                "check the user name and password, and that the user has a management tag",
+            )
+        if response.status_code >= 400:
+            reason = _api_reason(response)
+            raise BrokerError(
+                f"{method} {path} failed: {response.status_code} {reason}",
+                _HTTP_HINTS.get(response.status_code),
+                reply_code=response.status_code,
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise BrokerError(
+                f"{method} {path}: the management API answered with something that is not JSON",
+                "check that --api points at RabbitMQ's management plugin",
+            ) from None
+
+
+_HTTP_HINTS = {
+    400: "the broker rejected the request's values",
+    403: "the user lacks the permission or tag this needs",
+    404: "check the name and the vhost",
+}
+
+
+def _api_reason(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.reason or "error"
+    if isinstance(data, dict):
+        return str(data.get("reason") or data.get("error") or response.reason)
+    return response.reason or "error"
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost, human part of a requests/urllib3 connection error."""
+    text = str(exc)
+    for marker in ("Failed to resolve", "Connection refused", "Name or service not known"):
+        if marker in text:
+            return marker.lower() if marker != "Failed to resolve" else "cannot resolve host"
+    inner = exc.__context__ or exc.__cause__
+    return str(inner or exc).split(": ", 1)[-1][:200]
