@@ -48,6 +48,9 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
+    from mqctl.commands import topology
+
+    app.add_typer(topology.app, name="topology")
 
 
 _register_commands()

@@ -166,3 +166,71 @@ def progress(total: int | None, description: str) -> Iterator[Advance]:
             bar.advance(task, steps)
 
         yield advance
+
+
+# --- topology (plan diffs, routing trees) ---------------------------------------------------
+
+_PLAN_MARKS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "conflict": ("!", "bold red"),
+    "delete": ("-", "red"),
+    "ensure": ("=", "cyan"),
+    "unchanged": (" ", "dim"),
+}
+
+
+def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> None:
+    """A plan (as `Plan.to_json()` gives it) as a coloured field-level diff on stdout."""
+    console = stdout_console()
+    for change in plan["changes"]:
+        action = change["action"]
+        if action == "unchanged" and not show_unchanged:
+            continue
+        mark, style = _PLAN_MARKS.get(action, ("?", ""))
+        line = Text(f"{mark} {action:<9} ", style=style)
+        line.append(change["title"])
+        console.print(line)
+        for diff in change.get("fields", []):
+            field = Text(f"      {diff['field']}: ", style="bold")
+            field.append(dumps_json(diff["old"]), style="red")
+            field.append(" (broker) -> ")
+            field.append(dumps_json(diff["new"]), style="green")
+            field.append(" (files)")
+            console.print(field)
+        if change.get("note") and action in ("conflict", "ensure"):
+            console.print(Text(f"      {change['note']}", style="italic"))
+    for refusal in plan.get("refusals", []):
+        console.print(Text(f"x refused   {refusal}", style="bold red"))
+    summary = plan["summary"]
+    parts = [
+        f"{summary['create']} to create",
+        f"{summary['update']} to update",
+        f"{summary['conflict']} in conflict",
+        f"{summary['delete']} to delete",
+        f"{summary['unchanged']} unchanged",
+    ]
+    if summary.get("ensure"):
+        parts.append(f"{summary['ensure']} to re-declare")
+    console.print(Text("Plan: " + ", ".join(parts) + ".", style="bold"))
+
+
+def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:
+    """A routing graph: each branch {"label", "children": [...]} nested as a tree."""
+    from rich.tree import Tree
+
+    root = Tree(Text(title, style="bold"))
+
+    def grow(node: Tree, items: Sequence[Mapping[str, Any]]) -> None:
+        for item in items:
+            child = node.add(Text(item["label"], style=item.get("style", "")))
+            grow(child, item.get("children", []))
+
+    grow(root, branches)
+    stdout_console().print(root)
+
+
+def write_text(text: str) -> None:
+    """Data (a dot or mermaid graph, a document) to stdout exactly as given."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,328 @@
+"""`mqctl topology ...`: topology as code (validate, plan, apply, export, delete, show).
+
+Each command parses its options, calls the library in mqctl.topology, and hands the result to a
+renderer in mqctl.output.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from mqctl import output
+from mqctl.commands.common import (
+    ConnectedCommand,
+    PlainCommand,
+    connection_settings,
+    given_options,
+    selected_vhosts,
+)
+from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
+from mqctl.errors import BadInput, ExitStatus
+from mqctl.management import ManagementClient
+from mqctl.topology.apply import Backend, PlanOptions, check_plan, execute, make_plan
+from mqctl.topology.backends.amqp import AmqpBackend, refuse_non_amqp
+from mqctl.topology.backends.http import HttpBackend
+from mqctl.topology.export import export_topology, to_document
+from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
+from mqctl.topology.plan import Action
+from mqctl.topology.remove import delete_plan, execute_delete
+from mqctl.topology.validate import load_topology
+
+app = typer.Typer(
+    help=(
+        "Topology as code: exchanges, queues, bindings, policies, vhosts and users from YAML or "
+        "RabbitMQ definitions files, with a field-level plan.\n\n"
+        "Example: mqctl topology plan topologies/work-queue.yaml"
+    ),
+    no_args_is_help=True,
+)
+
+
+class Via(StrEnum):
+    http = "http"
+    amqp = "amqp"
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+    definitions = "definitions"
+
+
+class GraphFormat(StrEnum):
+    tree = "tree"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+FILES = typer.Argument(
+    ...,
+    help="Topology files or directories (YAML, or RabbitMQ definitions JSON); they merge. "
+    "Example: topologies/ or orders.yaml defs.json",
+    show_default=False,
+)
+VIA = typer.Option(
+    Via.http,
+    "--via",
+    help="How to reach the broker: http (management API; everything) or amqp (pika; exchanges, "
+    "queues and bindings only). Example: --via amqp",
+)
+PRUNE = typer.Option(
+    False,
+    "--prune",
+    help="Also delete objects the files do not declare, only inside the vhosts the files declare "
+    "(never amq.* or default objects). Example: --prune --prune-prefix orders.",
+)
+PRUNE_PREFIX = typer.Option(
+    None,
+    "--prune-prefix",
+    help="With --prune, only delete objects whose names start with this. "
+    "Example: --prune-prefix app.",
+    metavar="PREFIX",
+)
+CREATE_VHOSTS = typer.Option(
+    False,
+    "--create-vhosts",
+    help="Create vhosts the objects use but the files do not declare (refused otherwise). "
+    "Example: --create-vhosts",
+)
+
+
+@contextmanager
+def open_backend(via: Via) -> Iterator[Backend]:
+    settings = connection_settings()
+    if via is Via.amqp:
+        yield AmqpBackend(settings)
+        return
+    with ManagementClient(settings) as client:
+        yield HttpBackend(client)
+
+
+def _options(
+    prune: bool, prune_prefix: str | None, create_vhosts: bool, recreate: bool = False
+) -> PlanOptions:
+    if prune_prefix is not None and not prune:
+        raise BadInput("--prune-prefix narrows --prune", "add --prune, or drop --prune-prefix")
+    return PlanOptions(
+        prune=prune, prune_prefix=prune_prefix, create_vhosts=create_vhosts, recreate=recreate
+    )
+
+
+@app.command(cls=PlainCommand)
+def validate(files: list[Path] = FILES) -> None:
+    """Check topology files offline: every problem at once, with file:line:column.
+
+    Exit 0 when valid, 4 otherwise. Example: mqctl topology validate topologies/
+    """
+    topology = load_topology(files)
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())
+    output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
+
+
+@app.command(cls=ConnectedCommand)
+def plan(
+    files: list[Path] = FILES,
+    via: Via = VIA,
+    prune: bool = PRUNE,
+    prune_prefix: str | None = PRUNE_PREFIX,
+    create_vhosts: bool = CREATE_VHOSTS,
+    fmt: PlanFormat = typer.Option(
+        PlanFormat.text,
+        "--format",
+        help="text (a coloured diff) or json (for scripts). Example: --format json",
+    ),
+    show_unchanged: bool = typer.Option(
+        False, "--show-unchanged", help="List unchanged objects too."
+    ),
+) -> int:
+    """Show what apply would change, field by field, against the live broker.
+
+    Exit 0 when nothing would change, 2 when something would, 1 on error.
+    Example: mqctl topology plan topologies/dead-letter-retry.yaml --format json
+    """
+    options = _options(prune, prune_prefix, create_vhosts)
+    desired = load_topology(files)
+    if via is Via.amqp:
+        refuse_non_amqp(desired)
+    with open_backend(via) as backend:
+        result, _ = make_plan(backend, desired, options)
+    _render_plan(result.to_json(), fmt, show_unchanged)
+    if result.refusals:
+        return int(ExitStatus.FAILED)
+    return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
+
+
+def _render_plan(document: dict[str, object], fmt: PlanFormat, show_unchanged: bool) -> None:
+    if fmt is PlanFormat.json:
+        output.emit_document(document, output.OutputFormat.json)
+    else:
+        output.render_plan(document, show_unchanged=show_unchanged)
+
+
+@app.command(cls=ConnectedCommand)
+def apply(
+    files: list[Path] = FILES,
+    via: Via = VIA,
+    prune: bool = PRUNE,
+    prune_prefix: str | None = PRUNE_PREFIX,
+    create_vhosts: bool = CREATE_VHOSTS,
+    recreate: bool = typer.Option(
+        False,
+        "--recreate",
+        help="Delete and re-declare a queue in conflict, only when it is empty and has no "
+        "consumers; "
+        "its bindings are restored. Example: --recreate",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show the plan (same as plan)."),
+    fmt: PlanFormat = typer.Option(
+        PlanFormat.text, "--format", help="text or json. Example: --format json"
+    ),
+) -> int:
+    """Make the broker match the files: idempotent; conflicts refused unless --recreate.
+
+    Example: mqctl topology apply topologies/ --prune --prune-prefix demo.
+    """
+    options = _options(prune, prune_prefix, create_vhosts, recreate)
+    desired = load_topology(files)
+    if via is Via.amqp:
+        refuse_non_amqp(desired)
+        if prune:
+            raise BadInput(
+                "--prune needs --via http: AMQP cannot list what exists",
+                "drop --prune or use --via http",
+            )
+    with open_backend(via) as backend:
+        result, actual = make_plan(backend, desired, options)
+        document = result.to_json()
+        _render_plan(document, fmt, False)
+        if dry_run:
+            return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
+        to_recreate = check_plan(result, backend, actual, options)
+        if not result.has_changes and not result.of(Action.ensure):
+            output.info("nothing to change: the broker already matches the files")
+            return int(ExitStatus.OK)
+        with output.progress(None, "applying") as advance:
+            outcome = execute(result, backend, actual, to_recreate, progress=advance)
+    done = outcome.done
+    output.info(
+        f"applied: {done['created']} created, {done['updated']} updated, "
+        f"{done['recreated']} recreated, {done['deleted']} deleted"
+    )
+    return int(ExitStatus.OK)
+
+
+@app.command(cls=ConnectedCommand)
+def export(
+    fmt: ExportFormat = typer.Option(
+        ExportFormat.yaml,
+        "--format",
+        help="yaml (mqctl's format), json (the same as JSON) or definitions (RabbitMQ's). "
+        "Example: --format definitions",
+    ),
+) -> None:
+    """Write the live broker's vhosts as a self-contained topology on stdout.
+
+    Give --vhost several times for several vhosts (default: the connection's vhost). Users are
+    left out: their password hashes are never printed.
+    Example: mqctl topology export --vhost orders --vhost billing > live.yaml
+    """
+    settings = connection_settings_multi()
+    vhosts = list(selected_vhosts()) or [settings.vhost]
+    with ManagementClient(settings) as client:
+        topology = export_topology(HttpBackend(client), vhosts)
+    if fmt is ExportFormat.definitions:
+        from mqctl.topology.definitions import to_definitions
+
+        output.emit_document(to_definitions(topology), output.OutputFormat.json)
+        return
+    document = to_document(topology)
+    output.emit_document(
+        document, output.OutputFormat.yaml if fmt is ExportFormat.yaml else output.OutputFormat.json
+    )
+
+
+def connection_settings_multi() -> ConnectionSettings:
+    """Connection settings when --vhost may be given several times (the command reads them)."""
+    given = given_options()
+    given.pop("vhost")
+    return resolve(ConnectionOptions(**given))
+
+
+@app.command(cls=ConnectedCommand)
+def delete(
+    files: list[Path] = FILES,
+    via: Via = VIA,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; for scripts. Example: --yes"),
+) -> None:
+    """Remove from the broker what the files declare (shown first; asks unless --yes).
+
+    Example: mqctl topology delete topologies/pubsub-fanout.yaml --yes
+    """
+    desired = load_topology(files)
+    if via is Via.amqp:
+        refuse_non_amqp(desired)
+    with open_backend(via) as backend:
+        result = delete_plan(backend, desired)
+        output.render_plan(result.to_json())
+        if not result.has_changes:
+            output.info("nothing to delete: none of the declared objects exist")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise BadInput("delete needs confirmation", "run it in a terminal, or add --yes")
+            if not typer.confirm("Delete these objects?", default=False):
+                raise BadInput("not confirmed; nothing was deleted")
+        deleted = execute_delete(result, backend)
+    output.info(f"deleted {deleted} objects")
+
+
+@app.command(cls=ConnectedCommand)
+def show(
+    files: list[Path] = typer.Argument(
+        None, help="Topology files or directories. Example: topologies/", show_default=False
+    ),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Draw the live broker's vhost instead of files. Example: --live --vhost orders",
+    ),
+    fmt: GraphFormat = typer.Option(
+        GraphFormat.tree,
+        "--format",
+        help="tree (terminal), dot (Graphviz) or mermaid. Example: --format mermaid",
+    ),
+) -> None:
+    """Draw the routing graph: exchange -> key -> queue or exchange, AE and DLX edges marked.
+
+    Example: mqctl topology show topologies/alternate-exchange.yaml --format dot | dot -Tsvg
+    """
+    if live == bool(files):
+        raise BadInput(
+            "give topology files or --live (one of them)",
+            "e.g. mqctl topology show topologies/ or --live",
+        )
+    if live:
+        settings = connection_settings_multi()
+        vhosts = list(selected_vhosts()) or [settings.vhost]
+        with ManagementClient(settings) as client:
+            topology = export_topology(HttpBackend(client), vhosts)
+    else:
+        topology = load_topology(files)
+    if fmt is GraphFormat.dot:
+        output.write_text(graph_dot(topology))
+    elif fmt is GraphFormat.mermaid:
+        output.write_text(graph_mermaid(topology))
+    else:
+        for title, branches in graph_tree(topology):
+            output.render_tree(title, branches)

@@ -1,0 +1,228 @@
+"""Planning against a live broker, and carrying a plan out.
+
+`make_plan()` reads the broker's state through a backend and diffs it with the desired topology.
+`check_plan()` refuses, before anything changes, what would fail half-way or lose data.
+`execute()` creates and updates in dependency order (vhosts and users first, bindings last) and
+deletes in the reverse order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mqctl.errors import OperationFailed
+from mqctl.topology.model import (
+    KINDS,
+    Binding,
+    Exchange,
+    GlobalParameter,
+    Queue,
+    Topology,
+    TopologyObject,
+    User,
+)
+from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, compute_plan
+
+
+class Backend(Protocol):
+    name: str
+    probe: Topology | None  # the desired objects, for backends that can only check by name
+
+    def facts(self, *, with_users: bool = True) -> BrokerFacts: ...
+
+    def read_state(
+        self,
+        vhosts: list[str],
+        *,
+        user_names: list[str] = ...,
+        global_names: list[str] = ...,
+        all_users: bool = ...,
+    ) -> Topology: ...
+
+    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]: ...
+
+    def bulk_create(self, objects: list[TopologyObject]) -> None: ...
+
+    def put(self, obj: TopologyObject) -> None: ...
+
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    prune: bool = False
+    prune_prefix: str | None = None
+    create_vhosts: bool = False
+    recreate: bool = False
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    done: dict[str, int] = field(default_factory=dict)
+    recreated: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.done.values())
+
+
+class PlanRefused(OperationFailed):
+    """The plan cannot be carried out safely; nothing was changed. Exit 1."""
+
+
+def make_plan(
+    backend: Backend, desired: Topology, options: PlanOptions = PlanOptions()
+) -> tuple[Plan, Topology]:
+    """The plan and the broker's state it was computed from."""
+    backend.probe = desired
+    facts = backend.facts(with_users=bool(desired.of(User)) or _needs_users(desired))
+    actual = backend.read_state(
+        desired.vhosts_used(),
+        user_names=[u.name for u in desired.of(User)],
+        global_names=[g.name for g in desired.of(GlobalParameter)],
+    )
+    plan = compute_plan(
+        desired,
+        actual,
+        facts,
+        prune=options.prune,
+        prune_prefix=options.prune_prefix,
+        create_vhosts=options.create_vhosts,
+    )
+    return plan, actual
+
+
+def _needs_users(desired: Topology) -> bool:
+    return bool(desired.objects["permissions"] or desired.objects["topic_permissions"])
+
+
+def check_plan(
+    plan: Plan, backend: Backend, actual: Topology, options: PlanOptions
+) -> list[Change]:
+    """Refuse what cannot be done safely; return the conflicting queues to recreate."""
+    if plan.refusals:
+        raise PlanRefused(
+            f"refused before changing anything ({len(plan.refusals)} "
+            f"{'reason' if len(plan.refusals) == 1 else 'reasons'}):\n  "
+            + "\n  ".join(plan.refusals),
+            None,
+        )
+    if options.prune and not plan.owned_vhosts:
+        raise PlanRefused(
+            "--prune deletes only inside the vhosts the files own, and these files declare none",
+            "declare the vhosts they own under vhosts:",
+        )
+    conflicts = plan.conflicts
+    if not conflicts:
+        return []
+    if not options.recreate:
+        lines = [f"{c.obj.title()}: {describe_diffs(c)}; {c.note}" for c in conflicts]
+        raise PlanRefused(
+            f"{len(conflicts)} {'object conflicts' if len(conflicts) == 1 else 'objects conflict'} "
+            "with the broker; nothing was changed:\n  " + "\n  ".join(lines),
+        )
+    refusals = []
+    for change in conflicts:
+        obj = change.obj
+        if not isinstance(obj, Queue):
+            refusals.append(f"{obj.title()}: --recreate only recreates queues; {change.note}")
+            continue
+        messages, consumers = backend.queue_usage(obj.vhost, obj.name)
+        if messages or consumers:
+            refusals.append(
+                f"{obj.title()}: --recreate refused: it holds {messages} message(s) and has "
+                f"{consumers} consumer(s); drain it and stop its consumers first"
+            )
+    if refusals:
+        raise PlanRefused("refused before changing anything:\n  " + "\n  ".join(refusals))
+    return conflicts
+
+
+def describe_diffs(change: Change) -> str:
+    parts = []
+    for d in change.diffs:
+        if d.secret:
+            parts.append(f"{d.field} differs")
+        else:
+            parts.append(
+                f"{d.field} is {_short(d.old)} on the broker, {_short(d.new)} in the files"
+            )
+    return "; ".join(parts)
+
+
+def _short(value: object) -> str:
+    from mqctl.topology.model import canonical
+
+    return canonical(value)
+
+
+def execute(
+    plan: Plan,
+    backend: Backend,
+    actual: Topology,
+    recreate: list[Change],
+    progress: Callable[[int], None] | None = None,
+) -> ApplyResult:
+    """Carry out the plan: creates/updates in dependency order, then deletes in reverse."""
+    result = ApplyResult(plan)
+    done: dict[str, int] = {"created": 0, "updated": 0, "deleted": 0, "recreated": 0}
+    step = progress or (lambda n: None)
+
+    # Queues to recreate: delete (only if still empty and unused), then create with the rest.
+    restore: list[TopologyObject] = []
+    for change in recreate:
+        queue = change.obj
+        assert isinstance(queue, Queue)
+        backend.delete(queue, if_empty=True)
+        restore.append(queue)
+        result.recreated.append(queue.title())
+        done["recreated"] += 1
+        # The broker dropped its bindings with it: declare them again, the files' and the others.
+        for b in actual.of(Binding):
+            if (
+                b.vhost == queue.vhost
+                and b.destination_type == "queue"
+                and b.destination == queue.name
+            ):
+                restore.append(b)
+
+    creates = [c.obj for c in plan.of(Action.create, Action.ensure)]
+    updates = [c.obj for c in plan.of(Action.update)]
+    pending = _ordered([*creates, *restore])
+    bulk_kinds = (Exchange, Queue, Binding)
+    bulk: list[TopologyObject] = [obj for obj in pending if isinstance(obj, bulk_kinds)]
+    single = [obj for obj in pending if not isinstance(obj, bulk_kinds)]
+    for obj in _ordered([*single, *updates]):
+        backend.put(obj)
+        step(1)
+    done["updated"] = len(updates)
+    if bulk:
+        backend.bulk_create(_dedupe(bulk))
+        step(len(bulk))
+    done["created"] = len(creates)
+    for change in reversed(_ordered_changes(plan.of(Action.delete))):
+        backend.delete(change.obj)
+        done["deleted"] += 1
+        step(1)
+    result.done = done
+    return result
+
+
+def _dedupe(objects: Sequence[TopologyObject]) -> list[TopologyObject]:
+    seen: dict[tuple[str, tuple[str, ...]], TopologyObject] = {}
+    for obj in objects:
+        seen.setdefault((obj.kind, obj.key), obj)
+    return list(seen.values())
+
+
+def _ordered(objects: list[TopologyObject]) -> list[TopologyObject]:
+    rank = {cls.kind: i for i, cls in enumerate(KINDS)}
+    return sorted(objects, key=lambda o: rank[o.kind])
+
+
+def _ordered_changes(changes: list[Change]) -> list[Change]:
+    rank = {cls.kind: i for i, cls in enumerate(KINDS)}
+    return sorted(changes, key=lambda c: rank[c.obj.kind])

@@ -1,0 +1,197 @@
+"""The AMQP backend: exchanges, queues and bindings declared with pika, one connection per vhost.
+
+AMQP can only do part of the job: it has no way to list objects or read their properties, and no
+methods at all for vhosts, users, permissions, policies or parameters (those need the management
+API: `--via http`). Existing state is checked with passive declares, which tell whether an object
+exists but not its properties; a declare whose properties differ is refused by the broker
+(406 PRECONDITION_FAILED) and reported as a conflict. Bindings cannot be listed, so they are
+re-declared on every apply, which the broker treats as a no-op when they exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from typing import Any
+
+import pika.exceptions
+
+from mqctl.amqp_connection import channel_error, open_connection
+from mqctl.config import ConnectionSettings
+from mqctl.errors import AccessRefused, BadInput, BrokerError
+from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
+from mqctl.topology.plan import BUILTIN_EXCHANGES, BrokerFacts
+from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
+
+NEEDS_HTTP = (
+    "AMQP 0-9-1 can declare only exchanges, queues and bindings; vhosts, users, permissions, "
+    "policies and parameters need the management API"
+)
+
+
+def refuse_non_amqp(topology: Topology) -> None:
+    """`--via amqp` on files that declare more than AMQP can: say what and what to do."""
+    extra = {
+        kind: len(objs)
+        for kind, objs in topology.objects.items()
+        if objs and kind not in AMQP_KINDS
+    }
+    if extra:
+        listed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in extra.items())
+        raise BadInput(
+            f"--via amqp: the files also declare {listed}; {NEEDS_HTTP}",
+            "use --via http (the default), or keep those objects in a file applied over http",
+        )
+
+
+class AmqpBackend:
+    name = "amqp"
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self.probe: Topology | None = None
+
+    @contextmanager
+    def _channel(self, vhost: str) -> Iterator[Any]:
+        connection = open_connection(replace(self.settings, vhost=vhost))
+        try:
+            yield connection
+        finally:
+            if connection.is_open:
+                with suppress(pika.exceptions.AMQPError):
+                    connection.close()
+
+    def facts(self, *, with_users: bool = True) -> BrokerFacts:
+        vhosts = set()
+        for vhost in self.probe.vhosts_used() if self.probe else []:
+            try:
+                with self._channel(vhost):
+                    vhosts.add(vhost)
+            except AccessRefused:
+                continue
+        types = set(BUILTIN_EXCHANGE_TYPES)
+        if self.probe:  # plugin types cannot be listed over AMQP: the declare itself will tell
+            types |= {e.type for e in self.probe.of(Exchange)}
+        return BrokerFacts(
+            exchange_types=frozenset(types),
+            enabled_plugins=frozenset(),
+            existing_vhosts=frozenset(vhosts),
+            amqp_only=True,
+        )
+
+    def read_state(
+        self,
+        vhosts: Iterable[str],
+        *,
+        user_names: Iterable[str] = (),
+        global_names: Iterable[str] = (),
+        all_users: bool = False,
+    ) -> Topology:
+        """Which of the probed exchanges and queues exist (passive declares)."""
+        actual = Topology()
+        if self.probe is None:
+            return actual
+        wanted = set(vhosts)
+        for vhost in wanted:
+            objects = [
+                o
+                for o in (*self.probe.of(Exchange), *self.probe.of(Queue))
+                if o.vhost_name == vhost
+            ]
+            if not objects:
+                continue
+            try:
+                with self._channel(vhost) as connection:
+                    channel = connection.channel()
+                    for obj in objects:
+                        try:
+                            if isinstance(obj, Exchange):
+                                channel.exchange_declare(obj.name, passive=True)
+                            else:
+                                channel.queue_declare(obj.name, passive=True)
+                            actual.add(obj)  # exists; its properties are not visible over AMQP
+                        except pika.exceptions.ChannelClosedByBroker as exc:
+                            if exc.reply_code != 404:
+                                raise channel_error(exc, f"checking {obj.title()}") from None
+                            channel = connection.channel()
+            except AccessRefused:
+                continue
+        return actual
+
+    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
+        with self._channel(vhost) as connection:
+            ok = connection.channel().queue_declare(name, passive=True)
+            return int(ok.method.message_count), int(ok.method.consumer_count)
+
+    def bulk_create(self, objects: list[TopologyObject]) -> None:
+        by_vhost: dict[str, list[TopologyObject]] = {}
+        for obj in objects:
+            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
+        for vhost, items in by_vhost.items():
+            with self._channel(vhost) as connection:
+                channel = connection.channel()
+                for obj in items:
+                    try:
+                        _declare(channel, obj)
+                    except pika.exceptions.ChannelClosedByBroker as exc:
+                        raise channel_error(exc, f"declaring {obj.title()}") from None
+
+    def put(self, obj: TopologyObject) -> None:
+        if obj.kind not in AMQP_KINDS:
+            raise BadInput(
+                f"--via amqp cannot declare {obj.title()}: {NEEDS_HTTP}", "use --via http"
+            )
+        self.bulk_create([obj])
+
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+        if obj.kind not in AMQP_KINDS:
+            raise BadInput(
+                f"--via amqp cannot delete {obj.title()}: {NEEDS_HTTP}", "use --via http"
+            )
+        with self._channel(obj.vhost_name or "/") as connection:
+            channel = connection.channel()
+            try:
+                if isinstance(obj, Queue):
+                    channel.queue_delete(obj.name, if_unused=if_empty, if_empty=if_empty)
+                elif isinstance(obj, Exchange):
+                    channel.exchange_delete(obj.name)
+                elif isinstance(obj, Binding):
+                    if obj.destination_type == "queue":
+                        channel.queue_unbind(
+                            obj.destination, obj.source, obj.routing_key, obj.arguments or None
+                        )
+                    else:
+                        channel.exchange_unbind(
+                            obj.destination, obj.source, obj.routing_key, obj.arguments or None
+                        )
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                raise channel_error(exc, f"deleting {obj.title()}") from None
+
+
+def _declare(channel: Any, obj: TopologyObject) -> None:
+    if isinstance(obj, Exchange):
+        channel.exchange_declare(
+            obj.name,
+            exchange_type=obj.type,
+            durable=obj.durable,
+            auto_delete=obj.auto_delete,
+            internal=obj.internal,
+            arguments=obj.arguments or None,
+        )
+    elif isinstance(obj, Queue):
+        channel.queue_declare(
+            obj.name,
+            durable=obj.durable,
+            auto_delete=obj.auto_delete,
+            arguments=obj.arguments or None,
+        )
+    elif isinstance(obj, Binding):
+        if obj.source in BUILTIN_EXCHANGES and obj.source == "":
+            raise BrokerError("cannot bind to the default exchange")
+        if obj.destination_type == "queue":
+            channel.queue_bind(obj.destination, obj.source, obj.routing_key, obj.arguments or None)
+        else:
+            channel.exchange_bind(
+                obj.destination, obj.source, obj.routing_key, obj.arguments or None
+            )

@@ -1,0 +1,310 @@
+"""The management API backend: reads the broker's state in a few requests and carries out changes.
+
+Reading: one GET of /api/definitions/{vhost} per vhost involved (queues, exchanges, bindings,
+policies, parameters), plus one request each for vhosts, limits, users, permissions and operator
+policies — never one per object. Creating many exchanges, queues and bindings goes through the
+broker's vhost-scoped definitions import in one request per vhost, after mqctl's own plan and
+checks; everything else is one request per object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mqctl.management import ManagementClient
+from mqctl.topology.definitions import (
+    binding_definition,
+    exchange_definition,
+    parse_definitions,
+    queue_definition,
+)
+from mqctl.topology.loader import LList, LMap, Problem
+from mqctl.topology.model import (
+    Binding,
+    Exchange,
+    GlobalParameter,
+    Loc,
+    OperatorPolicy,
+    Parameter,
+    Permission,
+    Policy,
+    Queue,
+    TopicPermission,
+    Topology,
+    TopologyObject,
+    User,
+    Vhost,
+)
+from mqctl.topology.plan import BrokerFacts
+
+SOURCE = "<broker>"
+# Creations of these kinds go through one definitions import per vhost.
+BULK_KINDS = (Exchange, Queue, Binding)
+
+
+def _located(value: Any) -> Any:
+    """Plain JSON from the API as the loader's located values (positions all `<broker>`)."""
+    loc = Loc(SOURCE)
+    if isinstance(value, dict):
+        result = LMap(loc)
+        for key, item in value.items():
+            result[str(key)] = _located(item)
+        return result
+    if isinstance(value, list):
+        seq = LList(loc)
+        for item in value:
+            seq.append(_located(item))
+            seq.locs.append(loc)
+        return seq
+    return value
+
+
+class HttpBackend:
+    name = "http"
+
+    def __init__(self, client: ManagementClient) -> None:
+        self.client = client
+        self.probe: Topology | None = None
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def facts(self, *, with_users: bool = True) -> BrokerFacts:
+        overview = self.client.get("overview")
+        nodes = self.client.get("nodes", params={"columns": "name,enabled_plugins"})
+        plugins = {p for node in nodes or [] for p in node.get("enabled_plugins", [])}
+        vhosts = {v["name"] for v in self.client.get("vhosts", params={"columns": "name"})}
+        users: set[str] = set()
+        if with_users:
+            users = {u["name"] for u in self.client.get("users", params={"columns": "name"})}
+        return BrokerFacts(
+            exchange_types=frozenset(t["name"] for t in overview.get("exchange_types", [])),
+            enabled_plugins=frozenset(plugins),
+            existing_vhosts=frozenset(vhosts),
+            existing_users=frozenset(users),
+        )
+
+    def read_state(
+        self,
+        vhosts: Iterable[str],
+        *,
+        user_names: Iterable[str] = (),
+        global_names: Iterable[str] = (),
+        all_users: bool = False,
+    ) -> Topology:
+        """The broker's objects in `vhosts` (those that exist), plus the named users/parameters."""
+        wanted = list(dict.fromkeys(vhosts))
+        all_vhosts = {v["name"]: v for v in self.client.get("vhosts")}
+        present = [name for name in wanted if name in all_vhosts]
+        limits = {item["vhost"]: item.get("value", {}) for item in self.client.get("vhost-limits")}
+        document: dict[str, Any] = {
+            "vhosts": [
+                {**_vhost_record(all_vhosts[name]), "limits": limits.get(name, {})}
+                for name in present
+            ],
+            "queues": [],
+            "exchanges": [],
+            "bindings": [],
+            "policies": [],
+            "operator_policies": [],
+            "parameters": [],
+        }
+        for name in present:
+            definitions = self.client.get("definitions", name)
+            for section in ("queues", "exchanges", "bindings", "policies", "parameters"):
+                for item in definitions.get(section, []):
+                    item["vhost"] = name  # vhost-scoped exports leave it out
+                    if section == "parameters" and item.get("component") == "vhost-limits":
+                        continue
+                    document[section].append(item)
+            for item in self.client.get("operator-policies", name):
+                document["operator_policies"].append(item)
+        present_set = set(present)
+        document["permissions"] = [
+            p for p in self.client.get("permissions") if p["vhost"] in present_set
+        ]
+        document["topic_permissions"] = [
+            p for p in self.client.get("topic-permissions") if p["vhost"] in present_set
+        ]
+        names = set(user_names)
+        if names or all_users:
+            user_limits = {u["user"]: u.get("value", {}) for u in self.client.get("user-limits")}
+            document["users"] = [
+                {**u, "limits": user_limits.get(u["name"], {})}
+                for u in self.client.get("users")
+                if all_users or u["name"] in names
+            ]
+        globals_wanted = set(global_names)
+        if globals_wanted:
+            document["global_parameters"] = [
+                g for g in self.client.get("global-parameters") if g["name"] in globals_wanted
+            ]
+        problems: list[Problem] = []
+        topology = Topology()
+        for obj, _ in parse_definitions(_located(document), SOURCE, problems):
+            topology.add(obj)
+        return topology
+
+    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
+        """(messages, consumers) of one queue, for `--recreate`."""
+        info = self.client.get(
+            "queues", vhost, name, params={"columns": "messages,consumers,messages_ready"}
+        )
+        return int(info.get("messages") or 0), int(info.get("consumers") or 0)
+
+    # --- changing --------------------------------------------------------------------------
+
+    def bulk_create(self, objects: list[TopologyObject]) -> None:
+        """Exchanges, queues and bindings: one definitions import per vhost."""
+        by_vhost: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for obj in objects:
+            vhost = obj.vhost_name or "/"
+            body = by_vhost.setdefault(vhost, {"exchanges": [], "queues": [], "bindings": []})
+            if isinstance(obj, Exchange):
+                body["exchanges"].append(exchange_definition(obj))
+            elif isinstance(obj, Queue):
+                body["queues"].append(queue_definition(obj))
+            elif isinstance(obj, Binding):
+                body["bindings"].append(binding_definition(obj))
+        for vhost, body in by_vhost.items():
+            self.client.post("definitions", vhost, body=body)
+
+    def put(self, obj: TopologyObject) -> None:
+        """Create or update one object."""
+        c = self.client
+        if isinstance(obj, Vhost):
+            body: dict[str, Any] = {}
+            if obj.description is not None:
+                body["description"] = obj.description
+            if obj.tags is not None:
+                body["tags"] = ",".join(obj.tags)
+            if obj.default_queue_type:
+                body["default_queue_type"] = obj.default_queue_type
+            c.put("vhosts", obj.name, body=body)
+            if obj.limits is not None:
+                self._limits("vhost-limits", obj.name, obj.limits)
+        elif isinstance(obj, User):
+            body = {"tags": ",".join(obj.tags)}
+            if obj.password is not None:
+                body["password"] = obj.password
+            elif obj.password_hash is not None:
+                body["password_hash"] = obj.password_hash
+                if obj.hashing_algorithm:
+                    body["hashing_algorithm"] = obj.hashing_algorithm
+            else:
+                body["password_hash"] = ""  # no password: certificate / external auth only
+            c.put("users", obj.name, body=body)
+            if obj.limits is not None:
+                self._limits("user-limits", obj.name, obj.limits)
+        elif isinstance(obj, Permission):
+            c.put("permissions", obj.vhost, obj.user, body=obj.fields())
+        elif isinstance(obj, TopicPermission):
+            c.put(
+                "topic-permissions",
+                obj.vhost,
+                obj.user,
+                body={"exchange": obj.exchange, **obj.fields()},
+            )
+        elif isinstance(obj, Policy):
+            path = "operator-policies" if isinstance(obj, OperatorPolicy) else "policies"
+            c.put(
+                path,
+                obj.vhost,
+                obj.name,
+                body={
+                    "pattern": obj.pattern,
+                    "definition": obj.definition,
+                    "priority": obj.priority,
+                    "apply-to": obj.apply_to,
+                },
+            )
+        elif isinstance(obj, Parameter):
+            c.put("parameters", obj.component, obj.vhost, obj.name, body={"value": obj.value})
+        elif isinstance(obj, GlobalParameter):
+            c.put("global-parameters", obj.name, body={"name": obj.name, "value": obj.value})
+        elif isinstance(obj, Exchange):
+            body = exchange_definition(obj)
+            c.put("exchanges", obj.vhost, obj.name, body=body)
+        elif isinstance(obj, Queue):
+            c.put("queues", obj.vhost, obj.name, body=queue_definition(obj))
+        elif isinstance(obj, Binding):
+            kind = "q" if obj.destination_type == "queue" else "e"
+            c.post(
+                "bindings",
+                obj.vhost,
+                "e",
+                obj.source,
+                kind,
+                obj.destination,
+                body={"routing_key": obj.routing_key, "arguments": obj.arguments},
+            )
+
+    def _limits(self, path: str, owner: str, limits: dict[str, int]) -> None:
+        current = {}
+        for item in self.client.get(path, owner) or []:
+            current.update(item.get("value", {}))
+        for name, value in limits.items():
+            if current.get(name) != value:
+                self.client.put(path, owner, name, body={"value": value})
+        for name in current.keys() - limits.keys():
+            self.client.delete(path, owner, name)
+
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+        c = self.client
+        if isinstance(obj, Vhost):
+            c.delete("vhosts", obj.name)
+        elif isinstance(obj, User):
+            c.delete("users", obj.name)
+        elif isinstance(obj, Permission):
+            c.delete("permissions", obj.vhost, obj.user)
+        elif isinstance(obj, TopicPermission):
+            c.delete("topic-permissions", obj.vhost, obj.user)
+        elif isinstance(obj, Policy):
+            path = "operator-policies" if isinstance(obj, OperatorPolicy) else "policies"
+            c.delete(path, obj.vhost, obj.name)
+        elif isinstance(obj, Parameter):
+            c.delete("parameters", obj.component, obj.vhost, obj.name)
+        elif isinstance(obj, GlobalParameter):
+            c.delete("global-parameters", obj.name)
+        elif isinstance(obj, Exchange):
+            c.delete("exchanges", obj.vhost, obj.name)
+        elif isinstance(obj, Queue):
+            params = {"if-empty": "true", "if-unused": "true"} if if_empty else None
+            c.delete("queues", obj.vhost, obj.name, params=params)
+        elif isinstance(obj, Binding):
+            key = self.properties_key(obj)
+            if key is not None:
+                kind = "q" if obj.destination_type == "queue" else "e"
+                c.delete("bindings", obj.vhost, "e", obj.source, kind, obj.destination, key)
+
+    def properties_key(self, binding: Binding) -> str | None:
+        """The API's `properties_key` of a binding (routing key plus a hash of its arguments)."""
+        from mqctl.errors import BrokerError
+        from mqctl.topology.model import same_value
+
+        kind = "q" if binding.destination_type == "queue" else "e"
+        try:
+            listed = self.client.get(
+                "bindings", binding.vhost, "e", binding.source, kind, binding.destination
+            )
+        except BrokerError as exc:
+            if exc.reply_code == 404:
+                return None
+            raise
+        for item in listed:
+            if item.get("routing_key") == binding.routing_key and same_value(
+                item.get("arguments") or {}, binding.arguments
+            ):
+                return str(item["properties_key"])
+        return None
+
+
+def _vhost_record(raw: dict[str, Any]) -> dict[str, Any]:
+    meta = raw.get("metadata") or {}
+    dqt = raw.get("default_queue_type") or meta.get("default_queue_type")
+    return {
+        "name": raw["name"],
+        "description": raw.get("description") or meta.get("description") or "",
+        "tags": raw.get("tags") or meta.get("tags") or [],
+        **({"default_queue_type": dqt} if dqt and dqt != "undefined" else {}),
+    }

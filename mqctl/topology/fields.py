@@ -1,0 +1,210 @@
+"""Reading one located mapping field by field, collecting a problem for each bad value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mqctl.topology.loader import LList, LMap, Problem
+from mqctl.topology.model import Loc
+
+# Stating an argument's AMQP type where YAML cannot: `x-priority: {amqp_type: long, value: "5"}`.
+AMQP_TYPES = {
+    "string": str,
+    "longstr": str,
+    "long": int,
+    "longlong": int,
+    "int": int,
+    "short": int,
+    "byte": int,
+    "float": float,
+    "double": float,
+    "bool": bool,
+}
+_INT_RANGES = {
+    "byte": (-(2**7), 2**7 - 1),
+    "short": (-(2**15), 2**15 - 1),
+    "int": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+    "longlong": (-(2**63), 2**63 - 1),
+}
+
+
+class Fields:
+    """A mapping being read: unknown keys are reported once, each getter reports its own value."""
+
+    def __init__(
+        self, data: LMap, what: str, allowed: Iterable[str], problems: list[Problem]
+    ) -> None:
+        self.data = data
+        self.what = what
+        self.problems = problems
+        allowed = set(allowed)
+        for key in data:
+            if key not in allowed:
+                problems.append(
+                    Problem(
+                        data.key_locs.get(key, data.loc),
+                        f"unknown key {key!r} in {what}",
+                        ", ".join(sorted(allowed)),
+                    )
+                )
+
+    def loc(self, key: str) -> Loc:
+        return self.data.loc_of(key)
+
+    def has(self, key: str) -> bool:
+        return key in self.data and self.data[key] is not None
+
+    def bad(self, key: str, message: str, allowed: str | None = None) -> None:
+        self.problems.append(Problem(self.loc(key), message, allowed))
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        if not self.has(key):
+            if required:
+                self.problems.append(
+                    Problem(self.data.loc, f"{self.what} has no {key!r}", f"{key}: <text>")
+                )
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.bad(key, f"{key} must be a text, not {_describe(value)}", "a text (quote it)")
+            return default
+        return str(value)
+
+    def name(self, key: str = "name") -> str:
+        value = self.text(key, required=True)
+        return value if value is not None else ""
+
+    def flag(self, key: str, default: bool) -> bool:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            self.bad(key, f"{key} must be true or false, not {_describe(value)}", "true, false")
+            return default
+        return value
+
+    def number(
+        self, key: str, default: int | None = None, minimum: int | None = None
+    ) -> int | None:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or (minimum is not None and value < minimum)
+        ):
+            low = f" from {minimum}" if minimum is not None else ""
+            self.bad(
+                key,
+                f"{key} must be a whole number{low}, not {_describe(value)}",
+                f"a whole number{low}",
+            )
+            return default
+        return value
+
+    def mapping(self, key: str) -> LMap:
+        if not self.has(key):
+            return LMap(self.loc(key))
+        value = self.data[key]
+        if not isinstance(value, LMap):
+            self.bad(key, f"{key} must be a mapping, not {_describe(value)}", "key: value pairs")
+            return LMap(self.loc(key))
+        return value
+
+    def text_list(self, key: str) -> tuple[str, ...]:
+        """A list of texts, or one comma-separated text (as RabbitMQ's tags are written)."""
+        if not self.has(key):
+            return ()
+        value = self.data[key]
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        self.bad(key, f"{key} must be a list of texts", "[a, b] or 'a,b'")
+        return ()
+
+
+def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[tuple[LMap, Loc]]:
+    """The mappings of a top-level section, each with its location; problems for anything else."""
+    if data is None:
+        return []
+    if not isinstance(data, LList):
+        problems.append(Problem(loc, f"{key} must be a list", f"{key}: [- name: ...]"))
+        return []
+    result = []
+    for index, item in enumerate(data):
+        where = data.loc_of(index)
+        if not isinstance(item, LMap):
+            problems.append(
+                Problem(where, f"each entry of {key} must be a mapping, not {_describe(item)}")
+            )
+            continue
+        result.append((item, where))
+    return result
+
+
+def plain_arguments(args: LMap, problems: list[Problem]) -> dict[str, Any]:
+    """An `arguments` mapping as JSON values, resolving `{amqp_type: T, value: V}` entries."""
+    result: dict[str, Any] = {}
+    for key, value in args.items():
+        result[key] = typed_value(value, args.loc_of(key), problems)
+    return result
+
+
+def typed_value(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+    if isinstance(value, LMap) and set(value) == {"amqp_type", "value"}:
+        kind = value["amqp_type"]
+        target = AMQP_TYPES.get(kind) if isinstance(kind, str) else None
+        if target is None:
+            problems.append(
+                Problem(
+                    value.loc_of("amqp_type"), f"unknown amqp_type {kind!r}", ", ".join(AMQP_TYPES)
+                )
+            )
+            return value["value"]
+        raw = value["value"]
+        try:
+            if target is bool:
+                if isinstance(raw, bool):
+                    return raw
+                if str(raw).lower() in ("true", "false"):
+                    return str(raw).lower() == "true"
+                raise ValueError(raw)
+            converted = target(raw)
+        except (TypeError, ValueError):
+            problems.append(
+                Problem(value.loc_of("value"), f"{raw!r} is not a {kind}", f"a {kind} value")
+            )
+            return raw
+        low_high = _INT_RANGES.get(kind)
+        if low_high and not low_high[0] <= converted <= low_high[1]:
+            problems.append(
+                Problem(
+                    value.loc_of("value"),
+                    f"{raw!r} does not fit a {kind}",
+                    f"{low_high[0]}..{low_high[1]}",
+                )
+            )
+        return converted
+    if isinstance(value, LMap):
+        return {key: typed_value(item, value.loc_of(key), problems) for key, item in value.items()}
+    if isinstance(value, LList):
+        return [typed_value(item, value.loc_of(i), problems) for i, item in enumerate(value)]
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    return str(value)  # dates and the like: as text, the way the management API would take them
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)

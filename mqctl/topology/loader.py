@@ -1,0 +1,261 @@
+"""Reading topology files: YAML (and JSON) with the line and column of every key and value.
+
+`load_documents()` expands files and directories, parses each into `LMap`/`LList` values that
+remember where each item was written, and applies `${VAR}` / `${VAR:-default}` interpolation to
+scalars. Problems are collected as `Problem`s, never raised one at a time, so validation can report
+them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mqctl.topology.model import Loc
+
+TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation error: where, what is wrong, and what is allowed."""
+
+    loc: Loc
+    message: str
+    allowed: str | None = None
+
+    def __str__(self) -> str:
+        tail = f" (allowed: {self.allowed})" if self.allowed else ""
+        return f"{self.loc}: {self.message}{tail}"
+
+
+class LMap(dict[str, Any]):
+    """A mapping that remembers its own location and those of its keys and values."""
+
+    def __init__(self, loc: Loc) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[str, Loc] = {}
+        self.value_locs: dict[str, Loc] = {}
+
+    def loc_of(self, key: str) -> Loc:
+        return self.value_locs.get(key, self.key_locs.get(key, self.loc))
+
+
+class LList(list[Any]):
+    def __init__(self, loc: Loc) -> None:
+        super().__init__()
+        self.loc = loc
+        self.locs: list[Loc] = []
+
+    def loc_of(self, index: int) -> Loc:
+        return self.locs[index] if index < len(self.locs) else self.loc
+
+
+@dataclass
+class Document:
+    path: str
+    data: Any  # LMap normally; anything else is reported by the parser
+    is_definitions: bool
+
+
+def expand_paths(paths: Sequence[str | Path], problems: list[Problem]) -> list[Path]:
+    """Files as given, and directories as their topology files (recursively, sorted)."""
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in TOPOLOGY_SUFFIXES
+            )
+            if not found:
+                problems.append(
+                    Problem(
+                        Loc(str(path)), "directory holds no topology files", "*.yaml, *.yml, *.json"
+                    )
+                )
+            result.extend(found)
+        elif path.is_file():
+            result.append(path)
+        else:
+            problems.append(Problem(Loc(str(path)), "no such file or directory"))
+    return result
+
+
+def load_documents(
+    paths: Sequence[str | Path], env: Mapping[str, str] | None, problems: list[Problem]
+) -> list[Document]:
+    env = os.environ if env is None else env
+    documents = []
+    for path in expand_paths(paths, problems):
+        name = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(Loc(name), f"cannot read the file: {exc}"))
+            continue
+        data = parse_text(text, name, env, problems)
+        if data is None:
+            continue
+        documents.append(Document(name, data, _looks_like_definitions(path, data)))
+    return documents
+
+
+def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
+    """One file's content as located values; None (and a problem) when it does not parse."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if name.endswith(".json"):
+            return _parse_json_fallback(text, name, problems, exc)
+        loc = Loc(name, mark.line + 1, mark.column + 1) if mark else Loc(name)
+        problems.append(Problem(loc, f"not valid YAML: {exc.problem or exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(Loc(name), f"not valid YAML: {exc}"))
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return LMap(Loc(name, 1, 1))
+    return _Walker(loader, name, env, problems).value(node)
+
+
+def _parse_json_fallback(
+    text: str, name: str, problems: list[Problem], yaml_error: yaml.MarkedYAMLError
+) -> Any:
+    # JSON is nearly always YAML; when it is not (tabs, odd escapes), read it without positions.
+    try:
+        return _plain_to_located(json.loads(text), Loc(name, 1, 1))
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(Loc(name, exc.lineno, exc.colno), f"not valid JSON: {exc.msg}"))
+        return None
+
+
+def _plain_to_located(value: Any, loc: Loc) -> Any:
+    if isinstance(value, dict):
+        result = LMap(loc)
+        for key, item in value.items():
+            result[str(key)] = _plain_to_located(item, loc)
+        return result
+    if isinstance(value, list):
+        seq = LList(loc)
+        for item in value:
+            seq.append(_plain_to_located(item, loc))
+            seq.locs.append(loc)
+        return seq
+    return value
+
+
+class _Walker:
+    def __init__(
+        self, loader: yaml.SafeLoader, name: str, env: Mapping[str, str], problems: list[Problem]
+    ) -> None:
+        self.loader = loader
+        self.name = name
+        self.env = env
+        self.problems = problems
+
+    def loc(self, node: yaml.Node) -> Loc:
+        return Loc(self.name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def value(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
+            result = LMap(self.loc(node))
+            for key_node, value_node in node.value:
+                key = self.value(key_node)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    self.problems.append(Problem(self.loc(key_node), "a key must be a plain text"))
+                    continue
+                key = str(key)
+                if key in result:
+                    self.problems.append(
+                        Problem(
+                            self.loc(key_node),
+                            f"key {key!r} given twice in one mapping "
+                            f"(first at line {result.key_locs[key].line})",
+                        )
+                    )
+                    continue
+                result[key] = self.value(value_node)
+                result.key_locs[key] = self.loc(key_node)
+                result.value_locs[key] = self.loc(value_node)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            seq = LList(self.loc(node))
+            for item in node.value:
+                seq.append(self.value(item))
+                seq.locs.append(self.loc(item))
+            return seq
+        assert isinstance(node, yaml.ScalarNode)
+        if "$" in node.value and node.tag == "tag:yaml.org,2002:str":
+            return self.interpolated(node)
+        return self.loader.construct_object(node, deep=True)
+
+    def interpolated(self, node: yaml.ScalarNode) -> Any:
+        text = interpolate(node.value, self.env, self.loc(node), self.problems)
+        if node.style is not None:  # quoted: stays a string
+            return text
+        # Plain scalars are typed after substitution: `max_length: ${MAX:-100}` is a number.
+        tag = self.loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        return self.loader.construct_object(yaml.ScalarNode(tag, text), deep=True)
+
+
+def interpolate(text: str, env: Mapping[str, str], loc: Loc, problems: list[Problem]) -> str:
+    """`${VAR}` and `${VAR:-default}` from the environment; `$$` is a literal `$`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        var, default = match.group(1), match.group(2)
+        if env.get(var):
+            return env[var]
+        if default is not None:
+            return default
+        problems.append(
+            Problem(
+                loc,
+                f"environment variable {var} is not set",
+                f"export {var}, or ${{{var}:-default}}",
+            )
+        )
+        return ""
+
+    return _VAR.sub(replace, text)
+
+
+_DEFINITIONS_MARKERS = {
+    "rabbit_version",
+    "rabbitmq_version",
+    "product_name",
+    "product_version",
+    "global_parameters",
+    "topic_permissions",
+}
+
+
+def _looks_like_definitions(path: Path, data: Any) -> bool:
+    """RabbitMQ definitions JSON (as exported by the broker) rather than mqctl's own format."""
+    if not isinstance(data, dict):
+        return False
+    if data.get("format") == "mqctl-topology":
+        return False
+    if _DEFINITIONS_MARKERS & data.keys():
+        return True
+    bindings = data.get("bindings")
+    if isinstance(bindings, list) and any(
+        isinstance(b, dict) and "destination_type" in b for b in bindings
+    ):
+        return True
+    return path.suffix == ".json"

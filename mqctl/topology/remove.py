@@ -1,0 +1,44 @@
+"""`topology delete`: remove from the broker what the files declare, after showing it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mqctl.topology.model import KINDS, GlobalParameter, Topology, User, Vhost
+from mqctl.topology.plan import Action, Change, Plan
+
+if TYPE_CHECKING:
+    from mqctl.topology.apply import Backend
+
+
+def delete_plan(backend: Backend, desired: Topology) -> Plan:
+    """A plan whose changes are the deletes of the declared objects that exist."""
+    backend.probe = desired
+    actual = backend.read_state(
+        desired.vhosts_used(),
+        user_names=[u.name for u in desired.of(User)],
+        global_names=[g.name for g in desired.of(GlobalParameter)],
+    )
+    doomed_vhosts = {v.name for v in desired.of(Vhost) if actual.get("vhosts", v.key) is not None}
+    changes = []
+    for obj in desired:
+        have = actual.get(obj.kind, obj.key)
+        if have is None:
+            continue
+        inside_doomed = obj.vhost_name in doomed_vhosts
+        note = "goes with its vhost" if inside_doomed else None
+        changes.append(Change(Action.delete, obj, have, note=note))
+    return Plan(changes)
+
+
+def execute_delete(plan: Plan, backend: Backend) -> int:
+    """Delete in reverse dependency order; objects inside a deleted vhost go with it."""
+    rank = {cls.kind: i for i, cls in enumerate(KINDS)}
+    count = 0
+    for change in sorted(plan.changes, key=lambda c: rank[c.obj.kind], reverse=True):
+        if change.note == "goes with its vhost":
+            count += 1
+            continue
+        backend.delete(change.obj)
+        count += 1
+    return count

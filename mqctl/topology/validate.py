@@ -1,0 +1,109 @@
+"""Files -> one validated `Topology`, or every problem at once.
+
+`load_topology()` reads every file (both formats), merges them (the same object declared twice
+identically is fine; differently is an error naming both places), and applies the per-type rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from mqctl.errors import BadInput
+from mqctl.topology.definitions import parse_definitions
+from mqctl.topology.loader import Problem, load_documents
+from mqctl.topology.model import (
+    Binding,
+    Exchange,
+    Loc,
+    Policy,
+    Queue,
+    Topology,
+    TopologyObject,
+    Vhost,
+)
+from mqctl.topology.parse import Located, parse_document
+from mqctl.topology.rules import (
+    check_binding,
+    check_exchange,
+    check_policy,
+    check_queue,
+    check_vhost,
+)
+
+MAX_SHOWN = 200
+
+
+class InvalidTopology(BadInput):
+    """The files are invalid: every problem, one per line; exit 4, nothing applied."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = [str(p) for p in self.problems[:MAX_SHOWN]]
+        if count > MAX_SHOWN:
+            lines.append(f"... and {count - MAX_SHOWN} more")
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"the topology is invalid ({count} {noun}); nothing was applied\n" + "\n".join(lines)
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_object(obj: TopologyObject, where: Callable[[str], Loc]) -> list[Problem]:
+    if isinstance(obj, Queue):
+        return check_queue(obj, where)
+    if isinstance(obj, Exchange):
+        return check_exchange(obj, where)
+    if isinstance(obj, Binding):
+        return check_binding(obj, where)
+    if isinstance(obj, Policy):
+        return check_policy(obj, where)
+    if isinstance(obj, Vhost):
+        return check_vhost(obj, where)
+    return []
+
+
+def read_topology(
+    paths: Sequence[str | Path], env: Mapping[str, str] | None = None
+) -> tuple[Topology, list[Problem]]:
+    """The merged topology and the problems found (an empty list means valid)."""
+    import os
+
+    env = os.environ if env is None else env
+    problems: list[Problem] = []
+    if not paths:
+        problems.append(
+            Problem(Loc("<arguments>"), "no topology files given", "FILE or DIRECTORY ...")
+        )
+    located: list[Located] = []
+    for doc in load_documents(paths, env, problems):
+        if doc.is_definitions:
+            located.extend(parse_definitions(doc.data, doc.path, problems))
+        else:
+            located.extend(parse_document(doc.data, doc.path, env, problems))
+    topology = Topology()
+    for obj, where in located:
+        problems.extend(check_object(obj, where))
+        existing = topology.add(obj)
+        if existing is not None and existing.fields() != obj.fields():
+            problems.append(
+                Problem(
+                    obj.loc,
+                    f"{obj.title()} is declared again with other properties "
+                    f"(first at {existing.loc})",
+                    "one declaration, or identical ones",
+                )
+            )
+    problems.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
+    return topology, problems
+
+
+def load_topology(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Topology:
+    """The merged, valid topology; raises `InvalidTopology` with every problem otherwise."""
+    topology, problems = read_topology(paths, env)
+    if problems:
+        raise InvalidTopology(problems)
+    return topology
