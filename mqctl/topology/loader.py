@@ -230,7 +230,7 @@ def interpolate(text: str, env: Mapping[str, str], loc: Loc, problems: list[Prob
                 f"export {var}, or ${{{var}:-default}}",
             )
         )
-        return ""
+        return match.group(0)  # left as written, so that no second error follows from it
 
     return _VAR.sub(replace, text)
 

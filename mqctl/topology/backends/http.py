@@ -10,8 +10,10 @@ checks; everything else is one request per object.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
+from mqctl.amqp_connection import open_connection
 from mqctl.management import ManagementClient
 from mqctl.topology.definitions import (
     binding_definition,
@@ -146,11 +148,21 @@ class HttpBackend:
         return topology
 
     def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
-        """(messages, consumers) of one queue, for `--recreate`."""
-        info = self.client.get(
-            "queues", vhost, name, params={"columns": "messages,consumers,messages_ready"}
-        )
-        return int(info.get("messages") or 0), int(info.get("consumers") or 0)
+        """(messages, consumers) of one queue, for `--recreate`.
+
+        The API's figures lag by a statistics interval; a passive declare over AMQP is exact for
+        ready messages and consumers, and the API adds unacknowledged ones. The larger wins.
+        """
+        info = self.client.get("queues", vhost, name)
+        messages, consumers = int(info.get("messages") or 0), int(info.get("consumers") or 0)
+        connection = open_connection(replace(self.client.settings, vhost=vhost))
+        try:
+            ok = connection.channel().queue_declare(name, passive=True)
+            messages = max(messages, int(ok.method.message_count))
+            consumers = max(consumers, int(ok.method.consumer_count))
+        finally:
+            connection.close()
+        return messages, consumers
 
     # --- changing --------------------------------------------------------------------------
 
@@ -269,7 +281,8 @@ class HttpBackend:
         elif isinstance(obj, Exchange):
             c.delete("exchanges", obj.vhost, obj.name)
         elif isinstance(obj, Queue):
-            params = {"if-empty": "true", "if-unused": "true"} if if_empty else None
+            # Quorum queues refuse if-unused; consumers were checked just before (queue_usage).
+            params = {"if-empty": "true"} if if_empty else None
             c.delete("queues", obj.vhost, obj.name, params=params)
         elif isinstance(obj, Binding):
             key = self.properties_key(obj)

@@ -1,0 +1,379 @@
+"""plan / apply / export / delete / show against the real broker, each test in its own vhost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import API_URL
+from topology_helpers import Cli, api, definitions, own_vhosts, publish, quote, write
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "topologies").glob("*.yaml"))
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], clean_env: Path) -> Cli:
+    return Cli(capsys)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_example_applies_and_replans_to_zero(
+    example: Path, vhost: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOPOLOGY_VHOST", vhost)
+    first = cli("topology", "plan", str(example))
+    assert first.status == 2, first.err
+    assert "+ create" in first.out
+    applied = cli("topology", "apply", str(example))
+    assert applied.status == 0, applied.err
+    again = cli("topology", "plan", str(example))
+    assert again.status == 0, again.out
+    assert " 0 to create, 0 to update, 0 in conflict, 0 to delete" in again.out
+    second = cli("topology", "apply", str(example))
+    assert second.status == 0
+    assert "nothing to change: the broker already matches the files" in second.err
+
+
+BASE = """\
+vhost: {vhost}
+exchanges:
+  - {{name: ex, type: {ex_type}}}
+queues:
+  - name: q
+    type: {q_type}
+    durable: {durable}
+    {ttl}
+bindings:
+  - {{from: ex, to_queue: q, routing_key: k}}
+policies:
+  - {{name: pol, pattern: ^q$, apply_to: queues, definition: {{max-length: {max_len}}}}}
+"""
+
+
+def base(vhost: str, **over: object) -> str:
+    values: dict[str, object] = {
+        "vhost": json.dumps(vhost),
+        "ex_type": "direct",
+        "q_type": "classic",
+        "durable": "true",
+        "ttl": "message_ttl: 1000",
+        "max_len": 10,
+    }
+    values.update(over)
+    return BASE.format(**values)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"ttl": "message_ttl: 2000"}, "arguments.x-message-ttl: 1000 (broker) -> 2000 (files)"),
+        ({"q_type": "quorum", "ttl": ""}, 'type: "classic" (broker) -> "quorum" (files)'),
+        ({"durable": "false"}, "durable: true (broker) -> false (files)"),
+        ({"ex_type": "fanout"}, 'type: "direct" (broker) -> "fanout" (files)'),
+    ],
+    ids=["queue-argument", "queue-type", "queue-durability", "exchange-type"],
+)
+def test_conflicts_are_refused_with_the_field_diff_and_nothing_changes(
+    change: dict[str, object], expected: str, vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    original = write(tmp_path / "a.yaml", base(vhost))
+    assert cli("topology", "apply", str(original)).status == 0
+    before = definitions(vhost)
+    changed = write(tmp_path / "b.yaml", base(vhost, max_len=20, **change))
+    plan = cli("topology", "plan", str(changed))
+    assert plan.status == 2
+    assert "! conflict" in plan.out and expected in plan.out
+    assert "~ update    policy" in plan.out
+    result = cli("topology", "apply", str(changed))
+    assert result.status == 1
+    assert "conflict" in result.err and "nothing was changed" in result.err
+    if "queue" in expected or "x-message-ttl" in expected:
+        assert "--recreate" in result.err
+    assert definitions(vhost) == before  # not even the policy update went through
+
+
+def test_ttl_conflict_names_a_policy_as_the_way_out(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    assert cli("topology", "apply", str(write(tmp_path / "a.yaml", base(vhost)))).status == 0
+    result = cli(
+        "topology", "apply", str(write(tmp_path / "b.yaml", base(vhost, ttl="message_ttl: 5")))
+    )
+    assert result.status == 1
+    assert "set x-message-ttl with a policy instead, or use --recreate" in result.err
+
+
+def test_recreate_restores_bindings_and_refuses_a_non_empty_queue(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("topology", "apply", str(write(tmp_path / "a.yaml", base(vhost)))).status == 0
+    # A binding the files do not declare: --recreate must bring it back too.
+    api("POST", f"bindings/{quote(vhost)}/e/amq.topic/q/q", {"routing_key": "extra.#"})
+    quorum = write(tmp_path / "b.yaml", base(vhost, q_type="quorum", ttl=""))
+    result = cli("topology", "apply", "--recreate", str(quorum))
+    assert result.status == 0, result.err
+    assert "1 recreated" in result.err
+    queue = api("GET", f"queues/{quote(vhost)}/q")
+    assert queue["type"] == "quorum"
+    keys = {
+        (b["source"], b["routing_key"]) for b in api("GET", f"queues/{quote(vhost)}/q/bindings")
+    }
+    assert {("ex", "k"), ("amq.topic", "extra.#")} <= keys
+    assert cli("topology", "plan", str(quorum)).status == 0
+
+    publish(vhost, "q", "keep me")
+    back = write(tmp_path / "c.yaml", base(vhost))
+    refused = cli("topology", "apply", "--recreate", str(back))
+    assert refused.status == 1
+    assert "--recreate refused: it holds 1 message(s)" in refused.err
+    assert api("GET", f"queues/{quote(vhost)}/q")["type"] == "quorum"
+
+
+def test_prune_stays_inside_owned_vhosts_and_the_prefix(
+    vhost: str, unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    other = unique + "-other"
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(vhost)}\nvhosts: [{{name: {json.dumps(vhost)}}}]\n"
+        "exchanges: [{name: p.keep, type: topic}]\nqueues: [{name: p.keep}]\n"
+        "bindings: [{from: p.keep, to_queue: p.keep, routing_key: a}]\n",
+    )
+    with own_vhosts(other):
+        api("PUT", f"vhosts/{quote(other)}")
+        for target in (vhost, other):
+            api("PUT", f"queues/{quote(target)}/p.extra", {"durable": True})
+            api("PUT", f"queues/{quote(target)}/unprefixed", {"durable": True})
+            api("PUT", f"exchanges/{quote(target)}/p.extra-ex", {"type": "fanout"})
+        assert cli("topology", "apply", str(files)).status == 0
+        # A binding with arguments the files do not declare: found by its properties key.
+        api(
+            "POST",
+            f"bindings/{quote(vhost)}/e/p.keep/q/p.keep",
+            {"routing_key": "b/% ü", "arguments": {"x-h": 1}},
+        )
+        plan = cli("topology", "plan", "--prune", "--prune-prefix", "p.", str(files))
+        assert plan.status == 2
+        assert plan.out.count("- delete") == 3, plan.out
+        assert "unprefixed" not in plan.out and "amq." not in plan.out
+        assert cli("topology", "apply", "--prune", "--prune-prefix", "p.", str(files)).status == 0
+        names = {q["name"] for q in api("GET", f"queues/{quote(vhost)}")}
+        assert names == {"p.keep", "unprefixed"}
+        assert {q["name"] for q in api("GET", f"queues/{quote(other)}")} == {
+            "p.extra",
+            "unprefixed",
+        }
+        exchanges = {e["name"] for e in api("GET", f"exchanges/{quote(vhost)}")}
+        assert "p.extra-ex" not in exchanges and "amq.topic" in exchanges
+        bindings = api("GET", f"bindings/{quote(vhost)}/e/p.keep/q/p.keep")
+        assert [b["routing_key"] for b in bindings] == ["a"]
+        assert cli("topology", "plan", "--prune", "--prune-prefix", "p.", str(files)).status == 0
+
+
+def test_prune_needs_declared_vhosts(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    files = write(tmp_path / "a.yaml", f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q}}]\n")
+    result = cli("topology", "apply", "--prune", str(files))
+    assert result.status == 1
+    assert "--prune deletes only inside the vhosts the files own" in result.err
+    assert api("GET", f"queues/{quote(vhost)}") == []
+
+
+AWKWARD = """\
+vhost: {vhost}
+vhosts: [{{name: {vhost}}}]
+permissions: [{{user: guest}}]
+exchanges:
+  - {{name: "a/b c%2F ü", type: headers}}
+  - {{name: "日本/%", type: topic}}
+queues:
+  - {{name: "q/1 %20 é"}}
+  - {{name: "?#&="}}
+bindings:
+  - {{from: "日本/%", to_queue: "q/1 %20 é", routing_key: "k/1 %41 ☃.#"}}
+  - {{from: "a/b c%2F ü", to_queue: "?#&=", arguments: {{x-match: any, "h/1": "v %"}}}}
+  - {{from: "a/b c%2F ü", to_queue: "?#&=", arguments: {{x-match: any, "h/1": "w"}}}}
+  - {{from: "日本/%", to_exchange: "a/b c%2F ü", routing_key: "%2F"}}
+"""
+
+
+@pytest.mark.parametrize("via", ["http", "amqp"])
+def test_awkward_names(via: str, unique: str, cli: Cli, tmp_path: Path) -> None:
+    name = f"{unique} /v%2F ü"
+    text = AWKWARD.format(vhost=json.dumps(name))
+    files = write(tmp_path / "a.yaml", text)
+    with own_vhosts(name):
+        if via == "amqp":  # vhosts need the management API: create it there, then go over AMQP
+            head = write(tmp_path / "v.yaml", text.split("exchanges:")[0])
+            assert cli("topology", "apply", str(head)).status == 0
+            body = write(
+                tmp_path / "b.yaml",
+                f"vhost: {json.dumps(name)}\nexchanges:" + text.split("exchanges:")[1],
+            )
+            applied = cli("topology", "apply", "--via", "amqp", str(body))
+        else:
+            applied = cli("topology", "apply", str(files))
+        assert applied.status == 0, applied.err
+        assert cli("topology", "plan", str(files)).status == 0
+        state = definitions(name)
+        assert {q["name"] for q in state["queues"]} == {"q/1 %20 é", "?#&="}
+        assert len(state["bindings"]) == 4
+        # One of two bindings that differ only in their arguments is deleted by its properties key.
+        fewer = write(
+            tmp_path / "c.yaml",
+            "\n".join(line for line in text.splitlines() if '"w"' not in line) + "\n",
+        )
+        pruned = cli("topology", "apply", "--prune", str(fewer))
+        assert pruned.status == 0, pruned.err
+        left = [b["arguments"] for b in definitions(name)["bindings"] if b["destination"] == "?#&="]
+        assert left == [{"x-match": "any", "h/1": "v %"}]
+
+
+def test_http_and_amqp_give_the_same_broker_state(unique: str, cli: Cli, tmp_path: Path) -> None:
+    names = [f"{unique}-http", f"{unique}-amqp"]
+    with own_vhosts(*names):
+        for name in names:
+            api("PUT", f"vhosts/{quote(name)}")
+            api(
+                "PUT",
+                f"permissions/{quote(name)}/guest",
+                {"configure": ".*", "write": ".*", "read": ".*"},
+            )
+        for example in EXAMPLES:
+            text = example.read_text(encoding="utf-8")
+            if "policies:" in text:  # policies need http; the rest goes both ways
+                text = text.split("policies:")[0]
+            for name, via in zip(names, ("http", "amqp"), strict=True):
+                path = write(
+                    tmp_path / f"{via}-{example.name}",
+                    text.replace("${TOPOLOGY_VHOST:-/}", json.dumps(name)),
+                )
+                result = cli("topology", "apply", "--via", via, str(path))
+                assert result.status == 0, (example.name, via, result.err)
+        assert definitions(names[0]) == definitions(names[1])
+        # And the AMQP side reads back as unchanged through either transport.
+        path = tmp_path / f"amqp-{EXAMPLES[0].name}"
+        assert cli("topology", "plan", str(path)).status == 0
+
+
+def test_amqp_refuses_what_it_cannot_declare(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q}}]\n"
+        "policies: [{name: p, pattern: x, definition: {max-length: 1}}]\n",
+    )
+    result = cli("topology", "apply", "--via", "amqp", str(files))
+    assert result.status == 4
+    assert "--via amqp: the files also declare 1 policies" in result.err
+    assert "need the management API" in result.err
+
+
+def test_round_trip_export_wipe_apply(
+    vhost: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOPOLOGY_VHOST", vhost)
+    for example in EXAMPLES:
+        assert cli("topology", "apply", str(example)).status == 0
+    before = definitions(vhost)
+    for fmt, suffix in (("yaml", "yaml"), ("json", "json"), ("definitions", "json")):
+        exported = cli("topology", "export", "--vhost", vhost, "--format", fmt)
+        assert exported.status == 0, exported.err
+        path = write(tmp_path / f"export-{fmt}.{suffix}", exported.out)
+        assert cli("topology", "plan", str(path)).status == 0
+        api("DELETE", f"vhosts/{quote(vhost)}")  # wipe
+        result = cli("topology", "apply", str(path))
+        assert result.status == 0, result.err
+        assert definitions(vhost) == before, fmt
+        assert cli("topology", "plan", str(path)).status == 0
+
+
+def test_plan_json_for_scripts(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    files = write(tmp_path / "a.yaml", base(vhost))
+    plan = cli("topology", "plan", "--format", "json", str(files))
+    assert plan.status == 2
+    document = json.loads(plan.out)
+    assert document["summary"]["create"] == 4 and document["has_changes"] is True
+    assert sorted(c["kind"] for c in document["changes"]) == [
+        "bindings",
+        "exchanges",
+        "policies",
+        "queues",
+    ]
+    assert {c["action"] for c in document["changes"]} == {"create"}
+    assert all(c["location"].startswith(str(files)) for c in document["changes"])
+
+
+def test_users_passwords_are_applied_and_never_printed(
+    unique: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = f"{unique}-user"
+    secret = f"s3cret-{unique}"
+    monkeypatch.setenv("APP_PASSWORD", secret)
+    files = write(
+        tmp_path / "a.yaml",
+        f"users: [{{name: {user}, password_env: APP_PASSWORD, tags: [management]}}]\n",
+    )
+    try:
+        applied = cli("topology", "apply", str(files))
+        assert applied.status == 0, applied.err
+        assert secret not in applied.out + applied.err
+        assert requests.get(f"{API_URL}/api/whoami", auth=(user, secret), timeout=10).ok
+        assert cli("topology", "plan", str(files)).status == 0
+        monkeypatch.setenv("APP_PASSWORD", secret + "-rotated")
+        rotated = cli("topology", "plan", str(files))
+        assert rotated.status == 2
+        assert "password" in rotated.out and secret not in rotated.out
+    finally:
+        api("DELETE", f"users/{quote(user)}")
+
+
+def test_delete_shows_then_removes(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    files = write(tmp_path / "a.yaml", base(vhost))
+    assert cli("topology", "apply", str(files)).status == 0
+    refused = cli("topology", "delete", str(files))
+    assert refused.status == 4 and "add --yes" in refused.err
+    assert len(api("GET", f"queues/{quote(vhost)}")) == 1
+    done = cli("topology", "delete", "--yes", str(files))
+    assert done.status == 0
+    assert "- delete" in done.out
+    assert api("GET", f"queues/{quote(vhost)}") == []
+    assert cli("topology", "plan", str(files)).status == 2
+
+
+def test_show_live_and_dot(vhost: str, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPOLOGY_VHOST", vhost)
+    example = ROOT / "topologies" / "dead-letter-retry.yaml"
+    assert cli("topology", "apply", str(example)).status == 0
+    tree = cli("topology", "show", "--live", "--vhost", vhost)
+    assert tree.status == 0
+    assert "(DLX) dead-letter -> exchange 'orders'" in tree.out
+    assert "[order.#] -> queue 'orders.process'" in tree.out
+    dot = cli("topology", "show", str(example), "--format", "dot")
+    assert dot.out.startswith("digraph topology {") and "style=dotted" in dot.out
+    ae = cli(
+        "topology",
+        "show",
+        str(ROOT / "topologies" / "alternate-exchange.yaml"),
+        "--format",
+        "mermaid",
+    )
+    assert ae.out.startswith("flowchart LR") and '-.->|"AE"|' in ae.out
+
+
+def test_undeclared_references_are_refused_before_anything_changes(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q}}]\n"
+        "bindings: [{from: nowhere, to_queue: q}]\n",
+    )
+    result = cli("topology", "apply", str(files))
+    assert result.status == 1
+    assert (
+        "exchange 'nowhere' is neither declared in the files nor present on the broker"
+        in result.err
+    )
+    assert api("GET", f"queues/{quote(vhost)}") == []

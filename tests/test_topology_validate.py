@@ -1,0 +1,246 @@
+"""Offline: loading, interpolation, merging and validation of topology files (no broker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mqctl.cli import app, main
+from mqctl.topology.model import Binding, Exchange, Queue, User, Vhost
+from mqctl.topology.validate import InvalidTopology, load_topology, read_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
+    path = write(tmp_path, "t.yaml", text)
+    _, problems = read_topology([path], env or {})
+    return [str(p).replace(str(path), "t.yaml") for p in problems]
+
+
+def test_every_error_is_reported_at_once_with_line_and_column(tmp_path: Path) -> None:
+    text = """\
+vhost: v
+queues:
+  - name: s
+    type: stream
+    durable: false
+  - name: q
+    type: quorum
+    max_priority: 5
+    auto_delete: true
+  - name: c
+    colour: blue
+exchanges:
+  - name: e
+    type: fanciful
+"""
+    assert problems_of(tmp_path, text) == [
+        "t.yaml:5:14: a stream queue must be durable (allowed: durable: true)",
+        "t.yaml:8:19: max_priority (x-max-priority) does not apply to a quorum queue "
+        "(allowed: classic queues)",
+        "t.yaml:9:18: a quorum queue cannot be auto-delete (allowed: auto_delete: false)",
+        "t.yaml:11:5: unknown key 'colour' in a queue (allowed: "
+        + ", ".join(
+            sorted(
+                [
+                    "name",
+                    "vhost",
+                    "type",
+                    "durable",
+                    "auto_delete",
+                    "exclusive",
+                    "arguments",
+                    "message_ttl",
+                    "expires",
+                    "max_length",
+                    "max_length_bytes",
+                    "overflow",
+                    "dead_letter_exchange",
+                    "dead_letter_routing_key",
+                    "max_priority",
+                    "delivery_limit",
+                    "queue_mode",
+                    "single_active_consumer",
+                    "max_age",
+                ]
+            )
+        )
+        + ")",
+        "t.yaml:14:11: unknown exchange type 'fanciful' "
+        "(allowed: direct, fanout, topic, headers, or a plugin type starting with x-)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("queue", "expected"),
+    [
+        ("{name: a, type: quorum, exclusive: true}", "a quorum queue cannot be exclusive"),
+        ("{name: a, exclusive: true}", "an exclusive queue belongs to one connection"),
+        (
+            "{name: a, type: stream, message_ttl: 5}",
+            "message_ttl (x-message-ttl) does not apply to a stream",
+        ),
+        (
+            "{name: a, type: classic, delivery_limit: 5}",
+            "delivery_limit (x-delivery-limit) does not apply to a classic",
+        ),
+        ("{name: a, type: stream, max_age: 7 days}", "max_age (x-max-age) is '7 days'"),
+        ("{name: a, max_priority: 300}", "max_priority (x-max-priority) is 300"),
+        ("{name: a, overflow: drop-tail}", "overflow (x-overflow) is 'drop-tail'"),
+        (
+            "{name: a, type: quorum, overflow: reject-publish-dlx}",
+            "quorum queues do not support reject-publish-dlx",
+        ),
+        ("{name: a, type: lazy}", "unknown queue type 'lazy'"),
+        ("{name: a, message_ttl: -1}", "message_ttl (x-message-ttl) is -1"),
+        ("{name: a, durable: yes please}", "durable must be true or false"),
+    ],
+)
+def test_per_type_queue_rules(tmp_path: Path, queue: str, expected: str) -> None:
+    found = problems_of(tmp_path, f"queues:\n  - {queue}\n")
+    assert len(found) == 1 and expected in found[0], found
+    assert found[0].startswith("t.yaml:2:")
+
+
+def test_interpolation_types_and_defaults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "t.yaml",
+        "vhost: ${VH:-fallback}\nqueues:\n  - name: ${PREFIX}.q\n    max_length: ${MAX:-100}\n"
+        "    arguments: {x-note: '${MAX:-100}', x-cost: $$5}\n",
+    )
+    topology = load_topology([path], {"PREFIX": "app"})
+    queue = topology.of(Queue)[0]
+    assert queue.key == ("fallback", "app.q")
+    assert queue.arguments == {"x-max-length": 100, "x-note": "100", "x-cost": "$5"}
+
+
+def test_missing_variable_is_an_error_with_location(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "queues:\n  - name: ${NOPE}\n")
+    assert found == [
+        "t.yaml:2:11: environment variable NOPE is not set "
+        "(allowed: export NOPE, or ${NOPE:-default})"
+    ]
+
+
+def test_files_and_directories_merge_and_conflicting_duplicates_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    write(tmp_path, "d/a.yaml", "exchanges: [{name: x, type: topic}]\nqueues: [{name: q}]\n")
+    write(
+        tmp_path,
+        "d/b.yml",
+        "exchanges: [{name: x, type: topic}]\nbindings: [{from: x, to_queue: q}]\n",
+    )
+    topology = load_topology([tmp_path / "d"], {})
+    assert [e.name for e in topology.of(Exchange)] == ["x"]
+    assert len(topology.of(Binding)) == 1
+    write(tmp_path, "c.yaml", "exchanges: [{name: x, type: fanout}]\n")
+    with pytest.raises(InvalidTopology) as info:
+        load_topology([tmp_path / "d", tmp_path / "c.yaml"], {})
+    assert "is declared again with other properties (first at" in str(info.value)
+    assert "c.yaml:1:13: exchange 'x' in vhost '/' is declared again" in str(info.value)
+
+
+def test_typed_arguments(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "t.yaml",
+        "bindings:\n  - from: h\n    to_queue: q\n    arguments:\n      x-match: all\n"
+        "      n: {amqp_type: long, value: '42'}\n      s: {amqp_type: string, value: 42}\n"
+        "      f: {amqp_type: double, value: 1}\n",
+    )
+    binding = load_topology([path], {}).of(Binding)[0]
+    assert binding.arguments == {"x-match": "all", "n": 42, "s": "42", "f": 1.0}
+    assert isinstance(binding.arguments["f"], float)
+    found = problems_of(
+        tmp_path, "queues: [{name: q, arguments: {a: {amqp_type: byte, value: 300}}}]\n"
+    )
+    assert found == ["t.yaml:1:60: 300 does not fit a byte (allowed: -128..127)"]
+
+
+def test_binding_needs_exactly_one_destination(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path, "bindings:\n  - {from: a, to_queue: b, to_exchange: c}\n  - {to_queue: b}\n"
+    )
+    assert any("exactly one of to_queue and to_exchange" in p for p in found)
+    assert any(p.startswith("t.yaml:3:5: a binding has no 'from'") for p in found)
+
+
+def test_user_secrets_from_environment_and_file(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n", encoding="utf-8")
+    path = write(
+        tmp_path,
+        "t.yaml",
+        f"users:\n  - {{name: a, password_env: APP_PW, tags: [management]}}\n"
+        f"  - {{name: b, password_file: '{secret}', tags: 'monitoring,policymaker'}}\n",
+    )
+    users = load_topology([path], {"APP_PW": "from-env"}).of(User)
+    assert [(u.name, u.password, u.tags) for u in users] == [
+        ("a", "from-env", ("management",)),
+        ("b", "from-file", ("monitoring", "policymaker")),
+    ]
+    assert "from-env" not in repr(users[0])
+    found = problems_of(tmp_path, "users:\n  - {name: a, password_env: UNSET_PW}\n")
+    assert found == [
+        "t.yaml:2:29: environment variable UNSET_PW (the user's password) is not set "
+        "(allowed: export UNSET_PW)"
+    ]
+
+
+def test_definitions_json_is_read_with_positions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "defs.json",
+        '{\n  "vhosts": [{"name": "v"}],\n  "queues": [\n'
+        '    {"name": "q", "vhost": "v", "durable": true,\n'
+        '     "auto_delete": false, "arguments": {"x-queue-type": "quorum", "x-max-priority": 3}}'
+        "\n  ]\n}\n",
+    )
+    _, problems = read_topology([path], {})
+    assert [str(p).replace(str(path), "defs.json") for p in problems] == [
+        "defs.json:5:86: max_priority (x-max-priority) does not apply to a quorum queue "
+        "(allowed: classic queues)"
+    ]
+
+
+def test_yaml_syntax_error_has_position(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "queues:\n  - name: [a\n")
+    assert len(found) == 1 and found[0].startswith("t.yaml:3:1: not valid YAML")
+
+
+def test_examples_are_valid_and_the_corpus_parses() -> None:
+    topology = load_topology([ROOT / "topologies"], {})
+    assert len(topology.of(Queue)) >= 15
+    assert all(v.name for v in topology.of(Vhost))
+
+
+def test_validate_command_exit_statuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, "good.yaml", "queues: [{name: q}]\n")
+    bad = write(tmp_path, "bad.yaml", "queues: [{name: q, type: stream, auto_delete: true}]\n")
+    assert main(["topology", "validate", str(good)]) == 0
+    assert "valid: 1 objects (1 queues)" in capsys.readouterr().err
+    assert main(["topology", "validate", str(bad), str(tmp_path / "missing.yaml")]) == 4
+    err = capsys.readouterr().err
+    assert "the topology is invalid (2 problems); nothing was applied" in err
+    assert f"{bad}:1:47: a stream queue cannot be auto-delete" in err
+    assert "missing.yaml: no such file or directory" in err
+
+
+def test_help_has_examples() -> None:
+    runner = CliRunner()
+    for command in ("validate", "plan", "apply", "export", "delete", "show"):
+        result = runner.invoke(
+            app, ["topology", command, "--help"], env={"NO_COLOR": "1", "COLUMNS": "200"}
+        )
+        assert result.exit_code == 0
+        assert "Example" in result.output, command

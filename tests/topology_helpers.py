@@ -1,0 +1,82 @@
+"""Helpers shared by the topology tests that talk to the real broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import AMQP_URL, API_URL, AUTH
+
+from mqctl.cli import main
+
+
+def quote(name: str) -> str:
+    return requests.utils.quote(name, safe="")
+
+
+def api(method: str, path: str, body: Any = None) -> Any:
+    response = requests.request(method, f"{API_URL}/api/{path}", json=body, auth=AUTH, timeout=30)
+    if method != "DELETE":
+        response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def definitions(vhost: str) -> dict[str, Any]:
+    """A vhost's definitions, sorted so that two can be compared."""
+    data = api("GET", f"definitions/{quote(vhost)}")
+    result = {}
+    for section in ("queues", "exchanges", "bindings", "policies", "parameters"):
+        items = data.get(section, [])
+        for item in items:
+            item.pop("vhost", None)
+        result[section] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+    return result
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+class Cli:
+    """Runs `mqctl` in-process against the test broker and captures what it prints."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> Run:
+        self.capsys.readouterr()
+        status = main([*args, "--url", AMQP_URL, "--api", API_URL])
+        captured = self.capsys.readouterr()
+        return Run(status, captured.out, captured.err)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def own_vhosts(*names: str) -> Iterator[None]:
+    """Vhosts a test creates through mqctl: deleted afterwards whatever happens."""
+    try:
+        yield
+    finally:
+        for name in names:
+            api("DELETE", f"vhosts/{quote(name)}")
+
+
+def publish(vhost: str, queue: str, body: str = "x") -> None:
+    api(
+        "POST",
+        f"exchanges/{quote(vhost)}/amq.default/publish",
+        {"properties": {}, "routing_key": queue, "payload": body, "payload_encoding": "string"},
+    )
