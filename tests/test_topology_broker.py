@@ -258,6 +258,20 @@ def test_http_and_amqp_give_the_same_broker_state(unique: str, cli: Cli, tmp_pat
         assert cli("topology", "plan", str(path)).status == 0
 
 
+def test_amqp_reports_a_conflict_from_the_broker(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    text = f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q, message_ttl: 1000}}]\n"
+    assert (
+        cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text))).status == 0
+    )
+    again = cli("topology", "plan", "--via", "amqp", str(tmp_path / "a.yaml"))
+    assert again.status == 0 and "= ensure" in again.out
+    changed = write(tmp_path / "b.yaml", text.replace("1000", "2000"))
+    result = cli("topology", "apply", "--via", "amqp", str(changed))
+    assert result.status == 1
+    assert "406 PRECONDITION_FAILED" in result.err and "x-message-ttl" in result.err
+    assert api("GET", f"queues/{quote(vhost)}/q")["arguments"] == {"x-message-ttl": 1000}
+
+
 def test_amqp_refuses_what_it_cannot_declare(vhost: str, cli: Cli, tmp_path: Path) -> None:
     files = write(
         tmp_path / "a.yaml",

@@ -244,3 +244,45 @@ def test_help_has_examples() -> None:
         )
         assert result.exit_code == 0
         assert "Example" in result.output, command
+
+
+def _schema() -> dict[str, object]:
+    import json
+
+    return json.loads((ROOT / "mqctl" / "topology" / "schema.json").read_text(encoding="utf-8"))
+
+
+def test_examples_match_the_json_schema() -> None:
+    import jsonschema
+    import yaml
+
+    schema = _schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for example in sorted((ROOT / "topologies").glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(example.read_text(encoding="utf-8")), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"queues": [{"name": "q", "colour": "blue"}]}, schema)
+
+
+def test_json_schema_keys_match_the_loader() -> None:
+    """The schema is written by hand: this keeps it from drifting from what the loader reads."""
+    from mqctl.topology import parse
+
+    props = _schema()["properties"]
+    assert isinstance(props, dict)
+    assert set(props) == set(parse.TOP_KEYS)
+    pairs = {
+        "vhosts": parse.VHOST_KEYS,
+        "exchanges": parse.EXCHANGE_KEYS,
+        "queues": parse.QUEUE_KEYS,
+        "bindings": parse.BINDING_KEYS,
+        "users": parse.USER_KEYS,
+        "permissions": parse.PERMISSION_KEYS,
+        "topic_permissions": parse.TOPIC_PERMISSION_KEYS,
+        "parameters": parse.PARAMETER_KEYS,
+        "global_parameters": parse.GLOBAL_PARAMETER_KEYS,
+    }
+    for section, keys in pairs.items():
+        assert set(props[section]["items"]["properties"]) == set(keys), section
+    policy = _schema()["$defs"]["policies"]["items"]["properties"]  # type: ignore[index]
+    assert set(policy) == set(parse.POLICY_KEYS)

@@ -209,7 +209,15 @@ def compute_plan(
             else:
                 changes.append(Change(Action.create, obj))
             continue
-        diffs = [] if facts.amqp_only else diff_fields(obj, have)
+        if facts.amqp_only:
+            # Over AMQP only existence is visible: declare again, and the broker checks the
+            # properties (a difference comes back as 406 PRECONDITION_FAILED, reported as such).
+            note = (
+                "exists; AMQP cannot read its properties: declared again so the broker checks them"
+            )
+            changes.append(Change(Action.ensure, obj, have, note=note))
+            continue
+        diffs = diff_fields(obj, have)
         if not diffs:
             changes.append(Change(Action.unchanged, obj, have))
         elif any(d.field.split(".")[0] in obj.immutable for d in diffs):

@@ -10,10 +10,11 @@ re-declared on every apply, which the broker treats as a no-op when they exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pika.exceptions
 
@@ -24,6 +25,10 @@ from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology,
 from mqctl.topology.plan import BUILTIN_EXCHANGES, BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
 
+_T = TypeVar("_T")
+# Connections used side by side for declares and passive checks: the broker runs each channel in
+# its own process, so a few of them keep both of its schedulers busy.
+CONNECTIONS = 4
 NEEDS_HTTP = (
     "AMQP 0-9-1 can declare only exchanges, queues and bindings; vhosts, users, permissions, "
     "policies and parameters need the management API"
@@ -88,36 +93,57 @@ class AmqpBackend:
         global_names: Iterable[str] = (),
         all_users: bool = False,
     ) -> Topology:
-        """Which of the probed exchanges and queues exist (passive declares)."""
+        """Which of the probed exchanges and queues exist (passive declares, side by side)."""
         actual = Topology()
         if self.probe is None:
             return actual
         wanted = set(vhosts)
-        for vhost in wanted:
-            objects = [
-                o
-                for o in (*self.probe.of(Exchange), *self.probe.of(Queue))
-                if o.vhost_name == vhost
-            ]
-            if not objects:
-                continue
-            try:
-                with self._channel(vhost) as connection:
-                    channel = connection.channel()
-                    for obj in objects:
-                        try:
-                            if isinstance(obj, Exchange):
-                                channel.exchange_declare(obj.name, passive=True)
-                            else:
-                                channel.queue_declare(obj.name, passive=True)
-                            actual.add(obj)  # exists; its properties are not visible over AMQP
-                        except pika.exceptions.ChannelClosedByBroker as exc:
-                            if exc.reply_code != 404:
-                                raise channel_error(exc, f"checking {obj.title()}") from None
-                            channel = connection.channel()
-            except AccessRefused:
-                continue
+        objects = [
+            o for o in (*self.probe.of(Exchange), *self.probe.of(Queue)) if o.vhost_name in wanted
+        ]
+        for found in self._parallel(objects, self._probe_slice):
+            for obj in found:
+                actual.add(obj)  # exists; its properties are not visible over AMQP
         return actual
+
+    def _probe_slice(self, vhost: str, objects: list[TopologyObject]) -> list[TopologyObject]:
+        found: list[TopologyObject] = []
+        try:
+            with self._channel(vhost) as connection:
+                channel = connection.channel()
+                for obj in objects:
+                    try:
+                        if isinstance(obj, Exchange):
+                            channel.exchange_declare(obj.name, passive=True)
+                        elif isinstance(obj, Queue):
+                            channel.queue_declare(obj.name, passive=True)
+                        found.append(obj)
+                    except pika.exceptions.ChannelClosedByBroker as exc:
+                        if exc.reply_code != 404:
+                            raise channel_error(exc, f"checking {obj.title()}") from None
+                        channel = connection.channel()  # a 404 closes the channel
+        except AccessRefused:
+            return []  # the vhost does not exist (yet): nothing in it exists either
+        return found
+
+    def _parallel(
+        self,
+        objects: Sequence[TopologyObject],
+        work: Callable[[str, list[TopologyObject]], _T],
+    ) -> list[_T]:
+        """Run `work` on slices of `objects` (grouped by vhost) over CONNECTIONS connections."""
+        by_vhost: dict[str, list[TopologyObject]] = {}
+        for obj in objects:
+            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
+        jobs = [
+            (vhost, items[i::CONNECTIONS])
+            for vhost, items in by_vhost.items()
+            for i in range(min(CONNECTIONS, len(items)))
+        ]
+        if len(jobs) <= 1:
+            return [work(vhost, items) for vhost, items in jobs]
+        with ThreadPoolExecutor(min(CONNECTIONS, len(jobs))) as pool:
+            return list(pool.map(lambda job: work(*job), jobs))
 
     def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
         with self._channel(vhost) as connection:
@@ -125,17 +151,34 @@ class AmqpBackend:
             return int(ok.method.message_count), int(ok.method.consumer_count)
 
     def bulk_create(self, objects: list[TopologyObject]) -> None:
-        by_vhost: dict[str, list[TopologyObject]] = {}
-        for obj in objects:
-            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
-        for vhost, items in by_vhost.items():
-            with self._channel(vhost) as connection:
-                channel = connection.channel()
-                for obj in items:
-                    try:
-                        _declare(channel, obj)
-                    except pika.exceptions.ChannelClosedByBroker as exc:
-                        raise channel_error(exc, f"declaring {obj.title()}") from None
+        """Exchanges, then queues, then bindings: each phase pipelined over several connections."""
+        for phase in (Exchange, Queue, Binding):
+            self._parallel([o for o in objects if isinstance(o, phase)], self._declare_slice)
+
+    def _declare_slice(self, vhost: str, objects: list[TopologyObject]) -> None:
+        """Send every declare without waiting (nowait), then one synchronous call as a barrier.
+
+        The broker handles a channel's methods in order, so when the barrier's reply arrives every
+        declare before it has been carried out; if one failed, the broker closed the channel and
+        the barrier raises with the broker's reason (which names the object).
+        """
+        with self._channel(vhost) as connection:
+            channel = connection.channel()
+            # pika's blocking channel always waits for each reply; its underlying channel object
+            # sends the nowait form when no callback is given. Waiting per object is what makes
+            # one-by-one declaring slow.
+            impl = channel._impl
+            try:
+                for obj in objects:
+                    _declare_nowait(impl, obj)
+                channel.basic_qos(prefetch_count=0)  # the barrier
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                raise channel_error(exc, f"declaring in vhost {vhost!r}") from None
+            except pika.exceptions.ChannelWrongStateError:
+                raise BrokerError(
+                    f"the broker closed the channel while declaring in vhost {vhost!r}",
+                    "run mqctl topology plan to see what differs",
+                ) from None
 
     def put(self, obj: TopologyObject) -> None:
         if obj.kind not in AMQP_KINDS:
@@ -167,6 +210,36 @@ class AmqpBackend:
                         )
             except pika.exceptions.ChannelClosedByBroker as exc:
                 raise channel_error(exc, f"deleting {obj.title()}") from None
+
+
+def _declare_nowait(impl: Any, obj: TopologyObject) -> None:
+    if isinstance(obj, Exchange):
+        impl.exchange_declare(
+            obj.name,
+            exchange_type=obj.type,
+            durable=obj.durable,
+            auto_delete=obj.auto_delete,
+            internal=obj.internal,
+            arguments=obj.arguments or None,
+            callback=None,
+        )
+    elif isinstance(obj, Queue):
+        impl.queue_declare(
+            obj.name,
+            durable=obj.durable,
+            auto_delete=obj.auto_delete,
+            arguments=obj.arguments or None,
+            callback=None,
+        )
+    elif isinstance(obj, Binding):
+        if obj.destination_type == "queue":
+            impl.queue_bind(
+                obj.destination, obj.source, obj.routing_key, obj.arguments or None, callback=None
+            )
+        else:
+            impl.exchange_bind(
+                obj.destination, obj.source, obj.routing_key, obj.arguments or None, callback=None
+            )
 
 
 def _declare(channel: Any, obj: TopologyObject) -> None:

@@ -1,0 +1,270 @@
+"""Benchmark: `mqctl topology` plan and apply against the broker's own import and pika.
+
+A generated topology of 1,000 queues, 100 exchanges and 2,000 bindings, applied to fresh vhosts
+in the same run by:
+  - mqctl (load the YAML, read the broker's state, plan, apply over the management API),
+  - RabbitMQ's own definitions import (one POST /api/definitions/{vhost} of the same objects),
+  - pika, one declare at a time (what a hand-written provisioning script does),
+then `mqctl topology plan` against the vhost that already has it (must be under 0.5 s).
+
+    .venv/bin/python benchmarks/bench_topology.py [--rounds 3]
+
+Prints each figure (median of the rounds) and the ratios. Needs the broker of scripts/broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pika
+import requests
+import yaml
+
+from mqctl.config import ConnectionOptions, resolve
+from mqctl.management import ManagementClient
+from mqctl.topology.apply import PlanOptions, check_plan, execute, make_plan
+from mqctl.topology.backends.amqp import AmqpBackend
+from mqctl.topology.backends.http import HttpBackend
+from mqctl.topology.validate import load_topology
+
+API = "http://127.0.0.1:15672"
+AUTH = ("guest", "guest")
+QUEUES, EXCHANGES, BINDINGS = 1000, 100, 2000
+
+
+def q(name: str) -> str:
+    return requests.utils.quote(name, safe="")
+
+
+def generate(vhost: str) -> dict[str, Any]:
+    """mqctl's YAML format; every queue bound twice, exchanges of the four built-in types."""
+    types = ["direct", "topic", "fanout", "headers"]
+    return {
+        "vhost": vhost,
+        "exchanges": [{"name": f"bench.x{i}", "type": types[i % 4]} for i in range(EXCHANGES)],
+        "queues": [
+            {"name": f"bench.q{i}", **({"message_ttl": 60000} if i % 3 == 0 else {})}
+            for i in range(QUEUES)
+        ],
+        "bindings": [
+            {
+                "from": f"bench.x{i % EXCHANGES}",
+                "to_queue": f"bench.q{i % QUEUES}",
+                "routing_key": f"key.{i}",
+            }
+            for i in range(BINDINGS)
+        ],
+    }
+
+
+def as_definitions(doc: dict[str, Any]) -> dict[str, Any]:
+    vhost = doc["vhost"]
+    return {
+        "exchanges": [
+            {
+                "name": e["name"],
+                "vhost": vhost,
+                "type": e["type"],
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+            for e in doc["exchanges"]
+        ],
+        "queues": [
+            {
+                "name": x["name"],
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {"x-message-ttl": x["message_ttl"]} if "message_ttl" in x else {},
+            }
+            for x in doc["queues"]
+        ],
+        "bindings": [
+            {
+                "source": b["from"],
+                "vhost": vhost,
+                "destination": b["to_queue"],
+                "destination_type": "queue",
+                "routing_key": b["routing_key"],
+                "arguments": {},
+            }
+            for b in doc["bindings"]
+        ],
+    }
+
+
+def new_vhost() -> str:
+    name = f"mqctl-bench-{uuid.uuid4().hex[:8]}"
+    requests.put(f"{API}/api/vhosts/{q(name)}", auth=AUTH, timeout=30).raise_for_status()
+    requests.put(
+        f"{API}/api/permissions/{q(name)}/guest",
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+        auth=AUTH,
+        timeout=30,
+    ).raise_for_status()
+    return name
+
+
+def drop_vhost(name: str) -> None:
+    requests.delete(f"{API}/api/vhosts/{q(name)}", auth=AUTH, timeout=120)
+
+
+def settings_for(vhost: str) -> Any:
+    return resolve(
+        ConnectionOptions(url=f"amqp://guest:guest@127.0.0.1:5672/{q(vhost)}", api=API), env={}
+    )
+
+
+def mqctl_apply(path: Path, vhost: str) -> float:
+    """What `mqctl topology apply FILE` does (--via http): load, read state, plan, check, apply."""
+    start = time.perf_counter()
+    desired = load_topology([path], env={})
+    with ManagementClient(settings_for(vhost)) as client:
+        backend = HttpBackend(client)
+        plan, actual = make_plan(backend, desired)
+        recreate = check_plan(plan, backend, actual, PlanOptions())
+        execute(plan, backend, actual, recreate)
+    return time.perf_counter() - start
+
+
+def mqctl_apply_amqp(path: Path, vhost: str) -> float:
+    """The same with --via amqp: passive declares for state, pipelined declares to create."""
+    start = time.perf_counter()
+    desired = load_topology([path], env={})
+    backend = AmqpBackend(settings_for(vhost))
+    plan, actual = make_plan(backend, desired)
+    recreate = check_plan(plan, backend, actual, PlanOptions())
+    execute(plan, backend, actual, recreate)
+    return time.perf_counter() - start
+
+
+def mqctl_plan(path: Path, vhost: str) -> tuple[float, float, bool]:
+    """(load seconds, total plan seconds incl. load, has changes)."""
+    start = time.perf_counter()
+    desired = load_topology([path], env={})
+    loaded = time.perf_counter()
+    with ManagementClient(settings_for(vhost)) as client:
+        plan, _ = make_plan(HttpBackend(client), desired)
+    return loaded - start, time.perf_counter() - start, plan.has_changes
+
+
+def rabbit_import(defs: dict[str, Any], vhost: str) -> float:
+    body = {k: [{**o, "vhost": vhost} for o in v] for k, v in defs.items()}
+    start = time.perf_counter()
+    with requests.Session() as session:
+        response = session.post(
+            f"{API}/api/definitions/{q(vhost)}", json=body, auth=AUTH, timeout=300
+        )
+        response.raise_for_status()
+    return time.perf_counter() - start
+
+
+def pika_one_by_one(doc: dict[str, Any], vhost: str) -> float:
+    start = time.perf_counter()
+    params = pika.URLParameters(f"amqp://guest:guest@127.0.0.1:5672/{q(vhost)}")
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    for e in doc["exchanges"]:
+        channel.exchange_declare(e["name"], e["type"], durable=True)
+    for x in doc["queues"]:
+        args = {"x-message-ttl": x["message_ttl"]} if "message_ttl" in x else None
+        channel.queue_declare(x["name"], durable=True, arguments=args)
+    for b in doc["bindings"]:
+        channel.queue_bind(b["to_queue"], b["from"], b["routing_key"])
+    connection.close()
+    return time.perf_counter() - start
+
+
+def timed_in_fresh_vhost(run: Callable[[str], float], keep: bool = False) -> tuple[float, str]:
+    vhost = new_vhost()
+    try:
+        return run(vhost), vhost
+    finally:
+        if not keep:
+            drop_vhost(vhost)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    figures: dict[str, list[float]] = {
+        "mqctl apply": [],
+        "mqctl apply amqp": [],
+        "definitions import": [],
+        "pika": [],
+        "mqctl plan": [],
+        "load": [],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_no in range(args.rounds):
+            # Each runner gets its own fresh vhost; the order rotates so none always goes first.
+            runners: list[tuple[str, Callable[[str], float]]] = [
+                ("mqctl apply", lambda v: mqctl_apply(_write(tmp, v), v)),
+                ("definitions import", lambda v: rabbit_import(as_definitions(generate(v)), v)),
+                ("pika", lambda v: pika_one_by_one(generate(v), v)),
+                ("mqctl apply amqp", lambda v: mqctl_apply_amqp(_write(tmp, v), v)),
+            ]
+            runners = runners[round_no % 4 :] + runners[: round_no % 4]
+            for name, run in runners:
+                if name == "mqctl apply":
+                    seconds, vhost = timed_in_fresh_vhost(run, keep=True)
+                    try:
+                        load, plan_seconds, changes = mqctl_plan(_write(tmp, vhost), vhost)
+                        if changes:
+                            print("error: plan after apply is not empty", file=sys.stderr)
+                            return 1
+                        figures["mqctl plan"].append(plan_seconds)
+                        figures["load"].append(load)
+                    finally:
+                        drop_vhost(vhost)
+                else:
+                    seconds, _ = timed_in_fresh_vhost(run)
+                figures[name].append(seconds)
+                print(f"round {round_no + 1}: {name}: {seconds:.2f} s", file=sys.stderr)
+    med = {name: statistics.median(values) for name, values in figures.items()}
+    print(
+        f"topology: {QUEUES} queues, {EXCHANGES} exchanges, {BINDINGS} bindings; "
+        f"median of {args.rounds} rounds"
+    )
+    print(f"  mqctl apply (empty vhost, incl. load+plan): {med['mqctl apply']:.2f} s")
+    print(f"  RabbitMQ definitions import:                {med['definitions import']:.2f} s")
+    print(f"  pika, one object at a time:                 {med['pika']:.2f} s")
+    print(f"  mqctl apply --via amqp (pipelined):         {med['mqctl apply amqp']:.2f} s")
+    print(
+        f"  mqctl plan (broker has it, incl. load):     {med['mqctl plan']:.3f} s "
+        f"(of which loading the YAML {med['load']:.3f} s); target < 0.5 s"
+    )
+    print(
+        f"  ratio import / mqctl apply: {med['definitions import'] / med['mqctl apply']:.2f} "
+        "(>= 1.0 means mqctl is no slower)"
+    )
+    print(f"  ratio pika / mqctl apply:   {med['pika'] / med['mqctl apply']:.2f} (target >= 2.0)")
+    amqp = med["mqctl apply amqp"]
+    print(
+        f"  --via amqp: ratio import / mqctl {med['definitions import'] / amqp:.2f}, "
+        f"pika / mqctl {med['pika'] / amqp:.2f}"
+    )
+    return 0
+
+
+def _write(tmp: str, vhost: str) -> Path:
+    path = Path(tmp) / f"{vhost}.yaml"
+    if not path.exists():
+        path.write_text(yaml.safe_dump(generate(vhost), sort_keys=False), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
