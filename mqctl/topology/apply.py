@@ -9,6 +9,7 @@ deletes in the reverse order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -78,12 +79,17 @@ def make_plan(
 ) -> tuple[Plan, Topology]:
     """The plan and the broker's state it was computed from."""
     backend.probe = desired
-    facts = backend.facts(with_users=bool(desired.of(User)) or _needs_users(desired))
-    actual = backend.read_state(
-        desired.vhosts_used(),
-        user_names=[u.name for u in desired.of(User)],
-        global_names=[g.name for g in desired.of(GlobalParameter)],
-    )
+    # The facts and the state are independent reads: do them side by side.
+    with ThreadPoolExecutor(1) as pool:
+        facts_future = pool.submit(
+            backend.facts, with_users=bool(desired.of(User)) or _needs_users(desired)
+        )
+        actual = backend.read_state(
+            desired.vhosts_used(),
+            user_names=[u.name for u in desired.of(User)],
+            global_names=[g.name for g in desired.of(GlobalParameter)],
+        )
+        facts = facts_future.result()
     plan = compute_plan(
         desired,
         actual,

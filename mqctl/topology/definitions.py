@@ -6,7 +6,7 @@ Reading is lenient about what real files contain (tags as a text or a list, miss
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -224,6 +224,76 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
         for name in vhost_limits.keys() - declared:
             out.append((Vhost(name=name, limits=vhost_limits[name], loc=data.loc), _where(data)))
     return out
+
+
+def from_broker(document: dict[str, Any]) -> Iterator[TopologyObject]:
+    """Objects from definitions JSON the broker itself produced: trusted, so read directly.
+
+    This is the hot path of `plan` against a large vhost (thousands of objects), hence no
+    locations and no per-field checks.
+    """
+    for v in document.get("vhosts", []):
+        yield Vhost(
+            name=v["name"],
+            description=v.get("description") or "",
+            tags=tuple(v.get("tags") or ()),
+            default_queue_type=v.get("default_queue_type"),
+            limits=dict(v.get("limits") or {}),
+        )
+    for u in document.get("users", []):
+        tags = u.get("tags") or ()
+        yield User(
+            name=u["name"],
+            tags=tuple(tags.split(",") if isinstance(tags, str) else tags),
+            password_hash=u.get("password_hash"),
+            hashing_algorithm=u.get("hashing_algorithm"),
+            limits=dict(u.get("limits") or {}),
+        )
+    for p in document.get("permissions", []):
+        yield Permission(p["user"], p["vhost"], p["configure"], p["write"], p["read"])
+    for p in document.get("topic_permissions", []):
+        yield TopicPermission(p["user"], p["vhost"], p["exchange"], p["write"], p["read"])
+    for key, cls in (("policies", Policy), ("operator_policies", OperatorPolicy)):
+        for p in document.get(key, []):
+            yield cls(
+                p["vhost"],
+                p["name"],
+                p["pattern"],
+                p.get("definition") or {},
+                p.get("apply-to") or "all",
+                int(p.get("priority") or 0),
+            )
+    for p in document.get("parameters", []):
+        yield Parameter(p["vhost"], p["component"], p["name"], p.get("value"))
+    for g in document.get("global_parameters", []):
+        yield GlobalParameter(g["name"], g.get("value"))
+    for e in document.get("exchanges", []):
+        yield Exchange(
+            e["vhost"],
+            e["name"],
+            e.get("type", "direct"),
+            bool(e.get("durable", True)),
+            bool(e.get("auto_delete", False)),
+            bool(e.get("internal", False)),
+            e.get("arguments") or {},
+        )
+    for q in document.get("queues", []):
+        yield Queue(
+            q["vhost"],
+            q["name"],
+            bool(q.get("durable", True)),
+            bool(q.get("auto_delete", False)),
+            q.get("arguments") or {},
+        )
+    for b in document.get("bindings", []):
+        yield Binding(
+            b["vhost"],
+            b["source"],
+            b["destination"],
+            b.get("destination_type", "queue"),
+            b.get("routing_key", ""),
+            b.get("arguments") or {},
+        )
 
 
 def _tags(f: Fields) -> tuple[str, ...]:

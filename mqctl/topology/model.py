@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 
@@ -195,8 +196,8 @@ class Binding(TopologyObject):
     routing_key: str = ""
     arguments: dict[str, Any] = field(default_factory=dict, hash=False)
 
-    @property
-    def key(self) -> tuple[str, ...]:
+    @cached_property
+    def key(self) -> tuple[str, ...]:  # cached: canonical() of the arguments is not free
         return (
             self.vhost,
             self.source,

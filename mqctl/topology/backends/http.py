@@ -18,15 +18,13 @@ from mqctl.management import ManagementClient
 from mqctl.topology.definitions import (
     binding_definition,
     exchange_definition,
-    parse_definitions,
+    from_broker,
     queue_definition,
 )
-from mqctl.topology.loader import LList, LMap, Problem
 from mqctl.topology.model import (
     Binding,
     Exchange,
     GlobalParameter,
-    Loc,
     OperatorPolicy,
     Parameter,
     Permission,
@@ -45,23 +43,6 @@ SOURCE = "<broker>"
 BULK_KINDS = (Exchange, Queue, Binding)
 
 
-def _located(value: Any) -> Any:
-    """Plain JSON from the API as the loader's located values (positions all `<broker>`)."""
-    loc = Loc(SOURCE)
-    if isinstance(value, dict):
-        result = LMap(loc)
-        for key, item in value.items():
-            result[str(key)] = _located(item)
-        return result
-    if isinstance(value, list):
-        seq = LList(loc)
-        for item in value:
-            seq.append(_located(item))
-            seq.locs.append(loc)
-        return seq
-    return value
-
-
 class HttpBackend:
     name = "http"
 
@@ -72,13 +53,16 @@ class HttpBackend:
     # --- reading ---------------------------------------------------------------------------
 
     def facts(self, *, with_users: bool = True) -> BrokerFacts:
-        overview = self.client.get("overview")
-        nodes = self.client.get("nodes", params={"columns": "name,enabled_plugins"})
-        plugins = {p for node in nodes or [] for p in node.get("enabled_plugins", [])}
-        vhosts = {v["name"] for v in self.client.get("vhosts", params={"columns": "name"})}
-        users: set[str] = set()
-        if with_users:
-            users = {u["name"] for u in self.client.get("users", params={"columns": "name"})}
+        """Exchange types, plugins, vhosts and users; on a client of its own, so that it can run
+        beside `read_state` (make_plan does both at once)."""
+        with ManagementClient(self.client.settings, self.client.timeout) as client:
+            overview = client.get("overview", params={"columns": "exchange_types"})
+            nodes = client.get("nodes", params={"columns": "name,enabled_plugins"})
+            plugins = {p for node in nodes or [] for p in node.get("enabled_plugins", [])}
+            vhosts = {v["name"] for v in client.get("vhosts", params={"columns": "name"})}
+            users: set[str] = set()
+            if with_users:
+                users = {u["name"] for u in client.get("users", params={"columns": "name"})}
         return BrokerFacts(
             exchange_types=frozenset(t["name"] for t in overview.get("exchange_types", [])),
             enabled_plugins=frozenset(plugins),
@@ -141,9 +125,8 @@ class HttpBackend:
             document["global_parameters"] = [
                 g for g in self.client.get("global-parameters") if g["name"] in globals_wanted
             ]
-        problems: list[Problem] = []
         topology = Topology()
-        for obj, _ in parse_definitions(_located(document), SOURCE, problems):
+        for obj in from_broker(document):
             topology.add(obj)
         return topology
 
