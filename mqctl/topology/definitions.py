@@ -74,7 +74,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
         f = _Lenient(item, "a vhost", problems)
         meta = f.mapping("metadata")
         mf = _Lenient(meta, "vhost metadata", problems)
-        description = f.text("description") or mf.text("description")
+        description = f.text("description") if f.has("description") else mf.text("description")
         tags = _tags(f) if f.has("tags") else (_tags(mf) if mf.has("tags") else None)
         dqt = f.text("default_queue_type") or mf.text("default_queue_type")
         limits = _int_map(f, "limits")

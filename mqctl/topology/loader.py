@@ -117,15 +117,12 @@ def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Prob
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if name.endswith(".json"):
-            return _parse_json_fallback(text, name, problems, exc)
-        loc = Loc(name, mark.line + 1, mark.column + 1) if mark else Loc(name)
-        problems.append(Problem(loc, f"not valid YAML: {exc.problem or exc}"))
-        return None
     except yaml.YAMLError as exc:
-        problems.append(Problem(Loc(name), f"not valid YAML: {exc}"))
+        if name.endswith(".json"):
+            return _parse_json_fallback(text, name, problems)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        loc = Loc(name, mark.line + 1, mark.column + 1) if mark else Loc(name)
+        problems.append(Problem(loc, f"not valid YAML: {getattr(exc, 'problem', None) or exc}"))
         return None
     finally:
         loader.dispose()
@@ -134,9 +131,7 @@ def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Prob
     return _Walker(loader, name, env, problems).value(node)
 
 
-def _parse_json_fallback(
-    text: str, name: str, problems: list[Problem], yaml_error: yaml.MarkedYAMLError
-) -> Any:
+def _parse_json_fallback(text: str, name: str, problems: list[Problem]) -> Any:
     # JSON is nearly always YAML; when it is not (tabs, odd escapes), read it without positions.
     try:
         return _plain_to_located(json.loads(text), Loc(name, 1, 1))
