@@ -391,3 +391,59 @@ def test_undeclared_references_are_refused_before_anything_changes(
         in result.err
     )
     assert api("GET", f"queues/{quote(vhost)}") == []
+
+
+def test_vhost_metadata_limits_users_and_operator_policies(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    name, user = unique, f"{unique}-u"
+    text = f"""\
+vhost: {name}
+vhosts:
+  - {{name: {name}, description: first, tags: [a], default_queue_type: quorum,
+     limits: {{max_connections: 50, max_queues: 100}}}}
+users:
+  - {{name: {user}, password: pw-{unique}, tags: [management], limits: {{max_connections: 5}}}}
+permissions:
+  - {{user: guest}}
+  - {{user: {user}, configure: "^x"}}
+topic_permissions:
+  - {{user: {user}, exchange: amq.topic, write: "^a"}}
+operator_policies:
+  - {{name: op, pattern: ".*", apply_to: queues, definition: {{max-length: 1000}}}}
+queues:
+  - {{name: by-default}}
+  - {{name: explicit, type: classic}}
+"""
+    first = write(tmp_path / "a.yaml", text)
+    try:
+        with own_vhosts(name):
+            assert cli("topology", "apply", str(first)).status == 0
+            assert cli("topology", "plan", str(first)).status == 0
+            types = {q["name"]: q["type"] for q in api("GET", f"queues/{quote(name)}")}
+            assert types == {"by-default": "quorum", "explicit": "classic"}
+            assert api("GET", f"vhost-limits/{quote(name)}")[0]["value"] == {
+                "max-connections": 50,
+                "max-queues": 100,
+            }
+            changed = write(
+                tmp_path / "b.yaml",
+                text.replace("first", "second")
+                .replace("max_connections: 50", "max_connections: 60")
+                .replace("max-length: 1000", "max-length: 10")
+                .replace(f"pw-{unique}", f"pw2-{unique}"),
+            )
+            plan = cli("topology", "plan", str(changed))
+            assert plan.status == 2
+            assert 'description: "first" (broker) -> "second" (files)' in plan.out
+            assert "limits.max-connections: 50 (broker) -> 60 (files)" in plan.out
+            assert "definition.max-length: 1000 (broker) -> 10 (files)" in plan.out
+            assert "password:" in plan.out and f"pw2-{unique}" not in plan.out
+            assert cli("topology", "apply", str(changed)).status == 0
+            assert cli("topology", "plan", str(changed)).status == 0
+            exported = cli("topology", "export", "--vhost", name)
+            assert "operator_policy" not in exported.out  # not repeated as a parameter
+            again = write(tmp_path / "export.yaml", exported.out)
+            assert cli("topology", "plan", str(again)).status == 0
+    finally:
+        api("DELETE", f"users/{quote(user)}")

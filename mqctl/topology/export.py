@@ -74,8 +74,14 @@ def to_document(topology: Topology) -> dict[str, Any]:
         sections.setdefault("vhosts", []).append(entry)
     for e in topology.of(Exchange):
         sections.setdefault("exchanges", []).append(scoped(e.vhost, _exchange(e)))
+    typed_vhosts = {
+        v.name for v in topology.of(Vhost) if v.default_queue_type not in (None, "classic")
+    }
     for q in topology.of(Queue):
-        sections.setdefault("queues", []).append(scoped(q.vhost, _queue(q)))
+        body = _queue(q)
+        if q.vhost in typed_vhosts and "type" not in body:
+            body = {"name": body.pop("name"), "type": "classic", **body}  # not the vhost default
+        sections.setdefault("queues", []).append(scoped(q.vhost, body))
     for b in topology.of(Binding):
         entry = {"from": b.source, f"to_{b.destination_type}": b.destination}
         if b.routing_key:

@@ -233,14 +233,8 @@ def interpolate(text: str, env: Mapping[str, str], loc: Loc, problems: list[Prob
     return _VAR.sub(replace, text)
 
 
-_DEFINITIONS_MARKERS = {
-    "rabbit_version",
-    "rabbitmq_version",
-    "product_name",
-    "product_version",
-    "global_parameters",
-    "topic_permissions",
-}
+# Keys only the broker's exports carry (mqctl's format shares the section names).
+_DEFINITIONS_MARKERS = {"rabbit_version", "rabbitmq_version", "product_name", "product_version"}
 
 
 def _looks_like_definitions(path: Path, data: Any) -> bool:

@@ -156,6 +156,8 @@ class Queue(TopologyObject):
     durable: bool = True
     auto_delete: bool = False
     arguments: dict[str, Any] = field(default_factory=dict, hash=False)
+    # False when a YAML file left `type` out: the vhost's default_queue_type then decides.
+    type_given: bool = field(default=True, compare=False, hash=False, kw_only=True)
 
     @property
     def key(self) -> tuple[str, ...]:

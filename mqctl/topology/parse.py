@@ -295,6 +295,7 @@ def _queue(item: LMap, vhost_of: Callable[[Fields], str], problems: list[Problem
         auto_delete=f.flag("auto_delete", False),
         arguments=args,
         loc=item.loc,
+        type_given=f.has("type") or "x-queue-type" in args,
     )
     return queue, _where(item, renames)
 

@@ -7,6 +7,7 @@ identically is fine; differently is an error naming both places), and applies th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from mqctl.errors import BadInput
@@ -84,6 +85,7 @@ def read_topology(
             located.extend(parse_definitions(doc.data, doc.path, problems))
         else:
             located.extend(parse_document(doc.data, doc.path, env, problems))
+    located = _apply_default_queue_types(located)
     topology = Topology()
     for obj, where in located:
         problems.extend(check_object(obj, where))
@@ -99,6 +101,30 @@ def read_topology(
             )
     problems.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
     return topology, problems
+
+
+def _apply_default_queue_types(located: list[Located]) -> list[Located]:
+    """A queue without `type` in a vhost declared with a default_queue_type gets that type.
+
+    An explicit `type: classic` there is sent as x-queue-type too: AMQP declares would otherwise
+    get the vhost's default while the management API creates a classic queue.
+    """
+    defaults = {
+        obj.name: obj.default_queue_type
+        for obj, _ in located
+        if isinstance(obj, Vhost) and obj.default_queue_type not in (None, "classic")
+    }
+    if not defaults:
+        return located
+    result: list[Located] = []
+    for obj, where in located:
+        if isinstance(obj, Queue) and obj.vhost in defaults and "x-queue-type" not in obj.arguments:
+            # Stated explicitly either way, so every transport creates the same queue.
+            qtype = "classic" if obj.type_given else defaults[obj.vhost]
+            arguments = {**obj.arguments, "x-queue-type": qtype}
+            obj = replace(obj, arguments=arguments, type_given=True)
+        result.append((obj, where))
+    return result
 
 
 def load_topology(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Topology:

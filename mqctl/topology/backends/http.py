@@ -39,6 +39,7 @@ from mqctl.topology.model import (
 from mqctl.topology.plan import BrokerFacts
 
 SOURCE = "<broker>"
+_NOT_PARAMETERS = frozenset({"vhost-limits", "operator_policy"})
 # Creations of these kinds go through one definitions import per vhost.
 BULK_KINDS = (Exchange, Queue, Binding)
 
@@ -100,7 +101,9 @@ class HttpBackend:
             for section in ("queues", "exchanges", "bindings", "policies", "parameters"):
                 for item in definitions.get(section, []):
                     item["vhost"] = name  # vhost-scoped exports leave it out
-                    if section == "parameters" and item.get("component") == "vhost-limits":
+                    # Limits and operator policies come back as parameters too; mqctl keeps
+                    # them as their own kinds (read below).
+                    if section == "parameters" and item.get("component") in _NOT_PARAMETERS:
                         continue
                     document[section].append(item)
             for item in self.client.get("operator-policies", name):
@@ -174,6 +177,8 @@ class HttpBackend:
             if obj.tags is not None:
                 body["tags"] = ",".join(obj.tags)
             if obj.default_queue_type:
+                # 3.10-3.12 read `defaultqueuetype`; later versions `default_queue_type`.
+                body["defaultqueuetype"] = obj.default_queue_type
                 body["default_queue_type"] = obj.default_queue_type
             c.put("vhosts", obj.name, body=body)
             if obj.limits is not None:
