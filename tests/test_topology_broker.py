@@ -447,3 +447,35 @@ queues:
             assert cli("topology", "plan", str(again)).status == 0
     finally:
         api("DELETE", f"users/{quote(user)}")
+
+
+def test_larger_apply_with_awkward_names_replans_to_zero(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    """Hundreds of objects through the definitions import: names with '/', '%', spaces and
+    unicode, keys with '~', bindings with arguments; then a plan of zero."""
+    import yaml
+
+    doc = {
+        "vhost": vhost,
+        "exchanges": [{"name": f"x/{i} %", "type": "topic"} for i in range(10)],
+        "queues": [
+            {"name": f"q {i}/é", **({"message_ttl": 1000} if i % 2 else {})} for i in range(250)
+        ],
+        "bindings": [
+            {
+                "from": f"x/{i % 10} %",
+                "to_queue": f"q {i % 250}/é",
+                "routing_key": f"k.{i}~" if i % 7 == 0 else f"k.{i}",
+                **({"arguments": {"n": i}} if i % 5 == 0 else {}),
+            }
+            for i in range(300)
+        ],
+    }
+    files = write(tmp_path / "big.yaml", yaml.safe_dump(doc, allow_unicode=True))
+    result = cli("topology", "apply", str(files))
+    assert result.status == 0, result.err
+    assert "560 created" in result.err
+    state = definitions(vhost)
+    assert (len(state["exchanges"]), len(state["queues"]), len(state["bindings"])) == (10, 250, 300)
+    assert cli("topology", "plan", str(files)).status == 0

@@ -143,7 +143,7 @@ def plan(
         help="text (a coloured diff) or json (for scripts). Example: --format json",
     ),
     show_unchanged: bool = typer.Option(
-        False, "--show-unchanged", help="List unchanged objects too."
+        False, "--show-unchanged", help="List unchanged objects too. Example: --show-unchanged"
     ),
 ) -> int:
     """Show what apply would change, field by field, against the live broker.
@@ -184,7 +184,7 @@ def apply(
         "consumers; "
         "its bindings are restored. Example: --recreate",
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show the plan (same as plan)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show the plan (same as plan). Example: --dry-run"),
     fmt: PlanFormat = typer.Option(
         PlanFormat.text, "--format", help="text or json. Example: --format json"
     ),

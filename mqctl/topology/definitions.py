@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from mqctl.redact import register_secret
 from mqctl.topology.fields import Fields, items, typed_value
 from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import (
@@ -29,8 +30,6 @@ from mqctl.topology.model import (
     Vhost,
 )
 from mqctl.topology.parse import Located
-
-_ANY = ("*",)
 
 
 class _Lenient(Fields):
@@ -92,8 +91,6 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
         f = _Lenient(item, "a user", problems)
         password = f.text("password")
         if password is not None:
-            from mqctl.redact import register_secret
-
             register_secret(password)
         user = User(
             name=f.name(),
@@ -409,7 +406,3 @@ def binding_definition(b: Binding) -> dict[str, Any]:
         "routing_key": b.routing_key,
         "arguments": b.arguments,
     }
-
-
-def is_located_object(value: object) -> bool:
-    return isinstance(value, TopologyObject)

@@ -7,9 +7,11 @@ are the contract.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from mqctl.topology.fields import Fields, items, plain_arguments
+from mqctl.redact import register_secret
+from mqctl.topology.fields import Fields, items, plain_arguments, typed_value
 from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import (
     Binding,
@@ -20,6 +22,7 @@ from mqctl.topology.model import (
     Parameter,
     Permission,
     Policy,
+    Queue,
     TopicPermission,
     TopologyObject,
     User,
@@ -247,8 +250,6 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
 
 
 def _value(item: LMap, problems: list[Problem]) -> Any:
-    from mqctl.topology.fields import typed_value
-
     return typed_value(item.get("value"), item.loc_of("value"), problems)
 
 
@@ -266,8 +267,6 @@ def _limits(f: Fields, names: tuple[str, ...]) -> dict[str, int] | None:
 
 
 def _queue(item: LMap, vhost_of: Callable[[Fields], str], problems: list[Problem]) -> Located:
-    from mqctl.topology.model import Queue
-
     f = Fields(item, "a queue", QUEUE_KEYS, problems)
     args = plain_arguments(f.mapping("arguments"), problems)
     qtype = f.text("type", "classic") or "classic"
@@ -301,8 +300,6 @@ def _queue(item: LMap, vhost_of: Callable[[Fields], str], problems: list[Problem
 
 
 def _argument_value(f: Fields, spec: QueueArgument) -> Any:
-    from mqctl.topology.fields import typed_value
-
     return typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
 
 
@@ -329,8 +326,6 @@ def _user(item: LMap, env: Any, problems: list[Problem]) -> Located:
                 f"export {var}",
             )
     elif f.has("password_file"):
-        from pathlib import Path
-
         path = Path(f.text("password_file") or "").expanduser()
         try:
             password = path.read_text(encoding="utf-8").rstrip("\n")
@@ -346,8 +341,6 @@ def _user(item: LMap, env: Any, problems: list[Problem]) -> Located:
             ", ".join(HASHING_ALGORITHMS),
         )
     if password is not None:
-        from mqctl.redact import register_secret
-
         register_secret(password)
     user = User(
         name=f.name(),
