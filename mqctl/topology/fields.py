@@ -44,7 +44,7 @@ class Fields:
             if key not in allowed:
                 problems.append(
                     Problem(
-                        data.key_locs.get(key, data.loc),
+                        data.key_loc(key),
                         f"unknown key {key!r} in {what}",
                         ", ".join(sorted(allowed)),
                     )

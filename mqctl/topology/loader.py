@@ -41,26 +41,37 @@ class Problem:
 
 
 class LMap(dict[str, Any]):
-    """A mapping that remembers its own location and those of its keys and values."""
+    """A mapping that remembers its own location and those of its keys and values.
+
+    Positions are kept as (line, column) pairs and made into `Loc`s only when asked for: a large
+    file has tens of thousands of them and few are ever reported.
+    """
 
     def __init__(self, loc: Loc) -> None:
         super().__init__()
         self.loc = loc
-        self.key_locs: dict[str, Loc] = {}
-        self.value_locs: dict[str, Loc] = {}
+        self.key_pos: dict[str, tuple[int, int]] = {}
+        self.value_pos: dict[str, tuple[int, int]] = {}
+
+    def key_loc(self, key: str) -> Loc:
+        pos = self.key_pos.get(key)
+        return Loc(self.loc.file, *pos) if pos else self.loc
 
     def loc_of(self, key: str) -> Loc:
-        return self.value_locs.get(key, self.key_locs.get(key, self.loc))
+        pos = self.value_pos.get(key) or self.key_pos.get(key)
+        return Loc(self.loc.file, *pos) if pos else self.loc
 
 
 class LList(list[Any]):
     def __init__(self, loc: Loc) -> None:
         super().__init__()
         self.loc = loc
-        self.locs: list[Loc] = []
+        self.pos: list[tuple[int, int]] = []
 
     def loc_of(self, index: int) -> Loc:
-        return self.locs[index] if index < len(self.locs) else self.loc
+        if index < len(self.pos):
+            return Loc(self.loc.file, *self.pos[index])
+        return self.loc
 
 
 @dataclass
@@ -150,9 +161,13 @@ def _plain_to_located(value: Any, loc: Loc) -> Any:
         seq = LList(loc)
         for item in value:
             seq.append(_plain_to_located(item, loc))
-            seq.locs.append(loc)
         return seq
     return value
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
 
 
 class _Walker:
@@ -182,19 +197,19 @@ class _Walker:
                         Problem(
                             self.loc(key_node),
                             f"key {key!r} given twice in one mapping "
-                            f"(first at line {result.key_locs[key].line})",
+                            f"(first at line {result.key_pos[key][0]})",
                         )
                     )
                     continue
                 result[key] = self.value(value_node)
-                result.key_locs[key] = self.loc(key_node)
-                result.value_locs[key] = self.loc(value_node)
+                result.key_pos[key] = _pos(key_node)
+                result.value_pos[key] = _pos(value_node)
             return result
         if isinstance(node, yaml.SequenceNode):
             seq = LList(self.loc(node))
             for item in node.value:
                 seq.append(self.value(item))
-                seq.locs.append(self.loc(item))
+                seq.pos.append(_pos(item))
             return seq
         assert isinstance(node, yaml.ScalarNode)
         if node.tag == _STR:  # most scalars: taken as they are, without the constructor's cost
