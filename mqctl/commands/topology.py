@@ -30,7 +30,7 @@ from mqctl.topology.backends.amqp import AmqpBackend, refuse_non_amqp
 from mqctl.topology.backends.http import HttpBackend
 from mqctl.topology.export import export_topology, to_document
 from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
-from mqctl.topology.plan import Action
+from mqctl.topology.plan import Action, Plan
 from mqctl.topology.remove import delete_plan, execute_delete
 from mqctl.topology.validate import load_topology
 
@@ -152,15 +152,29 @@ def plan(
     Example: mqctl topology plan topologies/dead-letter-retry.yaml --format json
     """
     options = _options(prune, prune_prefix, create_vhosts)
+    _refuse_amqp_prune(via, prune)
     desired = load_topology(files)
     if via is Via.amqp:
         refuse_non_amqp(desired)
     with open_backend(via) as backend:
         result, _ = make_plan(backend, desired, options)
     _render_plan(result.to_json(), fmt, show_unchanged)
+    return _plan_status(result)
+
+
+def _plan_status(result: Plan) -> int:
+    """plan's exit status: 1 when apply would be refused, 2 with changes, 0 without."""
     if result.refusals:
         return int(ExitStatus.FAILED)
     return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
+
+
+def _refuse_amqp_prune(via: Via, prune: bool) -> None:
+    if via is Via.amqp and prune:
+        raise BadInput(
+            "--prune needs --via http: AMQP cannot list what exists",
+            "drop --prune or use --via http",
+        )
 
 
 def _render_plan(document: dict[str, object], fmt: PlanFormat, show_unchanged: bool) -> None:
@@ -184,7 +198,9 @@ def apply(
         "consumers; "
         "its bindings are restored. Example: --recreate",
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show the plan (same as plan). Example: --dry-run"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only show the plan (same as plan). Example: --dry-run"
+    ),
     fmt: PlanFormat = typer.Option(
         PlanFormat.text, "--format", help="text or json. Example: --format json"
     ),
@@ -194,20 +210,16 @@ def apply(
     Example: mqctl topology apply topologies/ --prune --prune-prefix demo.
     """
     options = _options(prune, prune_prefix, create_vhosts, recreate)
+    _refuse_amqp_prune(via, prune)
     desired = load_topology(files)
     if via is Via.amqp:
         refuse_non_amqp(desired)
-        if prune:
-            raise BadInput(
-                "--prune needs --via http: AMQP cannot list what exists",
-                "drop --prune or use --via http",
-            )
     with open_backend(via) as backend:
         result, actual = make_plan(backend, desired, options)
         document = result.to_json()
         _render_plan(document, fmt, False)
         if dry_run:
-            return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
+            return _plan_status(result)
         to_recreate = check_plan(result, backend, actual, options)
         if not result.has_changes and not result.of(Action.ensure):
             output.info("nothing to change: the broker already matches the files")
@@ -215,9 +227,10 @@ def apply(
         with output.progress(None, "applying") as advance:
             outcome = execute(result, backend, actual, to_recreate, progress=advance)
     done = outcome.done
+    redeclared = f", {done['redeclared']} declared again (AMQP)" if done["redeclared"] else ""
     output.info(
         f"applied: {done['created']} created, {done['updated']} updated, "
-        f"{done['recreated']} recreated, {done['deleted']} deleted"
+        f"{done['recreated']} recreated, {done['deleted']} deleted{redeclared}"
     )
     return int(ExitStatus.OK)
 

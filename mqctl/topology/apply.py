@@ -174,7 +174,13 @@ def execute(
 ) -> ApplyResult:
     """Carry out the plan: creates/updates in dependency order, then deletes in reverse."""
     result = ApplyResult(plan)
-    done: dict[str, int] = {"created": 0, "updated": 0, "deleted": 0, "recreated": 0}
+    done: dict[str, int] = {
+        "created": 0,
+        "updated": 0,
+        "deleted": 0,
+        "recreated": 0,
+        "redeclared": 0,
+    }
     step = progress or (lambda n: None)
 
     # Queues to recreate: delete (only if still empty and unused), then create with the rest.
@@ -195,9 +201,10 @@ def execute(
             ):
                 restore.append(b)
 
-    creates = [c.obj for c in plan.of(Action.create, Action.ensure)]
+    creates = [c.obj for c in plan.of(Action.create)]
+    ensures = [c.obj for c in plan.of(Action.ensure)]
     updates = [c.obj for c in plan.of(Action.update)]
-    pending = _ordered([*creates, *restore])
+    pending = _ordered([*creates, *ensures, *restore])
     bulk_kinds = (Exchange, Queue, Binding)
     bulk: list[TopologyObject] = [obj for obj in pending if isinstance(obj, bulk_kinds)]
     single = [obj for obj in pending if not isinstance(obj, bulk_kinds)]
@@ -209,6 +216,7 @@ def execute(
         backend.bulk_create(_dedupe(bulk))
         step(len(bulk))
     done["created"] = len(creates)
+    done["redeclared"] = len(ensures)
     for change in reversed(_ordered_changes(plan.of(Action.delete))):
         backend.delete(change.obj)
         done["deleted"] += 1

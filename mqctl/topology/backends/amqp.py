@@ -188,7 +188,8 @@ class AmqpBackend:
             channel = connection.channel()
             try:
                 if isinstance(obj, Queue):
-                    channel.queue_delete(obj.name, if_unused=if_empty, if_empty=if_empty)
+                    # Quorum queues refuse if-unused; consumers were checked just before.
+                    channel.queue_delete(obj.name, if_empty=if_empty)
                 elif isinstance(obj, Exchange):
                     channel.exchange_delete(obj.name)
                 elif isinstance(obj, Binding):
