@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -24,15 +25,16 @@ from mqctl.commands.common import (
 )
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput, ExitStatus
-from mqctl.management import ManagementClient
 from mqctl.topology.apply import Backend, PlanOptions, check_plan, execute, make_plan
-from mqctl.topology.backends.amqp import AmqpBackend, refuse_non_amqp
-from mqctl.topology.backends.http import HttpBackend
 from mqctl.topology.export import export_topology, to_document
 from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
 from mqctl.topology.plan import Action, Plan
 from mqctl.topology.remove import delete_plan, execute_delete
 from mqctl.topology.validate import load_topology
+
+if TYPE_CHECKING:
+    from mqctl.topology.backends.http import HttpBackend
+    from mqctl.topology.model import Topology
 
 app = typer.Typer(
     help=(
@@ -99,14 +101,35 @@ CREATE_VHOSTS = typer.Option(
 )
 
 
+# The transports (pika, requests) are imported when a command needs them: `mqctl --help` and
+# `mqctl topology validate` start faster without them.
+
+
 @contextmanager
 def open_backend(via: Via) -> Iterator[Backend]:
     settings = connection_settings()
     if via is Via.amqp:
+        from mqctl.topology.backends.amqp import AmqpBackend
+
         yield AmqpBackend(settings)
         return
+    with http_backend(settings) as backend:
+        yield backend
+
+
+@contextmanager
+def http_backend(settings: ConnectionSettings) -> Iterator[HttpBackend]:
+    from mqctl.management import ManagementClient
+    from mqctl.topology.backends.http import HttpBackend
+
     with ManagementClient(settings) as client:
         yield HttpBackend(client)
+
+
+def refuse_non_amqp(desired: Topology) -> None:
+    from mqctl.topology.backends.amqp import refuse_non_amqp as refuse
+
+    refuse(desired)
 
 
 def _options(
@@ -252,8 +275,8 @@ def export(
     """
     settings = connection_settings_multi()
     vhosts = list(selected_vhosts()) or [settings.vhost]
-    with ManagementClient(settings) as client:
-        topology = export_topology(HttpBackend(client), vhosts)
+    with http_backend(settings) as backend:
+        topology = export_topology(backend, vhosts)
     if fmt is ExportFormat.definitions:
         from mqctl.topology.definitions import to_definitions
 
@@ -328,8 +351,8 @@ def show(
     if live:
         settings = connection_settings_multi()
         vhosts = list(selected_vhosts()) or [settings.vhost]
-        with ManagementClient(settings) as client:
-            topology = export_topology(HttpBackend(client), vhosts)
+        with http_backend(settings) as backend:
+            topology = export_topology(backend, vhosts)
     else:
         topology = load_topology(files)
     if fmt is GraphFormat.dot:
