@@ -181,7 +181,15 @@ _PLAN_MARKS = {
 
 
 def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> None:
-    """A plan (as `Plan.to_json()` gives it) as a coloured field-level diff on stdout."""
+    """A plan (as `Plan.to_json()` gives it) as a coloured field-level diff on stdout.
+
+    Without colour (a pipe, a CI log, NO_COLOR) the same lines are written directly: a plan can
+    have thousands of lines, and rich's per-line rendering would cost most of a second.
+    """
+    if not color_enabled(sys.stdout):
+        sys.stdout.write("".join(_plan_lines(plan, show_unchanged)))
+        sys.stdout.flush()
+        return
     console = stdout_console()
     for change in plan["changes"]:
         action = change["action"]
@@ -202,7 +210,28 @@ def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> Non
             console.print(Text(f"      {change['note']}", style="italic"))
     for refusal in plan.get("refusals", []):
         console.print(Text(f"x refused   {refusal}", style="bold red"))
-    summary = plan["summary"]
+    console.print(Text(_plan_summary(plan["summary"]), style="bold"))
+
+
+def _plan_lines(plan: Mapping[str, Any], show_unchanged: bool) -> Iterator[str]:
+    """render_plan's lines as plain text (the same words, no styles)."""
+    for change in plan["changes"]:
+        action = change["action"]
+        if action == "unchanged" and not show_unchanged:
+            continue
+        mark = _PLAN_MARKS.get(action, ("?", ""))[0]
+        yield f"{mark} {action:<9} {change['title']}\n"
+        for diff in change.get("fields", []):
+            old, new = dumps_json(diff["old"]), dumps_json(diff["new"])
+            yield f"      {diff['field']}: {old} (broker) -> {new} (files)\n"
+        if change.get("note") and action in ("conflict", "ensure"):
+            yield f"      {change['note']}\n"
+    for refusal in plan.get("refusals", []):
+        yield f"x refused   {refusal}\n"
+    yield _plan_summary(plan["summary"]) + "\n"
+
+
+def _plan_summary(summary: Mapping[str, int]) -> str:
     parts = [
         f"{summary['create']} to create",
         f"{summary['update']} to update",
@@ -212,7 +241,7 @@ def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> Non
     ]
     if summary.get("ensure"):
         parts.append(f"{summary['ensure']} to re-declare")
-    console.print(Text("Plan: " + ", ".join(parts) + ".", style="bold"))
+    return "Plan: " + ", ".join(parts) + "."
 
 
 def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:

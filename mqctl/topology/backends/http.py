@@ -42,6 +42,7 @@ from mqctl.topology.plan import BrokerFacts
 
 SOURCE = "<broker>"
 _NOT_PARAMETERS = frozenset({"vhost-limits", "operator_policy"})
+IMPORT_TIMEOUT = 600.0
 
 
 class HttpBackend:
@@ -168,8 +169,11 @@ class HttpBackend:
                 body["queues"].append(queue_definition(obj))
             elif isinstance(obj, Binding):
                 body["bindings"].append(binding_definition(obj))
-        for vhost, body in by_vhost.items():
-            self.client.post("definitions", vhost, body=body)
+        # An import of thousands of objects can take minutes on a busy broker: its own timeout.
+        timeout = max(self.client.timeout, IMPORT_TIMEOUT)
+        with ManagementClient(self.client.settings, timeout) as client:
+            for vhost, body in by_vhost.items():
+                client.post("definitions", vhost, body=body)
 
     def put(self, obj: TopologyObject) -> None:
         """Create or update one object."""
