@@ -259,6 +259,22 @@ def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:
     stdout_console().print(root)
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def dump_topology_yaml(document: Any) -> str:
+    """A topology document as YAML that loads back to the same values.
+
+    Unicode is written as itself, except when a text holds a character YAML reads as a line
+    break (NEL, U+2028, U+2029): PyYAML writes those raw, and they would come back as spaces.
+    """
+    data = to_json(document)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if any(mark in text for mark in _YAML_BREAKS):
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
+    return text
+
+
 def write_text(text: str) -> None:
     """Data (a dot or mermaid graph, a document) to stdout exactly as given."""
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

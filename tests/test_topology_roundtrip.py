@@ -83,7 +83,7 @@ def test_yaml_json_and_definitions_round_trip(topology: Topology) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         yaml_path = Path(tmp) / "t.yaml"
-        yaml_path.write_text(output.dump_yaml(to_document(topology)), encoding="utf-8")
+        yaml_path.write_text(output.dump_topology_yaml(to_document(topology)), encoding="utf-8")
         json_path = Path(tmp) / "t.json"
         json_path.write_text(
             json.dumps(to_document(topology), ensure_ascii=False), encoding="utf-8"
@@ -111,3 +111,12 @@ def test_password_matches_rabbitmq_hashes() -> None:
     assert password_matches("test12", stored, "rabbit_password_hashing_sha256")
     assert not password_matches("test13", stored, "rabbit_password_hashing_sha256")
     assert not password_matches("x", "not base64!", None)
+
+
+def test_yaml_keeps_characters_yaml_reads_as_line_breaks(tmp_path: Path) -> None:
+    topology = Topology()
+    for index, name in enumerate(["a\x85b", "c\u2028d", "日本 /%"]):
+        topology.add(Queue("v", name, True, False, {"x-note": f"{index}\u2029"}))
+    path = tmp_path / "t.yaml"
+    path.write_text(output.dump_topology_yaml(to_document(topology)), encoding="utf-8")
+    _same(topology, load_topology([path], env={}))

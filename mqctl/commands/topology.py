@@ -283,9 +283,10 @@ def export(
         output.emit_document(to_definitions(topology), output.OutputFormat.json)
         return
     document = to_document(topology)
-    output.emit_document(
-        document, output.OutputFormat.yaml if fmt is ExportFormat.yaml else output.OutputFormat.json
-    )
+    if fmt is ExportFormat.yaml:
+        output.write_text(output.dump_topology_yaml(document))
+    else:
+        output.emit_document(document, output.OutputFormat.json)
 
 
 def connection_settings_multi() -> ConnectionSettings:
