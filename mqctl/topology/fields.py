@@ -39,7 +39,8 @@ class Fields:
         self.data = data
         self.what = what
         self.problems = problems
-        allowed = set(allowed)
+        if not isinstance(allowed, frozenset | set):
+            allowed = frozenset(allowed)
         for key in data:
             if key not in allowed:
                 problems.append(

@@ -84,6 +84,18 @@ PERMISSION_KEYS = ("user", "vhost", "configure", "write", "read")
 TOPIC_PERMISSION_KEYS = ("user", "vhost", "exchange", "write", "read")
 PARAMETER_KEYS = ("component", "vhost", "name", "value")
 GLOBAL_PARAMETER_KEYS = ("name", "value")
+# The same as sets: checked against every mapping of a large file.
+TOP_KEY_SET = frozenset(TOP_KEYS)
+VHOST_KEY_SET = frozenset(VHOST_KEYS)
+EXCHANGE_KEY_SET = frozenset(EXCHANGE_KEYS)
+QUEUE_KEY_SET = frozenset(QUEUE_KEYS)
+BINDING_KEY_SET = frozenset(BINDING_KEYS)
+POLICY_KEY_SET = frozenset(POLICY_KEYS)
+USER_KEY_SET = frozenset(USER_KEYS)
+PERMISSION_KEY_SET = frozenset(PERMISSION_KEYS)
+TOPIC_PERMISSION_KEY_SET = frozenset(TOPIC_PERMISSION_KEYS)
+PARAMETER_KEY_SET = frozenset(PARAMETER_KEYS)
+GLOBAL_PARAMETER_KEY_SET = frozenset(GLOBAL_PARAMETER_KEYS)
 HASHING_ALGORITHMS = (
     "rabbit_password_hashing_sha256",
     "rabbit_password_hashing_sha512",
@@ -118,7 +130,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
             Problem(Loc(path, 1, 1), "a topology file must be a mapping", ", ".join(TOP_KEYS))
         )
         return []
-    top = Fields(data, "a topology file", TOP_KEYS, problems)
+    top = Fields(data, "a topology file", TOP_KEY_SET, problems)
     default_vhost = top.text("vhost", "/") or "/"
     out: list[Located] = []
 
@@ -129,7 +141,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         return f.text("vhost", default_vhost) or default_vhost
 
     for item, _ in section("vhosts"):
-        f = Fields(item, "a vhost", VHOST_KEYS, problems)
+        f = Fields(item, "a vhost", VHOST_KEY_SET, problems)
         limits = _limits(f, ("max_connections", "max_queues"))
         vhost = Vhost(
             name=f.name(),
@@ -142,7 +154,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append((vhost, _where(item)))
 
     for item, _ in section("exchanges"):
-        f = Fields(item, "an exchange", EXCHANGE_KEYS, problems)
+        f = Fields(item, "an exchange", EXCHANGE_KEY_SET, problems)
         args = plain_arguments(f.mapping("arguments"), problems)
         ae = f.text("alternate_exchange")
         if ae is not None:
@@ -163,7 +175,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append(_queue(item, vhost_of, problems))
 
     for item, _ in section("bindings"):
-        f = Fields(item, "a binding", BINDING_KEYS, problems)
+        f = Fields(item, "a binding", BINDING_KEY_SET, problems)
         to_queue, to_exchange = f.text("to_queue"), f.text("to_exchange")
         if (to_queue is None) == (to_exchange is None):
             f.bad(
@@ -188,7 +200,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
 
     for key, cls in (("policies", Policy), ("operator_policies", OperatorPolicy)):
         for item, _ in section(key):
-            f = Fields(item, "a policy", POLICY_KEYS, problems)
+            f = Fields(item, "a policy", POLICY_KEY_SET, problems)
             policy = cls(
                 vhost=vhost_of(f),
                 name=f.name(),
@@ -204,7 +216,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append(_user(item, env, problems))
 
     for item, _ in section("permissions"):
-        f = Fields(item, "a permission", PERMISSION_KEYS, problems)
+        f = Fields(item, "a permission", PERMISSION_KEY_SET, problems)
         perm = Permission(
             user=f.text("user", required=True) or "",
             vhost=vhost_of(f),
@@ -216,7 +228,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append((perm, _where(item)))
 
     for item, _ in section("topic_permissions"):
-        f = Fields(item, "a topic permission", TOPIC_PERMISSION_KEYS, problems)
+        f = Fields(item, "a topic permission", TOPIC_PERMISSION_KEY_SET, problems)
         tperm = TopicPermission(
             user=f.text("user", required=True) or "",
             vhost=vhost_of(f),
@@ -228,7 +240,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append((tperm, _where(item)))
 
     for item, _ in section("parameters"):
-        f = Fields(item, "a parameter", PARAMETER_KEYS, problems)
+        f = Fields(item, "a parameter", PARAMETER_KEY_SET, problems)
         param = Parameter(
             vhost=vhost_of(f),
             component=f.text("component", required=True) or "",
@@ -239,7 +251,7 @@ def parse_document(data: Any, path: str, env: Any, problems: list[Problem]) -> l
         out.append((param, _where(item)))
 
     for item, _ in section("global_parameters"):
-        f = Fields(item, "a global parameter", GLOBAL_PARAMETER_KEYS, problems)
+        f = Fields(item, "a global parameter", GLOBAL_PARAMETER_KEY_SET, problems)
         out.append(
             (
                 GlobalParameter(name=f.name(), value=_value(item, problems), loc=item.loc),
@@ -267,7 +279,7 @@ def _limits(f: Fields, names: tuple[str, ...]) -> dict[str, int] | None:
 
 
 def _queue(item: LMap, vhost_of: Callable[[Fields], str], problems: list[Problem]) -> Located:
-    f = Fields(item, "a queue", QUEUE_KEYS, problems)
+    f = Fields(item, "a queue", QUEUE_KEY_SET, problems)
     args = plain_arguments(f.mapping("arguments"), problems)
     qtype = f.text("type", "classic") or "classic"
     if qtype != "classic":
@@ -304,7 +316,7 @@ def _argument_value(f: Fields, spec: QueueArgument) -> Any:
 
 
 def _user(item: LMap, env: Any, problems: list[Problem]) -> Located:
-    f = Fields(item, "a user", USER_KEYS, problems)
+    f = Fields(item, "a user", USER_KEY_SET, problems)
     secrets = [
         key for key in ("password", "password_env", "password_file", "password_hash") if f.has(key)
     ]
