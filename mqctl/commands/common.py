@@ -8,11 +8,13 @@ Connection options are declared once here and attached to each command by its cl
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from mqctl.completion import attach_completers, handle_completion_request
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput
 
@@ -90,15 +92,26 @@ def _stash(ctx: click.Context, level: str) -> None:
 
 
 class ConnectedGroup(TyperGroup):
-    """The root group: takes the connection options before the command name too."""
+    """The root group: takes the connection options before the command name too.
+
+    When it is built, every command below it already exists: it attaches shell completion to
+    their parameters by name (see `mqctl.completion`), so command modules need nothing for it.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend([*connection_params(), debug_param()])
+        attach_completers(self)
 
     def invoke(self, ctx: click.Context) -> Any:
         _stash(ctx, "group")
         return super().invoke(ctx)
+
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
+        # Answers the shell and exits when _MQCTL_COMPLETE is set (see mqctl.completion.shells).
+        handle_completion_request(self, ctx_args, prog_name, complete_var)
 
 
 class PlainCommand(TyperCommand):
@@ -122,9 +135,13 @@ class ConnectedCommand(TyperCommand):
 
 
 def given_options(ctx: click.Context | None = None) -> dict[str, Any]:
-    """The connection options typed on the line, the command's over the group's."""
+    """The connection options typed on the line, the command's over the group's.
+
+    Works while completing too: then nothing has been invoked (no stash), and the values are read
+    from the partially parsed contexts click hands to completers.
+    """
     ctx = ctx or click.get_current_context()
-    levels = ctx.meta.get(_META_KEY, {})
+    levels = ctx.meta.get(_META_KEY) or _levels_from_params(ctx)
     merged: dict[str, Any] = {name: None for name in _NAMES}
     merged["vhost"] = ()
     for level in ("group", "command"):
@@ -132,6 +149,16 @@ def given_options(ctx: click.Context | None = None) -> dict[str, Any]:
             if value not in (None, ()):
                 merged[name] = value
     return merged
+
+
+def _levels_from_params(ctx: click.Context) -> dict[str, dict[str, Any]]:
+    levels: dict[str, dict[str, Any]] = {}
+    root = ctx.find_root()
+    for level, level_ctx in (("group", root), ("command", ctx)):
+        if level == "command" and level_ctx is root:
+            continue
+        levels[level] = {name: level_ctx.params.get(name) for name in _NAMES}
+    return levels
 
 
 def selected_vhosts(ctx: click.Context | None = None) -> tuple[str, ...]:

@@ -1,0 +1,136 @@
+"""Completers that need no broker: files by suffix, AMQP method names, profiles, keywords.
+
+Each is a click `shell_complete` callback `(ctx, param, incomplete) -> [CompletionItem]` and must
+never raise: a completer that fails completes nothing (the shell classes guard too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import click
+import yaml
+from click.shell_completion import CompletionItem
+
+from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
+
+TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".gz")
+STREAM_OFFSETS = (
+    ("first", "from the first message in the stream"),
+    ("last", "from the last chunk in the stream"),
+    ("next", "only messages published from now on"),
+)
+
+
+def complete_topology_files(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return list_files(incomplete, TOPOLOGY_SUFFIXES)
+
+
+def complete_captures(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return list_files(incomplete, CAPTURE_SUFFIXES)
+
+
+def complete_any_file(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Leave it to the shell's own file-name completion."""
+    return [CompletionItem(incomplete, type=SHELL_FILE)]
+
+
+def complete_any_dir(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return [CompletionItem(incomplete, type=SHELL_DIR)]
+
+
+def list_files(incomplete: str, suffixes: Sequence[str]) -> list[CompletionItem]:
+    """Files ending in one of `suffixes`, and directories, whose path starts with `incomplete`.
+
+    Values keep the prefix as typed (`~/`, `./`, relative); directories end in `/`. Hidden entries
+    are offered only when the name typed so far starts with a dot.
+    """
+    head, slash, prefix = incomplete.rpartition("/")
+    head += slash
+    directory = os.path.expanduser(head) if head else "."
+    glob = _zsh_glob(suffixes)
+    items: list[CompletionItem] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if not entry.name.startswith(prefix):
+                    continue
+                if entry.name.startswith(".") and not prefix.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    continue
+                if is_dir:
+                    items.append(CompletionItem(f"{head}{entry.name}/", type=LISTED_DIR, glob=glob))
+                elif entry.name.lower().endswith(tuple(suffixes)):
+                    items.append(CompletionItem(f"{head}{entry.name}", glob=glob))
+    except OSError:
+        return []
+    return items
+
+
+def _zsh_glob(suffixes: Sequence[str]) -> str:
+    """`*.(yaml|yml|json)`: the pattern zsh's `_files -g` takes for the same suffixes."""
+    return "*.(" + "|".join(suffix.lstrip(".") for suffix in suffixes) + ")"
+
+
+def complete_methods(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """`Basic.Publish`-style names and `Basic.*` globs; the typed case does not matter."""
+    names = amqp_method_names()
+    classes = sorted({name.partition(".")[0] for name in names}, key=str.lower)
+    candidates = [*(f"{cls}.*" for cls in classes), *names]
+    folded = incomplete.lower()
+    return [CompletionItem(name) for name in candidates if name.lower().startswith(folded)]
+
+
+def amqp_method_names() -> tuple[str, ...]:
+    """Every AMQP 0-9-1 method name, from the codec's table when it is there.
+
+    The fallback is generated from the same spec by tools/gen_completions.py (checked for drift);
+    once the codec (`mqctl.wire.methods`) is part of the program, it is the only source used.
+    """
+    try:
+        from mqctl.wire.methods import METHODS  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from mqctl.completion._amqp_names import METHOD_NAMES
+
+        return METHOD_NAMES
+    return tuple(str(method.name) for method in METHODS)
+
+
+def complete_offsets(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return _keywords(STREAM_OFFSETS, incomplete)
+
+
+def _keywords(pairs: Iterable[tuple[str, str]], incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(word, help=help) for word, help in pairs if word.startswith(incomplete)]
+
+
+def complete_profiles(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names from the profile file; a missing or broken file completes nothing."""
+    from mqctl.config import config_path
+
+    try:
+        data = yaml.safe_load(config_path(os.environ).read_text(encoding="utf-8"))
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        names = sorted(str(name) for name in profiles) if isinstance(profiles, dict) else []
+    except Exception:  # completion must never fail loudly
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
