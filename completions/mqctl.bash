@@ -1,10 +1,15 @@
 _mqctl_completion() {
-    local IFS=$'
-'
-    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
-                   COMP_CWORD=$COMP_CWORD \
-                   _MQCTL_COMPLETE=complete_bash $1 ) )
+    local IFS=$'\n'
+    local -a reply
+    reply=( $(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD \
+        _MQCTL_COMPLETE=complete_bash "$1") )
+    case ${reply[0]-} in
+        files) compopt -o default; COMPREPLY=() ;;
+        paths) compopt -o filenames; COMPREPLY=( "${reply[@]:1}" ) ;;
+        plain) COMPREPLY=( "${reply[@]:1}" ) ;;
+        *) COMPREPLY=() ;;
+    esac
     return 0
 }
 
-complete -o default -F _mqctl_completion mqctl
+complete -F _mqctl_completion mqctl

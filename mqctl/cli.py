@@ -25,6 +25,7 @@ app = typer.Typer(
         "3 broker unreachable or access refused, 4 bad input or usage, 130 interrupted."
     ),
     no_args_is_help=True,
+    add_completion=False,  # the root group brings its own (mqctl.completion.scripts)
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -15,6 +15,7 @@ import click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from mqctl.completion import attach_completers, handle_completion_request
+from mqctl.completion.scripts import completion_params
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput
 
@@ -100,7 +101,7 @@ class ConnectedGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.params.extend([*connection_params(), debug_param()])
+        self.params.extend([*connection_params(), debug_param(), *completion_params()])
         attach_completers(self)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -1,13 +1,14 @@
-"""Answering the shell: the `_MQCTL_COMPLETE` protocol of typer's bash, zsh and fish scripts.
+"""Answering the shell: the program's side of the `_MQCTL_COMPLETE` protocol for bash, zsh and fish.
 
-The scripts themselves are typer's (`mqctl --install-completion` writes the same ones, and
-completions/ holds them, generated); only the program's side of the protocol is refined here:
+The scripts are in `mqctl.completion.scripts` (typer's protocol; typer's fish script, own bash and
+zsh scripts). Here:
 
-- answers are printed only when there are some: an empty answer is no output at all;
-- nothing ever reaches stderr and nothing raises: a failing completer completes nothing;
-- file-name completion works: a parameter that wants the shell's own file names gets the bash
-  script's `-o default` fallback, zsh's `_files`, fish's file completion, instead of its own
-  half-typed word back (typer 0.24 echoes the word); listed files keep zsh's native `_files -g`.
+- an empty answer is no output at all, nothing ever reaches stderr, and nothing raises: a failing
+  completer completes nothing;
+- a parameter that wants the shell's own file names gets them (bash `compopt -o default`, zsh
+  `_files`, fish's file completion) instead of its half-typed word back (typer 0.24 echoes it);
+  files listed by suffix use zsh's native `_files -g` and bash's `-o filenames` quoting;
+- fish falls back to file names only for parameters that take paths.
 """
 
 from __future__ import annotations
@@ -24,18 +25,13 @@ import click
 from click.shell_completion import CompletionItem, ShellComplete
 from typer import _completion_classes as typer_shells
 
+from mqctl.completion.scripts import BASH_TEMPLATE, ZSH_TEMPLATE
+
 # Item types. "file" and "dir" are click's own: the shell should complete file names itself.
 SHELL_FILE = "file"
 SHELL_DIR = "dir"
 # A directory in a listing made here (values end in "/"); a listed file is a plain item.
 LISTED_DIR = "listed-dir"
-
-
-class _Stripped:
-    def source(self) -> str:
-        # As typer's --show-completion/--install-completion print it: zsh needs `#compdef` on the
-        # first line to be autoloaded from $fpath.
-        return str(super().source()).strip()  # type: ignore[misc]
 
 
 def _wants_shell_files(items: list[CompletionItem]) -> str | None:
@@ -45,19 +41,26 @@ def _wants_shell_files(items: list[CompletionItem]) -> str | None:
     return None
 
 
-class BashComplete(_Stripped, typer_shells.BashComplete):
+class BashComplete(typer_shells.BashComplete):
+    source_template = BASH_TEMPLATE
+
     def complete(self) -> str:
+        """First line: how the script treats the rest (`plain`, `paths`, or `files`)."""
         args, incomplete = self.get_completion_args()
         items = self.get_completions(args, incomplete)
         if _wants_shell_files(items):
-            return ""  # the script's `complete -o default` completes file names
-        if len(items) == 1 and items[0].type == LISTED_DIR:
-            # Let bash finish a lone directory itself: it adds the "/" without a trailing space.
+            return "files"
+        if not items:
             return ""
-        return "\n".join(item.value for item in items)
+        if any(item.glob for item in items):
+            # `compopt -o filenames`: bash quotes the names and adds "/" to directories itself.
+            return "\n".join(["paths", *(item.value.rstrip("/") for item in items)])
+        return "\n".join(["plain", *(item.value for item in items)])
 
 
-class ZshComplete(_Stripped, typer_shells.ZshComplete):
+class ZshComplete(typer_shells.ZshComplete):
+    source_template = ZSH_TEMPLATE
+
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
         items = self.get_completions(args, incomplete)
@@ -73,16 +76,17 @@ class ZshComplete(_Stripped, typer_shells.ZshComplete):
         return f"_arguments '*: :(({listing}))'"
 
 
-class FishComplete(_Stripped, typer_shells.FishComplete):
+class FishComplete(typer_shells.FishComplete):
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
         items = self.get_completions(args, incomplete)
-        shown = [] if _wants_shell_files(items) else [self.format_completion(i) for i in items]
+        wants_files = _wants_shell_files(items) is not None
         # The script asks twice: "is-args" (exit 0: use our answers and no files, 1: let fish
-        # complete file names), then "get-args" for the answers themselves.
+        # complete file names), then "get-args" for the answers themselves. File names only where
+        # the parameter takes a path: a queue name that is not there is not a file either.
         if os.getenv("_TYPER_COMPLETE_FISH_ACTION", "") == "is-args":
-            sys.exit(0 if shown else 1)
-        return "\n".join(shown)
+            sys.exit(1 if wants_files else 0)
+        return "" if wants_files else "\n".join(self.format_completion(i) for i in items)
 
 
 SHELLS: dict[str, type[ShellComplete]] = {
@@ -90,6 +94,11 @@ SHELLS: dict[str, type[ShellComplete]] = {
     "zsh": ZshComplete,
     "fish": FishComplete,
 }
+
+
+def source_text(comp: ShellComplete) -> str:
+    """The script as printed and installed: stripped, so zsh finds `#compdef` on line one."""
+    return comp.source().strip() + "\n"
 
 
 def complete_var_for(prog_name: str) -> str:
@@ -119,7 +128,7 @@ def handle_completion_request(
         sys.exit(shell_complete(cli, ctx_args, prog_name, complete_var, instruction))
     comp = comp_cls(cli, ctx_args, prog_name, complete_var)
     if action == "source":
-        click.echo(comp.source())
+        sys.stdout.write(source_text(comp))
         sys.exit(0)
     if action != "complete":
         click.echo(f"unknown completion instruction {instruction!r}", err=True)
