@@ -104,7 +104,7 @@ def install(shell: str, home: Path | None = None, prog_name: str = "mqctl") -> P
 def detect_shell() -> str | None:
     """The shell mqctl runs under (its parent process), else the login shell ($SHELL)."""
     try:
-        import shellingham  # typer's own dependency, used the same way by typer
+        import shellingham  # type: ignore[import-untyped]  # typer's own dependency
 
         name = str(shellingham.detect_shell()[0])
     except Exception:  # not importable, or no shell among the parents
