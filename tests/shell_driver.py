@@ -63,26 +63,42 @@ class ShellSession:
         self.send(f"{command}; echo {MARK[:5]}''{MARK[5:]}\r")
         self.read_until(MARK, timeout)
 
-    def complete(self, line: str, settle: float = 1.5, tabs: int = 1) -> str:
-        """Type `line`, press TAB `tabs` times, return the screen text after the line was typed."""
+    def complete(self, line: str, expect: str | None = None, wait: float = 1.5) -> str:
+        """Type `line`, press TAB once, return the screen text from the typed line on.
+
+        With `expect` (a regex), return as soon as it shows and fail if it does not within 15 s;
+        without, return after `wait` seconds: for checking what is not offered.
+        """
         self.buffer = ""
         self.send(line)
-        time.sleep(0.2)
-        self.buffer = ""
-        for _ in range(tabs):
-            self.send("\t")
-            time.sleep(settle)
-            ready, _, _ = select.select([self.fd], [], [], 0.05)
-            while ready:
-                try:
-                    self.buffer += os.read(self.fd, 65536).decode(errors="replace")
-                except OSError:
-                    break
-                ready, _, _ = select.select([self.fd], [], [], 0.1)
+        self._drain(0.2)
+        self.send("\t")
+        deadline = time.monotonic() + (15.0 if expect else wait)
+        seen = False
+        while time.monotonic() < deadline and not seen:
+            self._drain(0.05)
+            seen = bool(expect and re.search(expect, _ANSI.sub("", self.buffer)))
         shown = _ANSI.sub("", self.buffer)
-        self.send("\x03")  # Ctrl-C: drop the line
-        time.sleep(0.2)
+        self.send("\x03")  # Ctrl-C: drop the line; then wait for the shell to take input again
+        time.sleep(0.3)
+        self.run("true")
+        if expect and not seen:
+            raise AssertionError(f"{self.shell}: {expect!r} not shown after TAB: {shown!r}")
         return shown
+
+    def _drain(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                return
+            try:
+                self.buffer += os.read(self.fd, 65536).decode(errors="replace")
+            except OSError:
+                return
 
     def close(self) -> None:
         try:

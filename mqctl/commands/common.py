@@ -35,35 +35,47 @@ def connection_params() -> list[click.Parameter]:
         opt(
             "--url",
             "AMQP URI, amqp:// or amqps://, vhost in the path (%2f for /). "
-            "\\[env: MQCTL_URL] \\[default: amqp://guest:guest@localhost:5672/%2f]",
+            "\\[env: MQCTL_URL] \\[default: amqp://guest:guest@localhost:5672/%2f] "
+            "Example: --url amqps://deployer@rabbit.example.com/orders",
             metavar="URL",
         ),
         opt(
             "--api",
             "Management API base URL. \\[env: MQCTL_API] "
-            "\\[default: http://HOST:15672, https://HOST:15671 for amqps]",
+            "\\[default: http://HOST:15672, https://HOST:15671 for amqps] "
+            "Example: --api https://rabbit.example.com:15671",
             metavar="URL",
         ),
         opt(
             "--vhost",
-            "Virtual host; overrides the URL's. \\[env: MQCTL_VHOST]",
+            "Virtual host; overrides the URL's. \\[env: MQCTL_VHOST] Example: --vhost orders",
             metavar="VHOST",
             multiple=True,
         ),
         opt(
             "--profile",
-            "Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE]",
+            "Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE] "
+            "Example: --profile prod",
             metavar="NAME",
         ),
         opt(
             "--ca-cert",
-            "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT]",
+            "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT] "
+            "Example: --ca-cert ~/certs/ca.pem",
             metavar="FILE",
         ),
         opt(
-            "--client-cert", "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT]", metavar="FILE"
+            "--client-cert",
+            "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT] "
+            "Example: --client-cert ~/certs/client.pem",
+            metavar="FILE",
         ),
-        opt("--client-key", "Client private key (PEM). \\[env: MQCTL_CLIENT_KEY]", metavar="FILE"),
+        opt(
+            "--client-key",
+            "Client private key (PEM). \\[env: MQCTL_CLIENT_KEY] "
+            "Example: --client-key ~/certs/client.key",
+            metavar="FILE",
+        ),
         opt(
             "--insecure",
             "Do not verify the broker's TLS certificate. \\[env: MQCTL_INSECURE]",

@@ -11,7 +11,8 @@ They speak typer's protocol (`_MQCTL_COMPLETE=complete_<shell>`, `COMP_WORDS`/`C
   queue name from a broker that is down would complete as a file name; and names with spaces are
   not quoted. Here the first line of the answer says how to treat the rest: `plain` words,
   `paths` (bash quotes them and finishes directories with `/`), or `files` (bash's own file names).
-- zsh: typer's only registers itself when loaded from $fpath, so the first TAB completes nothing.
+- zsh: typer's only registers itself when loaded from $fpath, so the first TAB completes nothing
+  (click's completes the first TAB but not the second).
 """
 
 from __future__ import annotations
@@ -44,16 +45,16 @@ complete -F %(complete_func)s %(prog_name)s
 ZSH_TEMPLATE = """\
 #compdef %(prog_name)s
 
-%(complete_func)s() {
+# Loaded from $fpath, this file is the body of _%(prog_name)s: it redefines _%(prog_name)s as the
+# function below and calls it; sourced, it defines it and registers it for %(prog_name)s.
+_%(prog_name)s() {
   eval $(env _TYPER_COMPLETE_ARGS="${words[1,$CURRENT]}" %(autocomplete_var)s=complete_zsh %(prog_name)s)
 }
 
 if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
-  # autoloaded from $fpath: the function is defined now, so complete at once
-  %(complete_func)s "$@"
+  _%(prog_name)s "$@"
 else
-  # sourced: register the function for the next TAB
-  compdef %(complete_func)s %(prog_name)s
+  compdef _%(prog_name)s %(prog_name)s
 fi
 """
 
