@@ -50,7 +50,12 @@ def read(
 @app.command("consume", cls=ConnectedCommand)
 def consume(
     queue: str = typer.Option(None, "--queue", help="Queue. Example: --queue orders"),
-    exchange: str = typer.Option(None, "--exchange", help="Exchange. Example: --exchange x"),
+    exchange: str = typer.Option(
+        None,
+        "--exchange",
+        help="Tap this exchange instead of a queue, through a temporary exclusive queue bound "
+        "with a binding key; a help text long enough to wrap. Example: --exchange amq.topic",
+    ),
     offset: str = typer.Option(None, "--offset", help="Stream offset. Example: --offset first"),
 ) -> None:
     """Consume. Example: mqctl consume --queue orders"""

@@ -212,3 +212,33 @@ def test_deadline() -> None:
     with pytest.raises(ValueError, match="bad"):
         with_deadline(lambda: (_ for _ in ()).throw(ValueError("bad")), 1)
     assert with_deadline(lambda: ["a"], 1) == ["a"]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_long_help_stays_on_one_line(shell: str, here: Callable[..., Answer]) -> None:
+    answer = here(shell, "mqctl consume --ex")
+    if shell == "fish":
+        assert answer.lines == [
+            "--exchange\tTap this exchange instead of a queue, through a temporary exclusive "
+            "queue bound with a binding key; a help text long enough to wrap. Example: --exchange "
+            "amq.topic"
+        ]
+    else:
+        assert candidates(shell, answer) == ["--exchange"]
+        assert len(answer.lines) == 1
+
+
+def test_more_names() -> None:
+    path = ("mqctl", "publish")
+    assert completer_for(click.Option(["--body-file"]), path) is static.complete_any_file
+    assert completer_for(click.Option(["--input"]), path) is static.complete_any_file
+    assert (
+        completer_for(click.Option(["--in"], metavar="FILE.jsonl"), path)
+        is static.complete_any_file
+    )
+    assert completer_for(click.Option(["--delivery-mode"]), path) is static.complete_delivery_modes
+    values = [i.value for i in static.complete_delivery_modes(None, None, "")]  # type: ignore[arg-type]
+    assert values == ["persistent", "transient", "2", "1"]
+    interfaces = [i.value for i in static.complete_interfaces(None, None, "")]  # type: ignore[arg-type]
+    assert interfaces[0] == "any"
+    assert "lo" in interfaces

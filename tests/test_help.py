@@ -23,7 +23,7 @@ import typer
 
 from mqctl.cli import app, main
 
-EXAMPLE = re.compile(r"\b(examples?:|e\.g\.|for example)", re.IGNORECASE)
+EXAMPLE = re.compile(r"\b(examples?:|e\.g\.|for example|mqctl\s)", re.IGNORECASE)
 
 
 def walk(

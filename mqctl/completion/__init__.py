@@ -15,11 +15,13 @@ convention below, chosen by its click name (the Python argument name: `--queue` 
 | capture, captures                      | *.pcap, *.pcapng, *.gz                                  |
 | method, methods                        | AMQP method names (Basic.Publish) and class globs       |
 | offset                                 | the stream offset keywords first, last, next            |
-| ca_cert, client_cert, client_key       | file names (left to the shell)                          |
+| delivery_mode                          | persistent, transient, 2, 1                             |
+| interface                              | this machine's network interfaces                       |
+| input, output, *_file, *_path, ca_cert, client_cert, client_key | file names (the shell's own) |
 
 Parameters typed as choices (click.Choice, typer enums) are completed by click itself and left
 alone; so are parameters that bring their own completion. Any other `click.Path`, or a parameter
-whose metavar is FILE, PATH or DIR, gets the shell's file-name completion.
+whose metavar starts with FILE, PATH or DIR, gets the shell's file-name completion.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ COMPLETERS: dict[str, Completer] = {
     "method": static.complete_methods,
     "methods": static.complete_methods,
     "offset": static.complete_offsets,
+    "delivery_mode": static.complete_delivery_modes,
+    "interface": static.complete_interfaces,
+    "input": static.complete_any_file,
+    "output": static.complete_any_file,
     "ca_cert": static.complete_any_file,
     "client_cert": static.complete_any_file,
     "client_key": static.complete_any_file,
@@ -58,7 +64,8 @@ COMPLETERS: dict[str, Completer] = {
 # Inside the `topology` group a plain file argument is a topology file.
 TOPOLOGY_GROUP = "topology"
 TOPOLOGY_FILE_NAMES = frozenset({"file", "files", "path", "paths"})
-FILE_METAVARS = frozenset({"FILE", "PATH", "DIR", "FILES", "PATHS"})
+FILE_METAVARS = ("FILE", "PATH", "DIR")
+FILE_SUFFIXES = ("_file", "_path")
 
 
 def completer_for(param: click.Parameter, command_path: tuple[str, ...]) -> Completer | None:
@@ -72,7 +79,7 @@ def completer_for(param: click.Parameter, command_path: tuple[str, ...]) -> Comp
         return COMPLETERS[name]
     if isinstance(param.type, click.Path):
         return static.complete_any_dir if _dirs_only(param.type) else static.complete_any_file
-    if (param.metavar or "").upper() in FILE_METAVARS:
+    if name.endswith(FILE_SUFFIXES) or (param.metavar or "").upper().startswith(FILE_METAVARS):
         return static.complete_any_file
     return None
 

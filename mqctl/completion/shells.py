@@ -61,6 +61,11 @@ class BashComplete(typer_shells.BashComplete):
 class ZshComplete(typer_shells.ZshComplete):
     source_template = ZSH_TEMPLATE
 
+    def format_completion(self, item: CompletionItem) -> str:
+        # typer renders the help with rich, which wraps it at 80 columns: join it back.
+        value, colon, help = super().format_completion(item).partition('":"')
+        return f"{value}{colon}{' '.join(help.split())}"
+
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
         items = self.get_completions(args, incomplete)
@@ -77,6 +82,12 @@ class ZshComplete(typer_shells.ZshComplete):
 
 
 class FishComplete(typer_shells.FishComplete):
+    def format_completion(self, item: CompletionItem) -> str:
+        # Each output line is one candidate: a help text wrapped onto two lines would be two.
+        line = super().format_completion(item)
+        value, tab, help = line.partition("\t")
+        return f"{value}{tab}{' '.join(help.split())}"
+
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
         items = self.get_completions(args, incomplete)

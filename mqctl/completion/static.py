@@ -7,6 +7,7 @@ never raise: a completer that fails completes nothing (the shell classes guard t
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable, Sequence
 
 import click
@@ -17,6 +18,12 @@ from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".gz")
+DELIVERY_MODES = (
+    ("persistent", "delivery mode 2: kept on disk"),
+    ("transient", "delivery mode 1: memory only"),
+    ("2", "persistent"),
+    ("1", "transient"),
+)
 STREAM_OFFSETS = (
     ("first", "from the first message in the stream"),
     ("last", "from the last chunk in the stream"),
@@ -115,6 +122,23 @@ def complete_offsets(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     return _keywords(STREAM_OFFSETS, incomplete)
+
+
+def complete_delivery_modes(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return _keywords(DELIVERY_MODES, incomplete)
+
+
+def complete_interfaces(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Network interfaces of this machine, and `any` (the sniffer's all-interfaces name)."""
+    try:
+        names = sorted(name for _, name in socket.if_nameindex())
+    except OSError:
+        names = []
+    return [CompletionItem(n) for n in ["any", *names] if n.startswith(incomplete)]
 
 
 def _keywords(pairs: Iterable[tuple[str, str]], incomplete: str) -> list[CompletionItem]:
