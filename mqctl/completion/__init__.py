@@ -26,17 +26,15 @@ whose metavar starts with FILE, PATH or DIR, gets the shell's file-name completi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import click
-from click.shell_completion import CompletionItem
 
 from mqctl.completion import broker, static
 from mqctl.completion.shells import handle_completion_request
+from mqctl.completion.static import Completer
 
 __all__ = ["COMPLETERS", "attach_completers", "completer_for", "handle_completion_request"]
-
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 COMPLETERS: dict[str, Completer] = {
     "queue": broker.complete_queues,

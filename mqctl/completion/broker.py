@@ -39,22 +39,20 @@ CACHE_VERSION = 1
 KINDS = ("queues", "exchanges", "vhosts")
 
 
-def complete_queues(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return _matching(broker_names("queues", ctx), incomplete)
+def names_completer(kind: str) -> Callable[..., list[CompletionItem]]:
+    """Completes names of `kind` (queues, exchanges, vhosts) from the broker on the line."""
+
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return _matching(broker_names(kind, ctx), incomplete)
+
+    return complete
 
 
-def complete_exchanges(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return _matching(broker_names("exchanges", ctx), incomplete)
-
-
-def complete_vhosts(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return _matching(broker_names("vhosts", ctx), incomplete)
+complete_queues = names_completer("queues")
+complete_exchanges = names_completer("exchanges")
+complete_vhosts = names_completer("vhosts")
 
 
 def _matching(names: list[str], incomplete: str) -> list[CompletionItem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import click
 import yaml
@@ -31,16 +31,35 @@ STREAM_OFFSETS = (
 )
 
 
-def complete_topology_files(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return list_files(incomplete, TOPOLOGY_SUFFIXES)
+Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 
-def complete_captures(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return list_files(incomplete, CAPTURE_SUFFIXES)
+def suffix_completer(suffixes: Sequence[str]) -> Completer:
+    """Completes files ending in one of `suffixes`, and directories (see `list_files`)."""
+
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return list_files(incomplete, suffixes)
+
+    return complete
+
+
+def keyword_completer(pairs: Sequence[tuple[str, str]]) -> Completer:
+    """Completes fixed words, each with a short help text (shown by zsh and fish)."""
+
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return [CompletionItem(w, help=help) for w, help in pairs if w.startswith(incomplete)]
+
+    return complete
+
+
+complete_topology_files = suffix_completer(TOPOLOGY_SUFFIXES)
+complete_captures = suffix_completer(CAPTURE_SUFFIXES)
+complete_offsets = keyword_completer(STREAM_OFFSETS)
+complete_delivery_modes = keyword_completer(DELIVERY_MODES)
 
 
 def complete_any_file(
@@ -118,18 +137,6 @@ def amqp_method_names() -> tuple[str, ...]:
     return tuple(str(method.name) for method in METHODS)
 
 
-def complete_offsets(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return _keywords(STREAM_OFFSETS, incomplete)
-
-
-def complete_delivery_modes(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return _keywords(DELIVERY_MODES, incomplete)
-
-
 def complete_interfaces(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
@@ -139,10 +146,6 @@ def complete_interfaces(
     except OSError:
         names = []
     return [CompletionItem(n) for n in ["any", *names] if n.startswith(incomplete)]
-
-
-def _keywords(pairs: Iterable[tuple[str, str]], incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(word, help=help) for word, help in pairs if word.startswith(incomplete)]
 
 
 def complete_profiles(
