@@ -19,6 +19,7 @@ from tests.completion_helpers import (
     base_env,
     candidates,
     complete,
+    complete_here,
 )
 from tests.conftest import AMQP_URL, API_URL, AUTH
 
@@ -223,3 +224,44 @@ def test_a_down_broker_is_remembered_too(env: dict[str, str], tmp_path: Path) ->
     _assert_silent(complete("bash", f"mqctl --api {UNREACHABLE_API} --vhost ", env))
     [path] = (tmp_path / "cache" / "mqctl").iterdir()
     assert json.loads(path.read_text())["names"] == []
+
+
+# --- the real commands, whichever there are --------------------------------------------------
+
+
+def _real_commands_with(param_name: str) -> list[tuple[str, ...]]:
+    import click
+    import typer
+
+    from mqctl.cli import app
+    from tests.test_help import walk
+
+    return [
+        path[1:]
+        for path, command in walk(typer.main.get_command(app), ("mqctl",))
+        if not isinstance(command, click.Group)
+        and any(param.name == param_name for param in command.params)
+    ]
+
+
+@pytest.mark.parametrize("kind", ["queue", "exchange"])
+def test_every_real_command_completes_names(
+    kind: str,
+    names: dict[str, str],
+    clean_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each command of mqctl with a `--queue` (`--exchange`) option completes it from the broker."""
+    commands = _real_commands_with(kind)
+    if not commands:
+        pytest.skip(f"no command of mqctl takes --{kind} yet")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    offenders = []
+    for path in commands:
+        line = f"mqctl {' '.join(path)} --vhost {names['vhost']} --{kind} {names['prefix']}"
+        answer = complete_here("bash", line, monkeypatch, capsys)
+        if answer.lines != ["plain", names[kind]]:
+            offenders.append(f"mqctl {' '.join(path)} --{kind}: {answer.stdout!r}")
+    assert not offenders, offenders
