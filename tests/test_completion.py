@@ -78,6 +78,18 @@ def test_queue_and_exchange_names_in_the_vhost_on_the_line(
     assert candidates("fish", complete("fish", line, env, TEST_APP)) == [names["exchange"]]
 
 
+def test_awkward_names_reach_the_shell_intact(env: dict[str, str], names: dict[str, str]) -> None:
+    awkward = f"{names['prefix']}-a b$c*"
+    _api("PUT", "queues", names["vhost"], awkward, body={"durable": False})
+    line = f"mqctl consume --vhost {names['vhost']} --queue {names['prefix']}-a"
+    # bash inserts words as they stand: they come escaped; zsh and fish quote for themselves
+    assert complete("bash", line, env, TEST_APP).lines == [
+        "plain",
+        awkward.replace(" ", "\\ ").replace("$", "\\$").replace("*", "\\*"),
+    ]
+    assert candidates("fish", complete("fish", line, env, TEST_APP)) == [awkward]
+
+
 def test_group_level_options_count_and_the_command_level_win(
     env: dict[str, str], names: dict[str, str]
 ) -> None:

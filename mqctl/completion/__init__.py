@@ -10,7 +10,7 @@ convention below, chosen by its click name (the Python argument name: `--queue` 
 | exchange, exchanges                    | exchange names in the vhost on the line                 |
 | vhost, vhosts                          | vhost names                                             |
 | profile                                | profile names from the profile file                     |
-| file, files, path, paths, topology_file| under `topology` only: *.yaml, *.yml, *.json            |
+| file, files, path, paths               | under `topology` only: *.yaml, *.yml, *.json            |
 | topology_file, topology_files          | anywhere: *.yaml, *.yml, *.json                         |
 | capture, captures                      | *.pcap, *.pcapng, *.gz                                  |
 | method, methods                        | AMQP method names (Basic.Publish) and class globs       |

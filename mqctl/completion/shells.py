@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, MutableMapping
@@ -55,7 +56,15 @@ class BashComplete(typer_shells.BashComplete):
         if any(item.glob for item in items):
             # `compopt -o filenames`: bash quotes the names and adds "/" to directories itself.
             return "\n".join(["paths", *(item.value.rstrip("/") for item in items)])
-        return "\n".join(["plain", *(item.value for item in items)])
+        return "\n".join(["plain", *(_bash_escape(item.value) for item in items)])
+
+
+# Bash inserts a plain answer as it stands: quote what the shell would otherwise split or expand.
+_BASH_SPECIAL = re.compile(r"[^A-Za-z0-9_.,:@%/+=-]")
+
+
+def _bash_escape(value: str) -> str:
+    return _BASH_SPECIAL.sub(lambda match: "\\" + match[0], value)
 
 
 class ZshComplete(typer_shells.ZshComplete):
