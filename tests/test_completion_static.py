@@ -165,6 +165,11 @@ def test_unknown_instruction_is_refused(
         typer.main.get_command(fixture_app).main(args=[], prog_name="mqctl")
     assert exited.value.code == 4
     assert "unknown completion instruction" in capsys.readouterr().err
+    monkeypatch.setenv("_MQCTL_COMPLETE", "complete_powershell")
+    with pytest.raises(SystemExit) as exited:
+        typer.main.get_command(fixture_app).main(args=[], prog_name="mqctl")
+    assert exited.value.code == 4
+    assert capsys.readouterr().err == "mqctl completes bash, zsh and fish, not 'powershell'\n"
 
 
 # --- the convention ---------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def handle_completion_request(
     """When the completion variable is set, answer the shell and exit; otherwise return.
 
     Instructions are typer's: `source_bash` prints the script, `complete_bash` answers (and the same
-    for zsh and fish). Other shells typer knows (PowerShell) are handed to typer unchanged.
+    for zsh and fish).
     """
     complete_var = complete_var or complete_var_for(prog_name)
     instruction = os.environ.get(complete_var)
@@ -143,9 +143,8 @@ def handle_completion_request(
     action, _, shell = instruction.partition("_")
     comp_cls = SHELLS.get(shell)
     if comp_cls is None:
-        from typer.completion import shell_complete
-
-        sys.exit(shell_complete(cli, ctx_args, prog_name, complete_var, instruction))
+        click.echo(f"{prog_name} completes bash, zsh and fish, not {shell!r}", err=True)
+        sys.exit(4)
     comp = comp_cls(cli, ctx_args, prog_name, complete_var)
     if action == "source":
         sys.stdout.write(source_text(comp))
