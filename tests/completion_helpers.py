@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -84,8 +85,9 @@ def complete(
 def candidates(shell: str, answer: Answer) -> list[str]:
     """The values offered, whatever the shell's format."""
     lines = answer.lines
-    if shell == "bash":
-        return lines[1:] if lines and lines[0] in ("plain", "paths") else []
+    if shell == "bash":  # as bash will read them: escapes undone
+        values = lines[1:] if lines and lines[0] in ("plain", "paths") else []
+        return [re.sub(r"\\(.)", r"\1", value) for value in values]
     if shell == "fish":
         return [line.split("\t", 1)[0] for line in lines]
     # zsh: _arguments '*: :(("value":"help"\n"value2"))'
