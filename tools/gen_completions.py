@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,9 @@ def main() -> int:
     parser.add_argument("--spec", help=f"the AMQP spec JSON (default: ../shared/spec/{SPEC_NAME})")
     options = parser.parse_args()
 
-    wanted = {path: completion_script(shell) for shell, path in SCRIPTS.items()}
+    with ThreadPoolExecutor() as pool:  # one interpreter start-up per shell, side by side
+        scripts = dict(zip(SCRIPTS.values(), pool.map(completion_script, SCRIPTS), strict=True))
+    wanted: dict[Path, str] = dict(scripts)
     wanted[NAMES_MODULE] = names_module(find_spec(options.spec))
 
     drift = False
