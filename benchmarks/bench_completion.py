@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -74,10 +75,6 @@ def api_request(vhost: str) -> float:
     return time.perf_counter() - started
 
 
-def median(measure: object, runs: int) -> float:
-    return statistics.median(measure() for _ in range(runs))  # type: ignore[operator]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queues", type=int, default=500)
@@ -111,30 +108,29 @@ def main() -> None:
             warm = {**env, "MQCTL_COMPLETION_TTL": "600"}
             queues = f"mqctl consume --vhost {vhost} --queue orders-001"
             tab(queues, warm)  # fill the cache
-            base = median(floor, args.runs)
-            rows = [
-                ("options (mqctl --vh)", median(lambda: tab("mqctl --vh", env), args.runs)),
-                (
-                    f"queue names, {args.queues} queues, no cache",
-                    median(lambda: tab(queues, cold), args.runs),
+            silent_api = f"http://127.0.0.1:{silent.getsockname()[1]}"
+            cases: dict[str, Callable[[], float]] = {
+                "floor": floor,
+                "peer": lambda: api_request(vhost),
+                "options (mqctl --vh)": lambda: tab("mqctl --vh", env),
+                f"queue names, {args.queues} queues, no cache": lambda: tab(queues, cold),
+                "queue names from the cache": lambda: tab(queues, warm),
+                "API refuses (port 1), no cache": lambda: tab(
+                    "mqctl --api http://127.0.0.1:1 --vhost ", cold
                 ),
-                ("queue names from the cache", median(lambda: tab(queues, warm), args.runs)),
-                (
-                    "API refuses (port 1), no cache",
-                    median(lambda: tab("mqctl --api http://127.0.0.1:1 --vhost ", cold), 3),
+                "API never answers, no cache": lambda: tab(
+                    f"mqctl --api {silent_api} --vhost ", cold
                 ),
-                (
-                    "API never answers, no cache",
-                    median(
-                        lambda: tab(
-                            f"mqctl --api http://127.0.0.1:{silent.getsockname()[1]} --vhost ",
-                            cold,
-                        ),
-                        3,
-                    ),
-                ),
-            ]
-            peer = median(lambda: api_request(vhost), args.runs)
+            }
+            # Round robin: each run measures every case once, so a change in the machine's load
+            # touches all of them alike; the median of the runs is reported.
+            times: dict[str, list[float]] = {name: [] for name in cases}
+            for _ in range(args.runs):
+                for name, measure in cases.items():
+                    times[name].append(measure())
+            medians = {name: statistics.median(values) for name, values in times.items()}
+            base, peer = medians.pop("floor"), medians.pop("peer")
+            rows = list(medians.items())
     finally:
         requests.delete(vhost_url, auth=AUTH, timeout=60)
 
