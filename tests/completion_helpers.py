@@ -43,18 +43,27 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
-def protocol_env(shell: str, line: str, fish_action: str = "get-args") -> dict[str, str]:
-    """The variables each script sets for the program, for the command line `line`."""
+def protocol_env(
+    shell: str, line: str, fish_action: str = "get-args", words_only: bool = False
+) -> dict[str, str]:
+    """The variables each script sets for the program, for the command line `line`.
+
+    bash: COMP_WORDS/COMP_CWORD (typer's protocol; `words_only` sends just these) and COMP_LINE/
+    COMP_POINT, which mqctl's script adds.
+    """
     if shell == "bash":
         words = line.split()
         if line.endswith(" "):
             words.append("")
         # The bash script joins COMP_WORDS with IFS=newline.
-        return {
+        env = {
             "_MQCTL_COMPLETE": "complete_bash",
             "COMP_WORDS": "\n".join(words),
             "COMP_CWORD": str(len(words) - 1),
         }
+        if not words_only:
+            env.update(COMP_LINE=line, COMP_POINT=str(len(line)))
+        return env
     env = {"_MQCTL_COMPLETE": f"complete_{shell}", "_TYPER_COMPLETE_ARGS": line}
     if shell == "fish":
         env["_TYPER_COMPLETE_FISH_ACTION"] = fish_action
@@ -68,11 +77,12 @@ def complete(
     program: list[str] | None = None,
     cwd: Path | None = None,
     fish_action: str = "get-args",
+    words_only: bool = False,
 ) -> Answer:
     started = time.monotonic()
     result = subprocess.run(
         program or MQCTL,
-        env={**env, **protocol_env(shell, line, fish_action)},
+        env={**env, **protocol_env(shell, line, fish_action, words_only)},
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,

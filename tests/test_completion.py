@@ -139,8 +139,30 @@ def test_profile_on_the_line_selects_broker_and_vhost(
 
 
 def test_the_console_script_answers_too(env: dict[str, str], names: dict[str, str]) -> None:
-    answer = complete("bash", f"mqctl --vhost {names['prefix']}", env, CONSOLE_SCRIPT)
+    """Also with typer's bash protocol alone (COMP_WORDS and COMP_CWORD, no COMP_LINE)."""
+    line = f"mqctl --vhost {names['prefix']}"
+    answer = complete("bash", line, env, CONSOLE_SCRIPT, words_only=True)
     assert answer.lines == ["plain", names["vhost"]]
+
+
+def test_bash_gets_urls_and_equals_signs_whole(env: dict[str, str], names: dict[str, str]) -> None:
+    """Bash splits COMP_WORDS at ':' and '='; the line itself keeps `--api http://h:15672` whole,
+    and bash replaces only the text after the last break, so that is what is answered."""
+    vhost, prefix = names["vhost"], names["prefix"]
+    url = AMQP_URL.rsplit("/", 1)[0] + "/" + quote(vhost, safe="")
+    line = f"mqctl consume --url {url} --api {API_URL} --queue {prefix}-o"
+    assert complete("bash", line, env, TEST_APP).lines == ["plain", names["queue"]]
+    line = f"mqctl consume --vhost={vhost} --queue={prefix}-o"
+    assert complete("bash", line, env, TEST_APP).lines == ["plain", names["queue"]]
+    _api("PUT", "queues", vhost, f"{prefix}:v1", body={"durable": False})
+    line = f"mqctl consume --vhost {vhost} --queue {prefix}:v"
+    env = {**env, "MQCTL_COMPLETION_TTL": "0"}  # the queue is newer than the cached answer
+    assert complete("bash", line, env, TEST_APP).lines == ["plain", "v1"]
+    # zsh and fish match against the whole word
+    line = f"mqctl consume --vhost={vhost} --queue={prefix}:"
+    expected = [f"--queue={prefix}:v1"]
+    assert candidates("zsh", complete("zsh", line, env, TEST_APP)) == expected
+    assert candidates("fish", complete("fish", line, env, TEST_APP)) == expected
 
 
 # --- unreachable, refused, broken: quick and silent -------------------------------------------

@@ -152,7 +152,8 @@ def test_completion_in_the_real_shell(shell: str, tmp_path: Path, own_vhost: str
     session = _session(shell, tmp_path)
     try:
         # a name from the broker; a file listed by suffix (notes.txt is not offered)
-        session.complete(f"mqctl --vhost {own_vhost[:-4]}", expect=f"--vhost {own_vhost} ")
+        line = f"mqctl --api {API_URL} --vhost {own_vhost[:-4]}"
+        session.complete(line, expect=f"--vhost {own_vhost} ")
         session.complete("mqctl topology apply top", expect=r"apply topology\.yaml ")
         if shell == "bash":
             # bash's usual fallback would offer file names when the broker is unreachable

@@ -8,8 +8,10 @@ They speak typer's protocol (`_MQCTL_COMPLETE=complete_<shell>`, `COMP_WORDS`/`C
 `_TYPER_COMPLETE_ARGS` for zsh and fish). Two of typer 0.24's scripts are replaced:
 
 - bash: typer's falls back to file names whenever the answer is empty (`complete -o default`), so a
-  queue name from a broker that is down would complete as a file name; and names with spaces are
-  not quoted. Here the first line of the answer says how to treat the rest: `plain` words,
+  queue name from a broker that is down would complete as a file name; names with spaces are not
+  quoted; and it passes only COMP_WORDS, which bash splits at `:` and `=`, so `--api http://h:15672`
+  reaches the program in pieces. Here the program also gets COMP_LINE/COMP_POINT (and
+  COMP_WORDBREAKS), and the first line of its answer says how to treat the rest: `plain` words,
   `paths` (bash quotes them and finishes directories with `/`), or `files` (bash's own file names).
 - zsh: typer's only registers itself when loaded from $fpath, so the first TAB completes nothing
   (click's completes the first TAB but not the second).
@@ -29,6 +31,7 @@ BASH_TEMPLATE = """\
     local IFS=$'\\n'
     local -a reply
     reply=( $(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD \\
+        COMP_LINE="$COMP_LINE" COMP_POINT=$COMP_POINT COMP_WORDBREAKS="$COMP_WORDBREAKS" \\
         %(autocomplete_var)s=complete_bash "$1") )
     case ${reply[0]-} in
         files) compopt -o default; COMPREPLY=() ;;

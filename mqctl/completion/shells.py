@@ -23,7 +23,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import click
-from click.shell_completion import CompletionItem, ShellComplete
+from click.shell_completion import CompletionItem, ShellComplete, split_arg_string
 from typer import _completion_classes as typer_shells
 
 from mqctl.completion.scripts import BASH_TEMPLATE, ZSH_TEMPLATE
@@ -42,8 +42,39 @@ def _wants_shell_files(items: list[CompletionItem]) -> str | None:
     return None
 
 
+def _with_option_prefix(items: list[CompletionItem], incomplete: str) -> list[CompletionItem]:
+    """For `--queue=ord`, zsh and fish match answers against the whole word: give them
+    `--queue=orders`, not `orders` (bash replaces only the part after "=")."""
+    option, equals, _ = incomplete.partition("=")
+    if not (equals and option.startswith("-")):
+        return items
+    return [
+        CompletionItem(option + equals + item.value, type=item.type, help=item.help)
+        if item.type not in (SHELL_FILE, SHELL_DIR)
+        else item
+        for item in items
+    ]
+
+
 class BashComplete(typer_shells.BashComplete):
     source_template = BASH_TEMPLATE
+    # What bash replaces is the text after the last of these (COMP_WORDBREAKS, quotes aside).
+    DEFAULT_WORDBREAKS = " \t\n><=;|&(:"
+    replaced: str | None = None  # that text, when the script passed COMP_LINE
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        """From the line as typed when the script passes it; COMP_WORDS is split at ':' and '='."""
+        line = os.environ.get("COMP_LINE")
+        if line is None:
+            return super().get_completion_args()
+        line = line[: int(os.environ.get("COMP_POINT") or len(line))]
+        words = split_arg_string(line)
+        breaks = os.environ.get("COMP_WORDBREAKS", self.DEFAULT_WORDBREAKS)
+        breaks = breaks.replace('"', "").replace("'", "")
+        self.replaced = re.split(f"[{re.escape(breaks)}]", line)[-1] if breaks else line
+        if words and line and not line[-1].isspace():
+            return words[1:-1], words[-1]
+        return words[1:], ""
 
     def complete(self) -> str:
         """First line: how the script treats the rest (`plain`, `paths`, or `files`)."""
@@ -53,10 +84,21 @@ class BashComplete(typer_shells.BashComplete):
             return "files"
         if not items:
             return ""
+        values = [self._as_replacement(item.value, incomplete) for item in items]
         if any(item.glob for item in items):
             # `compopt -o filenames`: bash quotes the names and adds "/" to directories itself.
-            return "\n".join(["paths", *(item.value.rstrip("/") for item in items)])
-        return "\n".join(["plain", *(_bash_escape(item.value) for item in items)])
+            return "\n".join(["paths", *(value.rstrip("/") for value in values)])
+        return "\n".join(["plain", *(_bash_escape(value) for value in values)])
+
+    def _as_replacement(self, value: str, incomplete: str) -> str:
+        """Bash replaces only the text after the last word break (`orders:v` -> `v`): drop the
+        part of the value typed before it, or bash would write it twice."""
+        if self.replaced is None:
+            return value
+        typed = incomplete.partition("=")[2] if incomplete.startswith("-") else incomplete
+        rest = self.replaced
+        before = typed[: len(typed) - len(rest)] if typed.endswith(rest) else ""
+        return value[len(before) :] if before and value.startswith(before) else value
 
 
 # Bash inserts a plain answer as it stands: quote what the shell would otherwise split or expand.
@@ -77,7 +119,7 @@ class ZshComplete(typer_shells.ZshComplete):
 
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
-        items = self.get_completions(args, incomplete)
+        items = _with_option_prefix(self.get_completions(args, incomplete), incomplete)
         wanted = _wants_shell_files(items)
         if wanted:
             return "_files -/" if wanted == SHELL_DIR else "_files"
@@ -99,7 +141,7 @@ class FishComplete(typer_shells.FishComplete):
 
     def complete(self) -> str:
         args, incomplete = self.get_completion_args()
-        items = self.get_completions(args, incomplete)
+        items = _with_option_prefix(self.get_completions(args, incomplete), incomplete)
         wants_files = _wants_shell_files(items) is not None
         # The script asks twice: "is-args" (exit 0: use our answers and no files, 1: let fish
         # complete file names), then "get-args" for the answers themselves. File names only where
