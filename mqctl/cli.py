@@ -48,6 +48,10 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
+    from mqctl.commands import consume, publish
+
+    publish.register(app)
+    consume.register(app)
 
 
 _register_commands()
