@@ -141,13 +141,6 @@ def consume_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
-    """Consume messages and show every property and typed header.
-
-    Each message is acked only after it has been written and flushed; on Ctrl-C (exit 130), a
-    broken pipe or an output error (exit 1) the messages not yet written go back to the queue.
-
-    Example: mqctl consume --queue orders --count 10 --timeout 5 --format jsonl > saved.jsonl
-    """
     source = ConsumeSource(
         queue=queue,
         exchange=exchange,
@@ -198,10 +191,6 @@ def get_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
-    """Fetch messages with basic.get (a pull, no consumer); stop early when the queue is empty.
-
-    Example: mqctl get --queue orders --count 5 --requeue
-    """
     mode = ack_mode(requeue, reject)
     writer = MessageWriter(fmt, body_only=body_only)
     settings = connection_settings()
@@ -222,6 +211,19 @@ def get_command(
         output.info(f"queue {queue!r} is empty")
 
 
+CONSUME_HELP = (
+    "Consume messages and show every property and typed header.\n\n"
+    "Each message is acked only after it has been written and flushed (when stdout is a pipe: "
+    "after the reader has read it). On Ctrl-C (exit 130), a broken pipe or an output error "
+    "(exit 1) the messages not yet written go back to the queue.\n\n"
+    "Example: mqctl consume --queue orders --count 10 --timeout 5 --format jsonl > saved.jsonl"
+)
+GET_HELP = (
+    "Fetch messages with basic.get (a pull, no consumer); stops early when the queue is empty."
+    "\n\nExample: mqctl get --queue orders --count 5 --requeue"
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("consume", cls=ConnectedCommand)(consume_command)
-    app.command("get", cls=ConnectedCommand)(get_command)
+    app.command("consume", cls=ConnectedCommand, help=CONSUME_HELP)(consume_command)
+    app.command("get", cls=ConnectedCommand, help=GET_HELP)(get_command)

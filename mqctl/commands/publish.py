@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from mqctl import output
-from mqctl.commands.common import connection_settings
+from mqctl.commands.common import ConnectedCommand, connection_settings
 from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
 from mqctl.messaging.properties import (
@@ -139,9 +139,37 @@ class PublishSettings:
     options: PublishOptions
 
 
-def property_options(**values: Any) -> PropertyOptions:
-    values["headers"] = tuple(values.get("headers") or ())
-    return PropertyOptions(**values)
+PROPERTY_PARAMS = (
+    "content_type",
+    "content_encoding",
+    "delivery_mode",
+    "priority",
+    "correlation_id",
+    "reply_to",
+    "expiration",
+    "message_id",
+    "timestamp",
+    "type",
+    "user_id",
+    "app_id",
+    "cluster_id",
+    "properties_json",
+)
+
+PUBLISH_HELP = (
+    "Publish test messages with full control of properties and typed headers.\n\n"
+    "Confirms are on and pipelined. The final line says how many messages were sent, confirmed, "
+    "returned (reply code and text) and nacked; the exit status is 1 when any was returned or "
+    "nacked, 4 on bad input (then nothing is published).\n\n"
+    "Example: mqctl publish -k orders --body '{\"id\": 1}' --content-type application/json "
+    "-H x-retry=3 -H sent:timestamp=now --delivery-mode persistent --mandatory"
+)
+
+
+def properties_from_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validated properties from a command's property flags, --header and --properties-json."""
+    values = {name: params[name] for name in PROPERTY_PARAMS}
+    return properties_from_options(PropertyOptions(headers=tuple(params["header"] or ()), **values))
 
 
 def publish_command(
@@ -209,33 +237,7 @@ def publish_command(
         ),
     ] = False,
 ) -> None:
-    """Publish test messages with full control of properties and typed headers.
-
-    Prints one final line: sent, confirmed, returned (reply code and text) and nacked; exits 1
-    when any message was returned or nacked, 4 on bad input (nothing is published then).
-
-    Example: mqctl publish -k orders --body '{"id": 1}' --content-type application/json
-    -H x-retry=3 --delivery-mode persistent --mandatory
-    """
-    props = properties_from_options(
-        property_options(
-            content_type=content_type,
-            content_encoding=content_encoding,
-            delivery_mode=delivery_mode,
-            priority=priority,
-            correlation_id=correlation_id,
-            reply_to=reply_to,
-            expiration=expiration,
-            message_id=message_id,
-            timestamp=timestamp,
-            type=type,
-            user_id=user_id,
-            app_id=app_id,
-            cluster_id=cluster_id,
-            headers=header,
-            properties_json=properties_json,
-        )
-    )
+    props = properties_from_params(locals())
     if input is not None:
         if any(v is not None for v in (body, body_file, body_base64)):
             raise BadInput("--input and a --body option were both given", "give one of them")
@@ -274,6 +276,4 @@ def publish_command(
 
 
 def register(app: typer.Typer) -> None:
-    from mqctl.commands.common import ConnectedCommand
-
-    app.command("publish", cls=ConnectedCommand)(publish_command)
+    app.command("publish", cls=ConnectedCommand, help=PUBLISH_HELP)(publish_command)
