@@ -143,7 +143,9 @@ def decode_value(data: bytes, offset: int) -> tuple[Any, int]:
     if int_type is not None:
         cls, fmt = int_type
         (number,) = fmt.unpack_from(data, offset)
-        return cls(number), offset + fmt.size
+        # A plain int stands for the default encoding ('I', or 'l' beyond 32 bits).
+        plain = cls is Int32 or (cls is Int64 and not -(2**31) <= number < 2**31)
+        return (number if plain else cls(number)), offset + fmt.size
     if code == b"S":
         (length,) = _U32.unpack_from(data, offset)
         raw = data[offset + 4 : offset + 4 + length]
