@@ -147,6 +147,12 @@ class Consumer(AsyncSession):
         self._consumer_tag: str | None = None
         self._last_activity = time.monotonic()
 
+    @property
+    def _auto_ack(self) -> bool:
+        # With --count, --no-ack acks each message on arrival instead: prefetch then bounds the
+        # deliveries to the count, so no message beyond it is sent and forgotten.
+        return self.options.ack is AckMode.no_ack and not self.options.count
+
     def consume(self) -> ConsumeResult:
         codec.install()
         self.run()
@@ -177,7 +183,7 @@ class Consumer(AsyncSession):
     def _set_qos(self) -> None:
         assert self.channel is not None
         self.doing = f"consuming from {self.source.name}"
-        if self.options.ack is AckMode.no_ack:
+        if self._auto_ack:
             self._consume()
             return
         self.channel.basic_qos(prefetch_count=self._prefetch(), callback=lambda _: self._consume())
@@ -201,7 +207,7 @@ class Consumer(AsyncSession):
         self._consumer_tag = self.channel.basic_consume(
             self.queue,
             self._on_message,
-            auto_ack=self.options.ack is AckMode.no_ack,
+            auto_ack=self._auto_ack,
             arguments=arguments,
         )
         self._last_activity = time.monotonic()
@@ -220,6 +226,8 @@ class Consumer(AsyncSession):
         if self._stopping:
             return  # stays unacked: requeued when we stop
         self.result.delivered += 1
+        if self.options.ack is AckMode.no_ack and not self._auto_ack:
+            channel.basic_ack(method.delivery_tag)  # --no-ack with --count: ack on arrival
         self._pending.append(Delivery.from_method(method, properties, body))
         if not self._flush_scheduled:
             self._flush_scheduled = True
