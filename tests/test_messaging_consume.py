@@ -374,21 +374,23 @@ def test_output_error_keeps_messages(clean_env, queue):
 # --- tap and streams ------------------------------------------------------------------------
 
 
-def test_tap_an_exchange(clean_env, unique):
+def test_tap_an_exchange(clean_env, unique, tmp_path):
     with channel() as ch:
         ch.exchange_declare(unique, "topic", auto_delete=False)
+    out_path = tmp_path / "tap.out"
     try:
-        proc = mqctl_process("consume", "-e", unique, "--binding-key", "order.*", "-n", "2",
-                             "-t", "20", "--body-only", stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)  # fmt: skip
-        deadline = time.monotonic() + 20
-        with channel() as ch:
-            while proc.poll() is None and time.monotonic() < deadline:
-                ch.basic_publish(unique, "order.created", b"seen")
-                ch.basic_publish(unique, "invoice.created", b"not bound")
-                time.sleep(0.1)
-        out, err = proc.communicate(timeout=20)
-        assert (proc.returncode, out, err) == (0, b"seen\nseen\n", b"")
+        with out_path.open("wb") as out:
+            proc = mqctl_process("consume", "-e", unique, "--binding-key", "order.*", "-n", "2",
+                                 "-t", "20", "--body-only", stdout=out,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+            deadline = time.monotonic() + 20
+            with channel() as ch:
+                while proc.poll() is None and time.monotonic() < deadline:
+                    ch.basic_publish(unique, "order.created", b"seen")
+                    ch.basic_publish(unique, "invoice.created", b"not bound")
+                    time.sleep(0.05)
+            _, err = proc.communicate(timeout=20)
+        assert (proc.returncode, out_path.read_bytes(), err) == (0, b"seen\nseen\n", b"")
     finally:
         with channel() as ch:
             ch.exchange_delete(unique)
