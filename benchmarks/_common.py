@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pika
 
@@ -22,26 +23,33 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def temporary_queue() -> Iterator[str]:
     name = f"mqctl-bench-{uuid.uuid4().hex[:8]}"
-    connection = pika.BlockingConnection(pika.URLParameters(URL))
-    connection.channel().queue_declare(name)
+    with _channel() as channel:
+        channel.queue_declare(name)
     try:
         yield name
     finally:
-        connection.channel().queue_delete(name)
+        with _channel() as channel:
+            channel.queue_delete(name)
+
+
+@contextmanager
+def _channel() -> Iterator[Any]:
+    # A connection per step: one held idle through a long run loses its heartbeats.
+    connection = pika.BlockingConnection(pika.URLParameters(URL))
+    try:
+        yield connection.channel()
+    finally:
         connection.close()
 
 
 def purge(queue: str) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(URL))
-    connection.channel().queue_purge(queue)
-    connection.close()
+    with _channel() as channel:
+        channel.queue_purge(queue)
 
 
 def depth(queue: str) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(URL))
-    count = connection.channel().queue_declare(queue, passive=True).method.message_count
-    connection.close()
-    return int(count)
+    with _channel() as channel:
+        return int(channel.queue_declare(queue, passive=True).method.message_count)
 
 
 def run_mqctl(args: list[str], stdout: int | None = subprocess.DEVNULL) -> float:

@@ -270,3 +270,16 @@ def test_access_refused(capsys, clean_env, vhost):
         f"mqctl: error: publishing failed: 403 ACCESS_REFUSED - access to exchange 'amq.direct' "
         f"in vhost '{vhost}' refused for user "
     )
+
+
+def test_broker_refusing_a_property_is_one_line(capsys, clean_env, queue):
+    status, out, err = mqctl(capsys, "publish", "-k", queue, "--body", "x", "--user-id", "other")
+    assert (status, out) == (1, "")
+    assert err.startswith(
+        "mqctl: error: publishing failed: 406 PRECONDITION_FAILED - user_id property set to "
+        "'other' but authenticated user was "
+    )
+    assert err.endswith(
+        "(after 1 of 1 sent); check the message's properties (user_id must be the connected user)\n"
+    )
+    assert depth(queue) == 0

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pika.channel
 import pika.compat
@@ -127,6 +127,11 @@ def validate(source: ConsumeSource, options: ConsumeOptions) -> None:
 
 
 class Consumer(AsyncSession):
+    hints: ClassVar[dict[int, str]] = {
+        406: "a stream queue needs acks (no --no-ack) and --offset; a quorum or classic queue "
+        "takes no --offset",
+    }
+
     def __init__(
         self,
         settings: ConnectionSettings,

@@ -11,7 +11,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pika.channel
 import pika.frame
@@ -71,6 +71,10 @@ class Repeated(Sequence[OutgoingMessage]):
 
 
 class Publisher(AsyncSession):
+    hints: ClassVar[dict[int, str]] = {
+        406: "check the message's properties (user_id must be the connected user)",
+    }
+
     def __init__(
         self,
         settings: ConnectionSettings,

@@ -76,7 +76,9 @@ def call(
                 break
             connection.process_data_events(time_limit=min(remaining, 0.2))
     except pika.exceptions.ChannelClosedByBroker as exc:
-        raise channel_error(exc, doing) from None
+        raise channel_error(
+            exc, doing, {406: "check the request's properties (user_id must be the connected user)"}
+        ) from None
     except pika.exceptions.AMQPError as exc:
         raise connection_error(exc, settings) from None
     finally:

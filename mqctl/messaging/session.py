@@ -8,7 +8,7 @@ errors, so subclasses only say what to do once the channel is open.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pika
 import pika.channel
@@ -25,6 +25,9 @@ class AsyncSession:
     """Subclasses implement `start(channel)` and call `finish()` when done."""
 
     doing = "the AMQP session"  # what the channel was doing, for error messages
+    hints: ClassVar[
+        dict[int, str]
+    ] = {}  # reply code -> what to do, where it differs from the generic hint
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
@@ -98,7 +101,7 @@ class AsyncSession:
 
     def _on_channel_closed(self, channel: pika.channel.Channel, reason: Any) -> None:
         if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
-            self.fail(channel_error(reason, self.doing))
+            self.fail(channel_error(reason, self.doing, self.hints))
         elif self._closing or isinstance(reason, pika.exceptions.ChannelClosedByClient):
             self.finish()
         else:  # the connection went away under the channel
