@@ -217,7 +217,7 @@ class MessageWriter:
 
     def close(self) -> None:
         """End the output (closes the JSON array); errors are ignored: the data is out already."""
-        if self.fmt is MessageFormat.json:
+        if self.fmt is MessageFormat.json and not self.body_only:
             closing = "\n]\n" if self.count else "[]\n"
             with contextlib.suppress(OSError):
                 self._write(closing.encode())

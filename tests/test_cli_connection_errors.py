@@ -42,7 +42,7 @@ def secret() -> str:
 
 def test_unreachable_host(capsys, clean_env):
     pw = secret()
-    status, err = run(capsys, "--url", f"amqp://guest:{pw}@nohost.invalid/%2f")
+    status, err = run(capsys, "--url", f"amqp://someone:{pw}@nohost.invalid/%2f")
     assert (status, err) == (
         3,
         "mqctl: error: cannot resolve host 'nohost.invalid'; check the host name in --url\n",
@@ -52,7 +52,7 @@ def test_unreachable_host(capsys, clean_env):
 
 def test_refused_port(capsys, clean_env):
     pw = secret()
-    status, err = run(capsys, "--url", f"amqp://guest:{pw}@127.0.0.1:1/%2f")
+    status, err = run(capsys, "--url", f"amqp://someone:{pw}@127.0.0.1:1/%2f")
     assert (status, err) == (
         3,
         "mqctl: error: connection refused by 127.0.0.1:1; is RabbitMQ running there? "
@@ -88,11 +88,11 @@ def test_unknown_vhost(capsys, clean_env, user, unique):
 
 def test_malformed_url(capsys, clean_env):
     pw = secret()
-    status, err = run(capsys, "--url", f"amqp://guest:{pw}@127.0.0.1:notaport/%2f")
+    status, err = run(capsys, "--url", f"amqp://someone:{pw}@127.0.0.1:notaport/%2f")
     # The hint's own "PASSWORD" placeholder is masked too: redact.scrub masks any URL password.
     assert (status, err) == (
         4,
-        "mqctl: error: malformed AMQP URL 'amqp://guest:****@127.0.0.1:notaport/%2f' from --url: "
+        "mqctl: error: malformed AMQP URL 'amqp://someone:****@127.0.0.1:notaport/%2f' from --url: "
         "Port could not be cast to integer value as 'notaport'; "
         "use amqp://USER:****@HOST:PORT/VHOST\n",
     )
@@ -103,7 +103,7 @@ def test_unreadable_profile_file(capsys, clean_env: Path):
     pw = secret()
     path = clean_env / "mqctl" / "config.yaml"
     path.mkdir(parents=True)  # a directory: unreadable as a file, even for root
-    status, err = run(capsys, "--profile", "work", "--url", f"amqp://guest:{pw}@127.0.0.1/%2f")
+    status, err = run(capsys, "--profile", "work", "--url", f"amqp://someone:{pw}@127.0.0.1/%2f")
     assert (status, err) == (
         4,
         f"mqctl: error: cannot read profile file {path}: Is a directory; "
@@ -116,7 +116,7 @@ def test_unknown_profile(capsys, clean_env: Path):
     pw = secret()
     path = clean_env / "mqctl" / "config.yaml"
     path.parent.mkdir(parents=True)
-    path.write_text(f"profiles:\n  work:\n    url: amqp://guest:{pw}@127.0.0.1/%2f\n")
+    path.write_text(f"profiles:\n  work:\n    url: amqp://someone:{pw}@127.0.0.1/%2f\n")
     status, err = run(capsys, "--profile", "play")
     assert (status, err) == (
         4,

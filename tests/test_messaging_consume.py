@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 import signal
 import struct
 import subprocess
@@ -312,10 +313,11 @@ def test_ctrl_c_leaves_unread_messages_in_the_queue(clean_env, queue):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
-    assert (
-        err.decode()
-        == "mqctl: error: interrupted: 0 message(s) written, 10 put back in the queue\n"
+    match = re.fullmatch(
+        r"mqctl: error: interrupted: 0 message\(s\) written, (\d+) put back in the queue\n",
+        err.decode(),
     )
+    assert match and 1 <= int(match[1]) <= 10, err
     assert out == b"m0\n"  # written into the pipe, never read: it stays in the queue too
     assert depth(queue) == 10
 
@@ -331,10 +333,13 @@ def test_broken_pipe_keeps_unwritten_messages(clean_env, queue):
         timeout=30,
     )
     assert proc.stdout == b"m0\n"
-    assert proc.stderr.decode() == (
-        "mqctl: error: the output was closed: 1 message(s) written, 29 put back in the queue; "
-        "nothing unwritten was acked\n"
+    # How many were put back depends on how many the broker had delivered by then.
+    match = re.fullmatch(
+        r"mqctl: error: the output was closed: 1 message\(s\) written, (\d+) put back in the "
+        r"queue; nothing unwritten was acked\n",
+        proc.stderr.decode(),
     )
+    assert match and 1 <= int(match[1]) <= 29, proc.stderr
     assert depth(queue) == 29
     status = subprocess.run(
         f"set -o pipefail; {subprocess.list2cmdline(mqctl_cmd(queue))} | head -1 >/dev/null",
@@ -364,10 +369,12 @@ def test_output_error_keeps_messages(clean_env, queue):
         proc = mqctl_process("consume", "-q", queue, "-n", "5", stdout=full, stderr=subprocess.PIPE)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
-    assert err.decode() == (
-        "mqctl: error: writing the output failed (No space left on device): 0 message(s) "
-        "written, 5 put back in the queue; nothing unwritten was acked\n"
+    match = re.fullmatch(
+        r"mqctl: error: writing the output failed \(No space left on device\): 0 message\(s\) "
+        r"written, (\d+) put back in the queue; nothing unwritten was acked\n",
+        err.decode(),
     )
+    assert match and 1 <= int(match[1]) <= 5, err
     assert depth(queue) == 5
 
 

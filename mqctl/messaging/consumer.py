@@ -228,9 +228,9 @@ class Consumer(AsyncSession):
         properties: pika.spec.BasicProperties,
         body: bytes,
     ) -> None:
-        if self._stopping:
-            return  # stays unacked: requeued when we stop
         self.result.delivered += 1
+        if self._stopping:
+            return  # stays unacked: put back when we stop
         if self.options.ack is AckMode.no_ack and not self._auto_ack:
             channel.basic_ack(method.delivery_tag)  # --no-ack with --count: ack on arrival
         self._pending.append(Delivery.from_method(method, properties, body))
