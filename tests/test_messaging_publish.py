@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
+import signal
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from messaging_support import (
     depth,
     get_with_pika,
     mqctl,
+    mqctl_process,
     queue,
 )
 
@@ -283,3 +287,23 @@ def test_broker_refusing_a_property_is_one_line(capsys, clean_env, queue):
         "(after 1 of 1 sent); check the message's properties (user_id must be the connected user)\n"
     )
     assert depth(queue) == 0
+
+
+def test_ctrl_c_reports_what_was_sent(clean_env, queue):
+    proc = mqctl_process(
+        "publish", "-k", queue, "--body", "x", "-n", "100000", "--rate", "200",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while depth(queue) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    match = re.fullmatch(
+        rb"sent (\d+), confirmed (\d+), returned 0, nacked 0(, unconfirmed \d+)?\n", out
+    )
+    assert match, out
+    sent = int(match[1])
+    assert err.decode() == f"mqctl: error: interrupted after {sent} of 100000 messages were sent\n"
+    assert depth(queue) == sent
