@@ -249,7 +249,8 @@ class MessageWriter:
         if self.fmt is MessageFormat.json:
             text = json.dumps(delivery_record(delivery), ensure_ascii=False, indent=2)
             return (("[\n" if self.count == 1 else ",\n") + text).encode()
-        return _pretty_message(delivery_record(delivery), self.count, self._color).encode()
+        text = _pretty_message(delivery_record(delivery), self.count, self._color)
+        return (text if self.count == 1 else "\n" + text).encode()  # a blank line between
 
 
 def _pretty_message(record: Mapping[str, Any], number: int, color: bool) -> str:
