@@ -40,7 +40,8 @@ Requeue = Annotated[
     bool,
     typer.Option(
         "--requeue",
-        help="A look: every message goes back to the queue afterwards (nack with requeue).",
+        help="A look: every message goes back to the queue afterwards (nack with requeue). "
+        "Example: mqctl get -q orders -n 5 --requeue",
         rich_help_panel=ACK,
     ),
 ]
@@ -48,7 +49,8 @@ Reject = Annotated[
     bool,
     typer.Option(
         "--reject",
-        help="Reject each message (no requeue) after writing it, so dead-lettering applies.",
+        help="Reject each message (no requeue) after writing it, so dead-lettering applies. "
+        "Example: --reject",
         rich_help_panel=ACK,
     ),
 ]
@@ -134,7 +136,8 @@ def consume_command(
         bool,
         typer.Option(
             "--no-ack",
-            help="Auto-ack: fastest, but messages in flight on Ctrl-C are lost.",
+            help="Auto-ack: fastest, but messages in flight on Ctrl-C are lost (with --count, "
+            "each is acked on arrival instead). Example: --no-ack",
             rich_help_panel=ACK,
         ),
     ] = False,

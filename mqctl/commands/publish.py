@@ -219,7 +219,10 @@ def publish_command(
     ] = None,
     confirm: Annotated[
         bool,
-        typer.Option("--confirm/--no-confirm", help="Wait for publisher confirms (pipelined)."),
+        typer.Option(
+            "--confirm/--no-confirm",
+            help="Wait for publisher confirms (pipelined). Example: --no-confirm",
+        ),
     ] = True,
     confirm_window: Annotated[
         int,
@@ -233,7 +236,8 @@ def publish_command(
         bool,
         typer.Option(
             "--mandatory",
-            help="Have unroutable messages returned (Basic.Return), which makes the exit status 1.",
+            help="Have unroutable messages returned (Basic.Return), which makes the exit status 1. "
+            "Example: --mandatory",
         ),
     ] = False,
 ) -> None:
