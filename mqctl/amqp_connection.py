@@ -129,12 +129,19 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
     )
 
 
-def channel_error(exc: pika.exceptions.ChannelClosedByBroker, doing: str) -> BrokerError:
-    """A channel closed by the broker while `doing` something, with the broker's own reply."""
+def channel_error(
+    exc: pika.exceptions.ChannelClosedByBroker,
+    doing: str,
+    hints: dict[int, str] | None = None,
+) -> BrokerError:
+    """A channel closed by the broker while `doing` something, with the broker's own reply.
+
+    `hints` overrides the generic hint for some reply codes where the caller knows better
+    (a 406 while publishing is about a message property, not a declared object).
+    """
+    hint = (hints or {}).get(exc.reply_code) or REPLY_HINTS.get(exc.reply_code)
     return BrokerError(
-        f"{doing} failed: {exc.reply_code} {exc.reply_text}",
-        REPLY_HINTS.get(exc.reply_code),
-        reply_code=exc.reply_code,
+        f"{doing} failed: {exc.reply_code} {exc.reply_text}", hint, reply_code=exc.reply_code
     )
 
 

@@ -49,6 +49,11 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
+    from mqctl.commands import consume, publish, rpc
+
+    publish.register(app)
+    consume.register(app)
+    rpc.register(app)
 
 
 _register_commands()
