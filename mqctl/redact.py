@@ -32,7 +32,7 @@ def scrub(text: str) -> str:
 
     For diagnostics only (errors, logs, progress): data output such as message bodies must stay exact.
     """
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _URL_USERINFO.sub(_mask_userinfo, text)
     # Longest first, so a secret that contains another is masked whole. A very short secret is
     # masked only where it stands as a word: masking every "p" would garble the message.
     for secret in sorted(_secrets, key=len, reverse=True):
@@ -41,6 +41,13 @@ def scrub(text: str) -> str:
         else:
             text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", MASK, text)
     return text
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    # Our own hints show the form "amqp://USER:PASSWORD@HOST"; that placeholder is no secret.
+    if match["pw"] == "PASSWORD":
+        return match[0]
+    return f"{match['scheme']}{match['user']}:{MASK}@"
 
 
 def redact_url(url: str) -> str:

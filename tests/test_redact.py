@@ -22,3 +22,8 @@ def test_scrub_masks_urls_and_registered_secrets() -> None:
     register_secret("correct-horse-battery")
     text = "failed at amqp://bob:xyz@h/ with correct-horse-battery in it"
     assert scrub(text) == "failed at amqp://bob:****@h/ with **** in it"
+
+
+def test_scrub_keeps_the_placeholder_of_our_hints() -> None:
+    hint = "use amqp://USER:PASSWORD@HOST:PORT/VHOST"
+    assert scrub(hint) == hint
