@@ -94,7 +94,7 @@ def test_malformed_url(capsys, clean_env):
         4,
         "mqctl: error: malformed AMQP URL 'amqp://someone:****@127.0.0.1:notaport/%2f' from --url: "
         "Port could not be cast to integer value as 'notaport'; "
-        "use amqp://USER:****@HOST:PORT/VHOST\n",
+        "use amqp://USER:PASSWORD@HOST:PORT/VHOST\n",
     )
     assert pw not in err
 
