@@ -435,9 +435,7 @@ def generate(spec_path: Path) -> str:
     tables += [f"    0x{m.class_id:04X}{m.method_id:04X}: _encode_{m.ident}," for m in methods]
     tables.append("}")
     tables.append("#: property decoders (payload, offset, flags) and encoders keyed by class_id")
-    tables.append(
-        "PROPERTY_DECODERS: dict[int, Callable[[bytes, int, int], dict[str, Any]]] = {"
-    )
+    tables.append("PROPERTY_DECODERS: dict[int, Callable[[bytes, int, int], dict[str, Any]]] = {")
     tables += [
         f"    {cid}: _decode_{name.lower()}_properties," for cid, name, props in classes if props
     ]

@@ -125,9 +125,9 @@ def property_decoder(class_id: int, flags: int) -> PropertyDecoder | None:
         return _fallback(class_id, flags)
     namespace = dict(_NAMESPACE)
     exec(_source(class_id, flags), namespace)
-    decoder = namespace["decode"]
-    _compiled[key] = decoder
-    return decoder
+    compiled: PropertyDecoder = namespace["decode"]
+    _compiled[key] = compiled
+    return compiled
 
 
 #: key (class_id << 16 | flags) -> decoder, for the hot path in frames.HeaderFrame.properties
