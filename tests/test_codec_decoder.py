@@ -296,7 +296,6 @@ def test_encode_message_splits_the_body_to_frame_max() -> None:
         "BodyFrame",
         "BodyFrame",
         "BodyFrame",
-        "BodyFrame",
     ]
     assert b"".join(bytes(e.payload) for e in events[2:]) == b"z" * 25  # type: ignore[union-attr]
     assert events[1].body_size == 25  # type: ignore[union-attr]
