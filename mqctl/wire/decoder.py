@@ -276,8 +276,9 @@ class FrameDecoder:
                     pos = end + 1
                     self._pos = pos
                     yield frame
-                    if self._buf is not buf or self._pos != pos:
-                        break  # the caller fed, reported a gap or took events meanwhile
+                    if self._pos != pos:
+                        break  # the caller took events, reported a gap or finished meanwhile
+                    # (a feed() that replaced the buffer only happens once pos == n: the loop ends)
             event = self.next_event()
             if event is NEED_DATA:
                 return
