@@ -25,6 +25,7 @@ app = typer.Typer(
         "3 broker unreachable or access refused, 4 bad input or usage, 130 interrupted."
     ),
     no_args_is_help=True,
+    add_completion=False,  # the root group brings its own (mqctl.completion.scripts)
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -48,8 +49,11 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
-    from mqctl.commands import topology
+    from mqctl.commands import consume, publish, rpc, topology
 
+    publish.register(app)
+    consume.register(app)
+    rpc.register(app)
     app.add_typer(topology.app, name="topology")
 
 

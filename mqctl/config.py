@@ -97,7 +97,8 @@ class ConnectionSettings:
     def display_url(self) -> str:
         """The AMQP URL without a password: safe for any output."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{self.username}@{host}:{self.port}/{quote(self.vhost, safe='')}"
+        user = quote(self.username, safe="")
+        return f"{self.scheme}://{user}@{host}:{self.port}/{quote(self.vhost, safe='')}"
 
     @property
     def address(self) -> str:

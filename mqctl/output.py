@@ -6,9 +6,17 @@ terminal or NO_COLOR is set. Diagnostics are scrubbed of secrets; data is writte
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import io
 import json
 import os
+import select
+import stat
+import struct
 import sys
+import termios
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -21,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mqctl.jsonvalues import to_json
+from mqctl.messaging.message import OutputFailed, delivery_record
 from mqctl.redact import scrub
 
 
@@ -166,6 +175,180 @@ def progress(total: int | None, description: str) -> Iterator[Advance]:
             bar.advance(task, steps)
 
         yield advance
+
+
+# --- messages: consume/get/rpc output and the publish summary ------------------------------
+#
+# A consumer acks a message only after `MessageWriter.write_batch` returned for it, so this
+# writer says exactly how many messages reached the output. When stdout is a pipe it waits until
+# the reader has taken each message from the pipe before the next: `mqctl consume | head -1`
+# then takes one message, and the ones `head` never read stay in the queue.
+
+
+class MessageFormat(StrEnum):
+    pretty = "pretty"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class MessageWriter:
+    def __init__(
+        self, fmt: MessageFormat, *, body_only: bool = False, stream: TextIO | None = None
+    ) -> None:
+        self.fmt = fmt
+        self.body_only = body_only
+        self.stream = stream or sys.stdout
+        self.count = 0
+        self._binary = getattr(self.stream, "buffer", None)
+        self._pipe_fd = _pipe_fd(self.stream)
+        self._color = color_enabled(self.stream)
+
+    def write_batch(self, deliveries: Sequence[Any]) -> None:
+        """Write and flush; raise OutputFailed saying how many of them got out."""
+        if self._pipe_fd is not None:
+            for index, delivery in enumerate(deliveries):
+                self._emit([self._render(delivery)], written=index)
+                try:
+                    _wait_drained(self._pipe_fd)
+                except OSError as exc:
+                    raise OutputFailed(index, exc) from None
+            return
+        self._emit([self._render(d) for d in deliveries], written=0)
+
+    def close(self) -> None:
+        """End the output (closes the JSON array); errors are ignored: the data is out already."""
+        if self.fmt is MessageFormat.json and not self.body_only:
+            closing = "\n]\n" if self.count else "[]\n"
+            with contextlib.suppress(OSError):
+                self._write(closing.encode())
+
+    def _emit(self, chunks: list[bytes], written: int) -> None:
+        try:
+            self._write(b"".join(chunks))
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                silence_stdout()
+            raise OutputFailed(written, exc) from None
+
+    def _write(self, data: bytes) -> None:
+        if self._binary is not None:
+            self.stream.flush()
+            self._binary.write(data)
+            self._binary.flush()
+        else:
+            self.stream.write(data.decode("utf-8", "replace"))
+            self.stream.flush()
+
+    def _render(self, delivery: Any) -> bytes:
+        self.count += 1
+        if self.body_only:
+            body: bytes = delivery.body
+            return body if body.endswith(b"\n") else body + b"\n"
+        if self.fmt is MessageFormat.jsonl:
+            return (json.dumps(delivery_record(delivery), ensure_ascii=False) + "\n").encode()
+        if self.fmt is MessageFormat.json:
+            text = json.dumps(delivery_record(delivery), ensure_ascii=False, indent=2)
+            return (("[\n" if self.count == 1 else ",\n") + text).encode()
+        text = _pretty_message(delivery_record(delivery), self.count, self._color)
+        return (text if self.count == 1 else "\n" + text).encode()  # a blank line between
+
+
+def _pretty_message(record: Mapping[str, Any], number: int, color: bool) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
+        width=100,
+    )
+    title = Text(f"message {number}", style="bold cyan")
+    title.append(
+        f"  exchange {json.dumps(record['exchange'])}  routing key "
+        f"{json.dumps(record['routing_key'])}  delivery tag {record['delivery_tag']}",
+        style="cyan",
+    )
+    if record["redelivered"]:
+        title.append("  redelivered", style="yellow")
+    console.print(title)
+    for name, value in record["properties"].items():
+        if name == "headers":
+            console.print(Text("  headers:", style="bold"))
+            for key, item in value.items():
+                line = Text(f"    {key}: ", style="bold")
+                line.append(json.dumps(item, ensure_ascii=False))
+                console.print(line)
+        else:
+            line = Text(f"  {name}: ", style="bold")
+            line.append(str(value))
+            console.print(line)
+    encoding = record.get("body_encoding")
+    label = f"  body ({encoding}):" if encoding else "  body:"
+    console.print(Text(label, style="bold"))
+    console.print(Text(record["body"]), markup=False)
+    return buffer.getvalue()
+
+
+def publish_summary(result: Any) -> None:
+    """The final line of `mqctl publish`: sent, confirmed, returned (code text), nacked."""
+    parts = [f"sent {result.sent}"]
+    if result.confirms:
+        parts.append(f"confirmed {result.confirmed}")
+    else:
+        parts.append("confirmed - (confirms off)")
+    returned = f"returned {result.returned_count}"
+    if result.returned:
+        returned += (
+            " ("
+            + ", ".join(
+                f"{code} {text}: {n}" for (code, text), n in sorted(result.returned.items())
+            )
+            + ")"
+        )
+    parts.append(returned)
+    parts.append(f"nacked {result.nacked}" if result.confirms else "nacked -")
+    if result.unconfirmed:
+        parts.append(f"unconfirmed {result.unconfirmed}")
+    sys.stdout.write(", ".join(parts) + "\n")
+    sys.stdout.flush()
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so that nothing more (not even at exit) goes into a dead pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _pipe_fd(stream: TextIO) -> int | None:
+    try:
+        fd = stream.fileno()
+        return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        return None
+
+
+def _wait_drained(fd: int) -> None:
+    """Return once the pipe's reader has read everything; BrokenPipeError if it went away."""
+    delay = 0.00002
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    while True:
+        unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        if unread == 0:
+            return
+        for _, events in poller.poll(0):
+            if events & (select.POLLERR | select.POLLHUP):
+                silence_stdout()
+                raise BrokenPipeError(32, "the reader closed the pipe")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
 
 
 # --- topology (plan diffs, routing trees) ---------------------------------------------------

@@ -13,9 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "****"
 
 _secrets: set[str] = set()
+_MIN_SUBSTRING_SECRET = 4
 
 # user:password@ in any URL-looking text, whatever the scheme.
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]+)@")
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]+)@"
+)
 
 
 def register_secret(secret: str | None) -> None:
@@ -29,11 +32,22 @@ def scrub(text: str) -> str:
 
     For diagnostics only (errors, logs, progress): data output such as message bodies must stay exact.
     """
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    # Longest first, so a secret that contains another is masked whole.
+    text = _URL_USERINFO.sub(_mask_userinfo, text)
+    # Longest first, so a secret that contains another is masked whole. A very short secret is
+    # masked only where it stands as a word: masking every "p" would garble the message.
     for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        if len(secret) >= _MIN_SUBSTRING_SECRET:
+            text = text.replace(secret, MASK)
+        else:
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", MASK, text)
     return text
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    # Our own hints show the form "amqp://USER:PASSWORD@HOST"; that placeholder is no secret.
+    if match["pw"] == "PASSWORD":
+        return match[0]
+    return f"{match['scheme']}{match['user']}:{MASK}@"
 
 
 def redact_url(url: str) -> str:

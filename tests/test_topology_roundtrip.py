@@ -120,3 +120,11 @@ def test_yaml_keeps_characters_yaml_reads_as_line_breaks(tmp_path: Path) -> None
     path = tmp_path / "t.yaml"
     path.write_text(output.dump_topology_yaml(to_document(topology)), encoding="utf-8")
     _same(topology, load_topology([path], env={}))
+
+
+def test_json_keeps_characters_yaml_reads_as_line_breaks(tmp_path: Path) -> None:
+    topology = Topology()
+    topology.add(Vhost(name="v", description="a\x85b\u2028c", tags=()))
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(to_document(topology), ensure_ascii=False), encoding="utf-8")
+    _same(topology, load_topology([path], env={}))

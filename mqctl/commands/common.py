@@ -8,11 +8,14 @@ Connection options are declared once here and attached to each command by its cl
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import click
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from mqctl.completion import attach_completers, handle_completion_request
+from mqctl.completion.scripts import completion_params
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput
 
@@ -32,29 +35,47 @@ def connection_params() -> list[click.Parameter]:
         opt(
             "--url",
             "AMQP URI, amqp:// or amqps://, vhost in the path (%2f for /). "
-            "\\[env: MQCTL_URL] \\[default: amqp://guest:guest@localhost:5672/%2f]",
+            "\\[env: MQCTL_URL] \\[default: amqp://guest:guest@localhost:5672/%2f] "
+            "Example: --url amqps://deployer@rabbit.example.com/orders",
             metavar="URL",
         ),
         opt(
             "--api",
             "Management API base URL. \\[env: MQCTL_API] "
-            "\\[default: http://HOST:15672, https://HOST:15671 for amqps]",
+            "\\[default: http://HOST:15672, https://HOST:15671 for amqps] "
+            "Example: --api https://rabbit.example.com:15671",
             metavar="URL",
         ),
         opt(
             "--vhost",
-            "Virtual host; overrides the URL's. \\[env: MQCTL_VHOST]",
+            "Virtual host; overrides the URL's. \\[env: MQCTL_VHOST] Example: --vhost orders",
             metavar="VHOST",
             multiple=True,
         ),
         opt(
             "--profile",
-            "Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE]",
+            "Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE] "
+            "Example: --profile prod",
             metavar="NAME",
         ),
-        opt("--ca-cert", "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT]", metavar="FILE"),
-        opt("--client-cert", "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT]", metavar="FILE"),
-        opt("--client-key", "Client private key (PEM). \\[env: MQCTL_CLIENT_KEY]", metavar="FILE"),
+        opt(
+            "--ca-cert",
+            "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT] "
+            "Example: --ca-cert ~/certs/ca.pem",
+            metavar="FILE",
+        ),
+        opt(
+            "--client-cert",
+            "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT] "
+            "Example: --client-cert ~/certs/client.pem",
+            metavar="FILE",
+        ),
+        opt(
+            "--client-key",
+            "Client private key (PEM). \\[env: MQCTL_CLIENT_KEY] "
+            "Example: --client-key ~/certs/client.key",
+            metavar="FILE",
+        ),
         opt(
             "--insecure",
             "Do not verify the broker's TLS certificate. \\[env: MQCTL_INSECURE]",
@@ -84,15 +105,26 @@ def _stash(ctx: click.Context, level: str) -> None:
 
 
 class ConnectedGroup(TyperGroup):
-    """The root group: takes the connection options before the command name too."""
+    """The root group: takes the connection options before the command name too.
+
+    When it is built, every command below it already exists: it attaches shell completion to
+    their parameters by name (see `mqctl.completion`), so command modules need nothing for it.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.params.extend([*connection_params(), debug_param()])
+        self.params.extend([*connection_params(), debug_param(), *completion_params()])
+        attach_completers(self)
 
     def invoke(self, ctx: click.Context) -> Any:
         _stash(ctx, "group")
         return super().invoke(ctx)
+
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
+        # Answers the shell and exits when _MQCTL_COMPLETE is set (see mqctl.completion.shells).
+        handle_completion_request(self, ctx_args, prog_name, complete_var)
 
 
 class PlainCommand(TyperCommand):
@@ -116,9 +148,13 @@ class ConnectedCommand(TyperCommand):
 
 
 def given_options(ctx: click.Context | None = None) -> dict[str, Any]:
-    """The connection options typed on the line, the command's over the group's."""
+    """The connection options typed on the line, the command's over the group's.
+
+    Works while completing too: then nothing has been invoked (no stash), and the values are read
+    from the partially parsed contexts click hands to completers.
+    """
     ctx = ctx or click.get_current_context()
-    levels = ctx.meta.get(_META_KEY, {})
+    levels = ctx.meta.get(_META_KEY) or _levels_from_params(ctx)
     merged: dict[str, Any] = {name: None for name in _NAMES}
     merged["vhost"] = ()
     for level in ("group", "command"):
@@ -126,6 +162,16 @@ def given_options(ctx: click.Context | None = None) -> dict[str, Any]:
             if value not in (None, ()):
                 merged[name] = value
     return merged
+
+
+def _levels_from_params(ctx: click.Context) -> dict[str, dict[str, Any]]:
+    levels: dict[str, dict[str, Any]] = {}
+    root = ctx.find_root()
+    for level, level_ctx in (("group", root), ("command", ctx)):
+        if level == "command" and level_ctx is root:
+            continue
+        levels[level] = {name: level_ctx.params.get(name) for name in _NAMES}
+    return levels
 
 
 def selected_vhosts(ctx: click.Context | None = None) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's parser when PyYAML has it: five times faster on large files, same nodes and marks.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$")
 
 
@@ -125,6 +126,10 @@ def load_documents(
 
 def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
     """One file's content as located values; None (and a problem) when it does not parse."""
+    if name.endswith(".json") and any(mark in text for mark in _YAML_BREAKS):
+        # Raw NEL/U+2028/U+2029 are fine in JSON strings but line breaks to YAML, which would
+        # fold them into spaces: read such a file as JSON (without positions).
+        return _parse_json_fallback(text, name, problems)
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()

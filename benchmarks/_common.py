@@ -1,0 +1,82 @@
+"""Shared helpers for the messaging benchmarks: a throw-away queue and a timer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pika
+
+URL = os.environ.get("MQCTL_BENCH_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+MQCTL = [sys.executable, "-m", "mqctl"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def temporary_queue() -> Iterator[str]:
+    name = f"mqctl-bench-{uuid.uuid4().hex[:8]}"
+    with _channel() as channel:
+        channel.queue_declare(name)
+    try:
+        yield name
+    finally:
+        with _channel() as channel:
+            channel.queue_delete(name)
+
+
+@contextmanager
+def _channel() -> Iterator[Any]:
+    # A connection per step: one held idle through a long run loses its heartbeats.
+    connection = pika.BlockingConnection(pika.URLParameters(URL))
+    try:
+        yield connection.channel()
+    finally:
+        connection.close()
+
+
+def purge(queue: str) -> None:
+    with _channel() as channel:
+        channel.queue_purge(queue)
+
+
+def depth(queue: str) -> int:
+    with _channel() as channel:
+        return int(channel.queue_declare(queue, passive=True).method.message_count)
+
+
+def run_mqctl(args: list[str], stdout: int | None = subprocess.DEVNULL) -> float:
+    """Seconds the whole `mqctl ...` process took, start-up included."""
+    started = time.perf_counter()
+    subprocess.run([*MQCTL, "--url", URL, *args], check=True, stdout=stdout, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def report(name: str, count: int, ours: list[float], peer: list[float], peer_name: str) -> None:
+    print(f"\n{name}: {count} messages, {len(ours)} runs each (best / median)")
+    for label, times in (("mqctl", ours), (peer_name, peer)):
+        best, median = min(times), sorted(times)[len(times) // 2]
+        print(
+            f"  {label:<34} best {best:6.2f}s ({count / best:8.0f} msg/s)   "
+            f"median {median:6.2f}s ({count / median:8.0f} msg/s)"
+        )
+    ratios = ", ".join(f"{p / o:.2f}x" for o, p in zip(ours, peer, strict=True))
+    print(f"  speed-up of mqctl over the peer, run by run: {ratios}")
+    print(
+        f"  best-vs-best {min(peer) / min(ours):.2f}x, median-vs-median "
+        f"{sorted(peer)[len(peer) // 2] / sorted(ours)[len(ours) // 2]:.2f}x"
+    )
+
+
+def parse_args(doc: str | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    return parser.parse_args()

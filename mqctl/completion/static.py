@@ -1,0 +1,163 @@
+"""Completers that need no broker: files by suffix, AMQP method names, profiles, keywords.
+
+Each is a click `shell_complete` callback `(ctx, param, incomplete) -> [CompletionItem]` and must
+never raise: a completer that fails completes nothing (the shell classes guard too).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Sequence
+
+import click
+import yaml
+from click.shell_completion import CompletionItem
+
+from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
+
+TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".gz")
+DELIVERY_MODES = (
+    ("persistent", "delivery mode 2: kept on disk"),
+    ("transient", "delivery mode 1: memory only"),
+    ("2", "persistent"),
+    ("1", "transient"),
+)
+STREAM_OFFSETS = (
+    ("first", "from the first message in the stream"),
+    ("last", "from the last chunk in the stream"),
+    ("next", "only messages published from now on"),
+)
+
+
+Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+
+
+def suffix_completer(suffixes: Sequence[str]) -> Completer:
+    """Completes files ending in one of `suffixes`, and directories (see `list_files`)."""
+
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return list_files(incomplete, suffixes)
+
+    return complete
+
+
+def keyword_completer(pairs: Sequence[tuple[str, str]]) -> Completer:
+    """Completes fixed words, each with a short help text (shown by zsh and fish)."""
+
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return [CompletionItem(w, help=help) for w, help in pairs if w.startswith(incomplete)]
+
+    return complete
+
+
+complete_topology_files = suffix_completer(TOPOLOGY_SUFFIXES)
+complete_captures = suffix_completer(CAPTURE_SUFFIXES)
+complete_offsets = keyword_completer(STREAM_OFFSETS)
+complete_delivery_modes = keyword_completer(DELIVERY_MODES)
+
+
+def complete_any_file(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Leave it to the shell's own file-name completion."""
+    return [CompletionItem(incomplete, type=SHELL_FILE)]
+
+
+def complete_any_dir(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    return [CompletionItem(incomplete, type=SHELL_DIR)]
+
+
+def list_files(incomplete: str, suffixes: Sequence[str]) -> list[CompletionItem]:
+    """Files ending in one of `suffixes`, and directories, whose path starts with `incomplete`.
+
+    Values keep the prefix as typed (`~/`, `./`, relative); directories end in `/`. Hidden entries
+    are offered only when the name typed so far starts with a dot.
+    """
+    head, slash, prefix = incomplete.rpartition("/")
+    head += slash
+    directory = os.path.expanduser(head) if head else "."
+    glob = _zsh_glob(suffixes)
+    items: list[CompletionItem] = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if not entry.name.startswith(prefix):
+                    continue
+                if entry.name.startswith(".") and not prefix.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    continue
+                if is_dir:
+                    items.append(CompletionItem(f"{head}{entry.name}/", type=LISTED_DIR, glob=glob))
+                elif entry.name.lower().endswith(tuple(suffixes)):
+                    items.append(CompletionItem(f"{head}{entry.name}", glob=glob))
+    except OSError:
+        return []
+    return items
+
+
+def _zsh_glob(suffixes: Sequence[str]) -> str:
+    """`*.(yaml|yml|json)`: the pattern zsh's `_files -g` takes for the same suffixes."""
+    return "*.(" + "|".join(suffix.lstrip(".") for suffix in suffixes) + ")"
+
+
+def complete_methods(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """`Basic.Publish`-style names and `Basic.*` globs; the typed case does not matter."""
+    names = amqp_method_names()
+    classes = sorted({name.partition(".")[0] for name in names}, key=str.lower)
+    candidates = [*(f"{cls}.*" for cls in classes), *names]
+    folded = incomplete.lower()
+    return [CompletionItem(name) for name in candidates if name.lower().startswith(folded)]
+
+
+def amqp_method_names() -> tuple[str, ...]:
+    """Every AMQP 0-9-1 method name, from the codec's table when it is there.
+
+    The fallback is generated from the same spec by tools/gen_completions.py (checked for drift);
+    once the codec (`mqctl.wire.methods`) is part of the program, it is the only source used.
+    """
+    try:
+        from mqctl.wire.methods import METHODS  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from mqctl.completion._amqp_names import METHOD_NAMES
+
+        return METHOD_NAMES
+    return tuple(str(method.name) for method in METHODS)
+
+
+def complete_interfaces(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Network interfaces of this machine, and `any` (the sniffer's all-interfaces name)."""
+    try:
+        names = sorted(name for _, name in socket.if_nameindex())
+    except OSError:
+        names = []
+    return [CompletionItem(n) for n in ["any", *names] if n.startswith(incomplete)]
+
+
+def complete_profiles(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names from the profile file; a missing or broken file completes nothing."""
+    from mqctl.config import config_path
+
+    try:
+        data = yaml.safe_load(config_path(os.environ).read_text(encoding="utf-8"))
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        names = sorted(str(name) for name in profiles) if isinstance(profiles, dict) else []
+    except Exception:  # completion must never fail loudly
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]

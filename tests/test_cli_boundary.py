@@ -1,0 +1,38 @@
+"""The one error boundary: exit statuses and one-line messages, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mqctl import __version__
+from mqctl.cli import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"mqctl {__version__}\n"
+
+
+def test_unknown_option_is_usage_error(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--bogus"]) == 4
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "mqctl: error: No such option '--bogus'; see 'mqctl --help'\n"
+
+
+def test_unknown_command_is_usage_error(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["frobnicate"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("mqctl: error: No such command 'frobnicate'")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_help_lists_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Exit statuses: 0 success, 1 operation failed" in out

@@ -1,0 +1,101 @@
+"""Connection failures, against the real broker: each has its own message and exit status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mqctl.amqp_connection import open_connection
+from mqctl.config import ConnectionOptions, resolve
+from mqctl.errors import AccessRefused, BrokerError, ExitStatus, Unreachable
+from mqctl.management import ManagementClient, api_path
+
+pytestmark = pytest.mark.broker
+
+
+def settings(url: str, api: str | None = None):  # type: ignore[no-untyped-def]
+    return resolve(ConnectionOptions(url=url, api=api))
+
+
+def test_connects(broker: str, clean_env: Path) -> None:
+    connection = open_connection(settings("amqp://guest:guest@127.0.0.1:5672/%2f"))
+    try:
+        assert connection.is_open
+    finally:
+        connection.close()
+
+
+def test_wrong_password(broker: str, clean_env: Path) -> None:
+    with pytest.raises(AccessRefused) as info:
+        open_connection(settings("amqp://guest:WrongPw99@127.0.0.1:5672/%2f"))
+    assert str(info.value) == (
+        "authentication refused for user 'guest' at 127.0.0.1:5672; "
+        "check the user name and password (--url or the profile)"
+    )
+    assert info.value.exit_status == ExitStatus.UNREACHABLE
+
+
+def test_unknown_vhost(broker: str, clean_env: Path, unique: str) -> None:
+    with pytest.raises(AccessRefused) as info:
+        open_connection(settings(f"amqp://guest:guest@127.0.0.1:5672/{unique}"))
+    assert str(info.value) == (
+        f"access to vhost '{unique}' refused at 127.0.0.1:5672: it does not exist or user "
+        "'guest' has no permissions on it; check --vhost or the vhost in the URL path (%2f for /)"
+    )
+
+
+def test_refused_port(clean_env: Path) -> None:
+    with pytest.raises(Unreachable) as info:
+        open_connection(settings("amqp://guest:guest@127.0.0.1:1/%2f"))
+    assert str(info.value) == (
+        "connection refused by 127.0.0.1:1; is RabbitMQ running there? check the host and port in --url"
+    )
+    assert info.value.exit_status == ExitStatus.UNREACHABLE
+
+
+def test_unresolvable_host(clean_env: Path) -> None:
+    with pytest.raises(Unreachable) as info:
+        open_connection(settings("amqp://guest:guest@nohost.invalid:5672/%2f"))
+    assert str(info.value) == "cannot resolve host 'nohost.invalid'; check the host name in --url"
+
+
+def test_not_amqp_port(broker: str, clean_env: Path) -> None:
+    # The management HTTP port answers, but not with AMQP.
+    with pytest.raises(Unreachable) as info:
+        open_connection(settings("amqp://guest:guest@127.0.0.1:15672/%2f?connection_timeout=3"))
+    assert "127.0.0.1:15672" in str(info.value)
+
+
+def test_management_api_errors(broker: str, clean_env: Path, unique: str) -> None:
+    good = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:15672")
+    with ManagementClient(good) as api:
+        assert api.get("overview")["management_version"]
+        assert api.exists("vhosts", "/")
+        assert not api.exists("queues", "/", unique)
+        with pytest.raises(BrokerError) as info:
+            api.get("queues", "/", unique)
+        assert info.value.reply_code == 404
+        assert str(info.value) == (
+            f"GET /api/queues/%2F/{unique} failed: 404 Not Found; check the name and the vhost"
+        )
+
+    wrong = settings("amqp://guest:BadPw77@127.0.0.1:5672/%2f", api="http://127.0.0.1:15672")
+    with ManagementClient(wrong) as api, pytest.raises(AccessRefused) as refused:
+        api.get("overview")
+    assert str(refused.value) == (
+        "the management API refused user 'guest'; "
+        "check the user name and password, and that the user has a management tag"
+    )
+
+    closed = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:1")
+    with ManagementClient(closed) as api, pytest.raises(Unreachable) as unreachable:
+        api.get("overview")
+    assert str(unreachable.value) == (
+        "cannot reach the management API at http://127.0.0.1:1: connection refused; "
+        "check --api, and that the rabbitmq_management plugin is enabled"
+    )
+
+
+def test_api_path_encodes_each_segment_whole() -> None:
+    assert api_path("queues", "/", "a/b c%ü") == "/api/queues/%2F/a%2Fb%20c%25%C3%BC"
