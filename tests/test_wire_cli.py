@@ -105,7 +105,7 @@ def test_amqplib_field_types(capsys: pytest.CaptureFixture[str]) -> None:
         "bool": True,
         "nested": {"a": [1, "b"]},
     }
-    status, out, _ = run([str(DATA / "amqplib.pcapng"), "-v", "--type", "header"], capsys)
+    _status, out, _ = run([str(DATA / "amqplib.pcapng"), "-v", "--type", "header"], capsys)
     for typed in ("(b short-short-int) = -8", "(u short-uint) = 60000", "(f float) = 1.5"):
         assert typed in out
 
