@@ -6,7 +6,7 @@ Thin: options become a `ReadSettings`, `run_read` drives the pipeline, the rende
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -72,10 +72,7 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
                 for line in summary_lines(summary):
                     writer.line(line)
         elif settings.fmt is WireFormat.jsonl:
-            body = settings.body
-            write = writer.raw
-            for record in selected:
-                write(jsonl_line(record, body) + "\n")
+            _write_jsonl(selected, settings.body, writer)
         else:
             renderer = HumanRenderer(settings.verbose)
             for record in selected:
@@ -87,6 +84,25 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
             raise OperationFailed(exc.message, exc.hint) from exc
         raise
     writer.flush()
+
+
+def _write_jsonl(records: Iterable[Record], body: BodyMode, writer: output.WireWriter) -> None:
+    """JSON lines, written a few hundred at a time (or one by one for a live source)."""
+    if writer.live:
+        for record in records:
+            writer.raw(jsonl_line(record, body) + "\n")
+        return
+    batch: list[str] = []
+    append = batch.append
+    for record in records:
+        append(jsonl_line(record, body))
+        if len(batch) >= 500:
+            batch.append("")
+            writer.raw("\n".join(batch))
+            batch.clear()
+    if batch:
+        batch.append("")
+        writer.raw("\n".join(batch))
 
 
 @app.command("read", cls=PlainCommand)

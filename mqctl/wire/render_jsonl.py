@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from enum import StrEnum
 from typing import Any
 
@@ -90,7 +91,13 @@ def _default(value: Any) -> Any:
     return to_json(value)
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(", ", ": ")).encode
+# One C encoder made once (json.dumps builds a new one per call): ensure_ascii=False, ", "/": "
+# separators as json.dumps, no circular check (decoded frames cannot hold cycles), NaN allowed.
+_c_encoder = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ", False, False, True)
+
+
+def _encode(value: Any) -> str:
+    return "".join(_c_encoder(value, 0))
 
 
 def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, Any]:
@@ -160,10 +167,67 @@ def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, 
 
 
 def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:
-    """One record as one line of JSON (without the newline)."""
-    obj = record_dict(record, body)
+    """One record as one line of JSON (without the newline): `record_dict` encoded, built directly
+    for the frames that fill captures (a bulk capture holds hundreds of thousands)."""
+    event = record.event
+    kind = type(event)
     try:
-        return _encode(obj)
+        # Frames are NamedTuples: unpacking them is cheaper than reading their fields by name.
+        if kind is MethodFrame:
+            assert isinstance(event, MethodFrame)
+            try:
+                args = event.args
+            except FrameError:
+                return _encode(record_dict(record, body))
+            _offset, channel, size, class_id, method_id, _payload = event
+            if (class_id << 16) | method_id in SECRET_ARGUMENTS:
+                args = redact_args(event, args)
+            return (
+                f'{{"ts": {record[0]!r}, {_endpoints(record)}"channel": {channel}, '
+                f'"type": "method", "size": {size}, "class_id": {class_id}, '
+                f'"method_id": {method_id}, "method": "{event.name}", "args": {_encode(args)}}}'
+            )
+        if kind is HeaderFrame:
+            assert isinstance(event, HeaderFrame)
+            try:
+                props = event.properties
+            except FrameError:
+                return _encode(record_dict(record, body))
+            _offset, channel, size, class_id, _weight, body_size, _flags, _payload = event
+            return (
+                f'{{"ts": {record[0]!r}, {_endpoints(record)}"channel": {channel}, '
+                f'"type": "header", "size": {size}, "class_id": {class_id}, '
+                f'"body_size": {body_size}, "properties": {_encode(props)}}}'
+            )
+        if kind is BodyFrame and body is BodyMode.preview:
+            assert isinstance(event, BodyFrame)
+            _offset, channel, size, payload = event
+            return (
+                f'{{"ts": {record[0]!r}, {_endpoints(record)}"channel": {channel}, '
+                f'"type": "body", "size": {size}, '
+                f'"preview": {encode_basestring(preview(payload))}}}'
+            )
+        return _encode(record_dict(record, body))
     except (TypeError, ValueError):
         # Table keys that are not text, or values json cannot take: the full mapping, slower.
-        return json.dumps(to_json(obj), ensure_ascii=False)
+        return json.dumps(to_json(record_dict(record, body)), ensure_ascii=False)
+
+
+_ENDPOINTS: dict[tuple[int, bool], tuple[object, str]] = {}
+
+
+def _endpoints(record: Record) -> str:
+    """`"conn": N, "src": "...", "dst": "...", ` for a connection and direction, made once."""
+    conn = record[1]
+    key = (conn.id, record[2])
+    cached = _ENDPOINTS.get(key)
+    if cached is not None and cached[0] is conn:
+        return cached[1]
+    text = (
+        f'"conn": {record.conn.id}, "src": {encode_basestring(record.src)}, '
+        f'"dst": {encode_basestring(record.dst)}, '
+    )
+    if len(_ENDPOINTS) > 4096:
+        _ENDPOINTS.clear()
+    _ENDPOINTS[key] = (record.conn, text)
+    return text
