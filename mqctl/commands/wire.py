@@ -19,7 +19,7 @@ from mqctl.wire.filters import RECORD_TYPES, RecordFilter
 from mqctl.wire.pcap import CaptureError
 from mqctl.wire.pipeline import DEFAULT_PORTS, Record, read_capture
 from mqctl.wire.render_human import HumanRenderer
-from mqctl.wire.render_jsonl import BodyMode, jsonl_line
+from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
 from mqctl.wire.render_summary import summary_lines
 from mqctl.wire.summary import SummaryBuilder
 
@@ -89,20 +89,22 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
 def _write_jsonl(records: Iterable[Record], body: BodyMode, writer: output.WireWriter) -> None:
     """JSON lines, written a few hundred at a time (or one by one for a live source)."""
     if writer.live:
-        for record in records:
-            writer.raw(jsonl_line(record, body) + "\n")
+        for line in jsonl_lines(records, body):
+            writer.raw(line + "\n")
         return
     batch: list[str] = []
     append = batch.append
-    for record in records:
-        append(jsonl_line(record, body))
-        if len(batch) >= 500:
+    try:
+        for line in jsonl_lines(records, body):
+            append(line)
+            if len(batch) >= 500:
+                batch.append("")
+                writer.raw("\n".join(batch))
+                batch.clear()
+    finally:  # a capture cut off mid-way: what was decoded is still written
+        if batch:
             batch.append("")
             writer.raw("\n".join(batch))
-            batch.clear()
-    if batch:
-        batch.append("")
-        writer.raw("\n".join(batch))
 
 
 @app.command("read", cls=PlainCommand)
