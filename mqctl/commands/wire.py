@@ -18,10 +18,7 @@ from mqctl.errors import OperationFailed
 from mqctl.wire.filters import RECORD_TYPES, RecordFilter
 from mqctl.wire.pcap import CaptureError
 from mqctl.wire.pipeline import DEFAULT_PORTS, Record, read_capture
-from mqctl.wire.render_human import HumanRenderer
 from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
-from mqctl.wire.render_summary import summary_lines
-from mqctl.wire.summary import SummaryBuilder
 
 app = typer.Typer(
     name="wire",
@@ -65,6 +62,9 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     selected = settings.selection.apply(records)
     try:
         if settings.summary:
+            from mqctl.wire.render_summary import summary_lines
+            from mqctl.wire.summary import SummaryBuilder
+
             summary = SummaryBuilder().add_all(selected)
             if settings.fmt is WireFormat.jsonl:
                 writer.raw(output.dumps_json(summary.as_dict()) + "\n")
@@ -74,6 +74,8 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
         elif settings.fmt is WireFormat.jsonl:
             _write_jsonl(selected, settings.body, writer)
         else:
+            from mqctl.wire.render_human import HumanRenderer
+
             renderer = HumanRenderer(settings.verbose)
             for record in selected:
                 for line in renderer.lines(record):
