@@ -128,7 +128,7 @@ def make_capture(path: Path, messages: int) -> int:
                     delivery_tag=i,
                     exchange="orders",
                     routing_key="o.new",
-                )  # fmt: skip
+                )
             )
             frames += 3
             if len(deliveries) == 10:
