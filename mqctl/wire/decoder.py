@@ -154,59 +154,127 @@ class FrameDecoder:
     def gap(self, lost: int | None = None) -> None:
         """The source lost bytes here (a missing TCP segment): drop the incomplete frame, resync.
 
-        ``lost``: how many bytes went missing, when known, so later offsets stay true.
+        ``lost``: how many bytes went missing, when known, so later offsets stay true. The
+        ``GAP`` problem counts the lost bytes and the dropped ones (including any bytes already
+        scanned by an unfinished resync).
         """
-        dropped = self.buffered
-        self._base += len(self._buf) + self._pending_len + (lost or 0)
+        end = self._base + len(self._buf) + self._pending_len
+        dropped_from = self._skip_from if self._state == _RESYNC else self.offset
+        dropped = end - dropped_from
+        self._base = end + (lost or 0)
         self._buf = b""
         self._mv = memoryview(self._buf)
         self._pos = 0
         self._pending = []
         self._pending_len = 0
+        if self._state == _FOREIGN:
+            self._foreign += dropped + (lost or 0)
+            return
         what = f"{lost} byte(s) lost" if lost is not None else "bytes lost"
         if dropped:
             what += f"; dropped {dropped} buffered byte(s) of an incomplete frame"
-        skipped = dropped + (lost or 0)
-        self._queued.append(DecodeProblem(self._base - skipped, GAP, what, skipped))
-        if self._state != _FOREIGN:
-            self._state = _RESYNC
+        self._queued.append(DecodeProblem(dropped_from, GAP, what, dropped + (lost or 0)))
+        self._state = _RESYNC
         self._skip_from = self._base
 
     def finish(self) -> DecodeProblem | None:
-        """End of stream: a problem for any bytes left over (an incomplete frame, a resync scan)."""
-        left = self.buffered
-        offset = self.offset
-        self.gap(0)
-        self._queued.clear()
-        if self._state == _FOREIGN:
-            if self._foreign + left == 0:
-                return None
-            count = self._foreign + left
-            return DecodeProblem(
-                offset - self._foreign,
+        """End of stream: a problem for any bytes left over (an incomplete frame, a resync scan).
+
+        Take every event first: events still queued are dropped.
+        """
+        end = self._base + len(self._buf) + self._pending_len
+        state = self._state
+        if state == _FOREIGN:
+            count = self._foreign + self.buffered
+            problem = DecodeProblem(
+                end - count,
                 FOREIGN_PROTOCOL,
                 f"{count} byte(s) of another protocol after its protocol header",
                 count,
             )
-        if left == 0:
-            return None
-        return DecodeProblem(
-            offset, TRUNCATED, f"the stream ended inside a frame ({left} byte(s) left)", left
-        )
+        elif state == _RESYNC:
+            count = end - self._skip_from
+            problem = DecodeProblem(
+                self._skip_from,
+                RESYNC,
+                f"skipped {count} byte(s): no plausible frame before the end of the stream",
+                count,
+            )
+        else:
+            count = self.buffered
+            problem = DecodeProblem(
+                self.offset,
+                TRUNCATED,
+                f"the stream ended inside a frame ({count} byte(s) left)",
+                count,
+            )
+        self._base = end
+        self._buf = b""
+        self._mv = memoryview(self._buf)
+        self._pos = 0
+        self._pending = []
+        self._pending_len = 0
+        self._queued.clear()
+        self._foreign = 0
+        self._skip_from = end
+        return problem if count else None
 
     # --- output -----------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Event]:
-        """Every event available now; stops (without raising) when more data is needed."""
-        next_event = self.next_event
+        """Every event available now; stops (without raising) when more data is needed.
+
+        Ordinary frames are split right here in one tight loop (the hot path); anything that
+        needs care -- a problem, a heartbeat, a Connection method, missing bytes -- goes through
+        ``next_event()``. Feeding or calling ``gap()`` while iterating is fine.
+        """
+        header = _HEADER.unpack_from
+        ids = _IDS.unpack_from
+        content = _CONTENT.unpack_from
+        new = _new
         while True:
-            event = next_event()
+            if self._state == _FRAMES and not self._queued:
+                buf = self._buf
+                view = self._mv
+                base = self._base
+                pos = self._pos
+                n = len(buf)
+                max_payload = self._max_payload
+                while pos + 8 <= n:
+                    kind, channel, size = header(buf, pos)
+                    end = pos + 7 + size
+                    if end >= n or size > max_payload or buf[end] != 206:
+                        break
+                    start = pos + 7
+                    if kind == 3:
+                        frame: Event = new(BodyFrame, (base + pos, channel, size, view[start:end]))
+                    elif kind == 1 and size >= 4:
+                        class_id, method_id = ids(buf, start)
+                        if class_id == 10:  # Connection: Tune may change the size limit
+                            break
+                        frame = new(
+                            MethodFrame,
+                            (base + pos, channel, size, class_id, method_id, view[start:end]),
+                        )
+                    elif kind == 2 and size >= 14:
+                        frame = new(
+                            HeaderFrame,
+                            (base + pos, channel, size, *content(buf, start), view[start:end]),
+                        )
+                    else:
+                        break
+                    pos = end + 1
+                    self._pos = pos
+                    yield frame
+                    if self._buf is not buf or self._pos != pos:
+                        break  # the caller fed, reported a gap or took events meanwhile
+            event = self.next_event()
             if event is NEED_DATA:
                 return
             yield event
 
     def events(self) -> list[Event]:
-        """Every event available now, as a list."""
+        """Every event available now, as a list (the fastest way to take them)."""
         return list(self)
 
     def next_event(self) -> Event | Literal[NeedData.NEED_DATA]:
