@@ -258,3 +258,29 @@ def test_loss_shows_in_human_view_and_summary(
     ]  # fmt: skip
     status, out, _ = run([str(path), "--summary"], capsys)
     assert "  problems: 1 x gap" in out
+
+
+def test_stdin_is_decoded_as_it_arrives() -> None:
+    """A live pipe (tcpdump -U -w - | mqctl wire read -): each frame shows without waiting for
+    the end of the input or a full buffer."""
+    import select
+
+    data = (DATA / "amqp_tools.pcap").read_bytes()
+    proc = subprocess.Popen(
+        [MQCTL, "wire", "read", "-", "-f", "jsonl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(data[:3000])  # the file header and the first packets only
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "nothing decoded while the input stays open"
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "protocol-header"
+        proc.stdin.write(data[3000:])
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

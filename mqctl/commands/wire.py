@@ -115,7 +115,7 @@ def read_command(
         ...,
         metavar="CAPTURE",
         help="A pcap or pcapng file (gzip is fine), or - for stdin: "
-        "tcpdump -w - port 5672 | mqctl wire read -",
+        "tcpdump -U -w - port 5672 | mqctl wire read -",
     ),
     fmt: WireFormat = typer.Option(
         WireFormat.human,
