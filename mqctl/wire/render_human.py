@@ -59,8 +59,19 @@ MAX_VALUE = 80
 MAX_PRETTY_JSON = 4096
 
 
+_SECONDS: dict[int, str] = {}
+
+
 def _clock(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S.%f")
+    """`HH:MM:SS.ffffff` (UTC); the seconds part formatted once per second of capture."""
+    micros = round(ts * 1e6)
+    whole, frac = divmod(micros, 1_000_000)
+    text = _SECONDS.get(whole)
+    if text is None:
+        if len(_SECONDS) > 1024:
+            _SECONDS.clear()
+        text = _SECONDS[whole] = dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%H:%M:%S")
+    return f"{text}.{frac:06d}"
 
 
 def short(value: Any, limit: int = MAX_VALUE) -> str:
