@@ -39,9 +39,7 @@ def ssl_context(tls: TlsSettings, *, purpose_client: bool = True) -> ssl.SSLCont
     return context
 
 
-def connection_parameters(
-    settings: ConnectionSettings, **overrides: Any
-) -> pika.ConnectionParameters:
+def connection_parameters(settings: ConnectionSettings, **overrides: Any) -> pika.ConnectionParameters:
     params: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -63,9 +61,7 @@ def connection_parameters(
         try:
             context = ssl_context(settings.tls)
         except (OSError, ssl.SSLError) as exc:
-            raise Unreachable(
-                f"cannot load TLS files: {exc}", "check --ca-cert/--client-cert/--client-key"
-            ) from None
+            raise Unreachable(f"cannot load TLS files: {exc}", "check --ca-cert/--client-cert/--client-key") from None
         params["ssl_options"] = pika.SSLOptions(context, server_hostname=settings.host)
     params.update(overrides)
     return pika.ConnectionParameters(**params)
@@ -82,9 +78,7 @@ def open_connection(settings: ConnectionSettings, **overrides: Any) -> pika.Bloc
 def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlError:
     """The mqctl error for a failure while connecting or while a connection was open."""
     where = settings.address
-    if isinstance(
-        exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError
-    ):
+    if isinstance(exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError):
         return AccessRefused(
             f"authentication refused for user {settings.username!r} at {where}",
             "check the user name and password (--url or the profile)",
@@ -124,9 +118,7 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
             f"{where} does not speak AMQP 0-9-1", "check the port (5672 for amqp, 5671 for amqps)"
         )
     reason = str(root) or type(root).__name__
-    return Unreachable(
-        f"cannot connect to {where}: {reason}", "check --url and that RabbitMQ is running"
-    )
+    return Unreachable(f"cannot connect to {where}: {reason}", "check --url and that RabbitMQ is running")
 
 
 def channel_error(exc: pika.exceptions.ChannelClosedByBroker, doing: str) -> BrokerError:

@@ -41,9 +41,7 @@ class OperationFailed(MqctlError):
 class BrokerError(OperationFailed):
     """An AMQP channel/connection close or a management API error, with the broker's reply code."""
 
-    def __init__(
-        self, message: str, hint: str | None = None, reply_code: int | None = None
-    ) -> None:
+    def __init__(self, message: str, hint: str | None = None, reply_code: int | None = None) -> None:
         super().__init__(message, hint)
         self.reply_code = reply_code
 

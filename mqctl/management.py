@@ -34,9 +34,7 @@ class ManagementClient:
         self.session.verify = False if tls.insecure else (str(tls.ca_cert) if tls.ca_cert else True)
         if tls.client_cert:
             self.session.cert = (
-                (str(tls.client_cert), str(tls.client_key))
-                if tls.client_key
-                else str(tls.client_cert)
+                (str(tls.client_cert), str(tls.client_key)) if tls.client_key else str(tls.client_cert)
             )
 
     def close(self) -> None:

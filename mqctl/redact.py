@@ -15,9 +15,7 @@ MASK = "****"
 _secrets: set[str] = set()
 
 # user:password@ in any URL-looking text, whatever the scheme.
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]+)@"
-)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]+)@")
 
 
 def register_secret(secret: str | None) -> None:

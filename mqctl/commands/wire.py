@@ -7,7 +7,6 @@ Thin: options become a `ReadSettings`; `run_read` feeds the capture's records to
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import typer
@@ -17,7 +16,7 @@ from mqctl.commands.common import PlainCommand
 from mqctl.errors import OperationFailed
 from mqctl.wire.filters import RECORD_TYPES, RecordFilter
 from mqctl.wire.pcap import CaptureError
-from mqctl.wire.pipeline import DEFAULT_PORTS, Record, read_capture
+from mqctl.wire.pipeline import DEFAULT_PORTS, read_capture
 from mqctl.wire.render_jsonl import BodyMode
 from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
 
@@ -42,18 +41,11 @@ class ReadSettings:
 
 def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     """Decode the capture and write it; a capture cut off mid-way fails after its output."""
-    seen = [0]
-
-    def counted(records: Iterator[Record]) -> Iterator[Record]:
-        for record in records:  # to tell partial output from none when the file is cut
-            seen[0] += 1
-            yield record
-
     records = read_capture(settings.capture, settings.ports, settings.detect)
     try:
-        render_records(counted(records), settings.render, writer)
+        render_records(records, settings.render, writer)
     except CaptureError as exc:
-        if exc.truncated and seen[0]:
+        if exc.truncated and exc.packets_before:
             raise OperationFailed(exc.message, exc.hint) from exc
         raise
 

@@ -43,6 +43,7 @@ class CaptureError(BadInput):
     def __init__(self, message: str, hint: str | None = None, *, truncated: bool = False) -> None:
         super().__init__(message, hint)
         self.truncated = truncated
+        self.packets_before = 0  # packets read before the problem (set by the pipeline)
 
 
 class ChunkReader:

@@ -363,17 +363,24 @@ class WirePipeline:
 def read_capture(
     path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True
 ) -> Iterator[Record]:
-    """Every record of a capture file (`-` for stdin), streamed."""
+    """Every record of a capture file (`-` for stdin), streamed.
+
+    A capture cut off mid-way raises its `CaptureError` after the records decoded before the cut,
+    with `packets_before` saying how many packets were read.
+    """
     pipeline = WirePipeline(ports, detect)
     last_ts: float | None = None
     packet = pipeline.packet
+    count = 0
     try:
         for ts, linktype, data, wire_len in read_packets(path):
             last_ts = ts
+            count += 1
             records = packet(ts, linktype, data, wire_len)
             if records:
                 yield from records
     except CaptureError as exc:
+        exc.packets_before = count
         if exc.truncated:  # keep what the connections still hold, then say the file is cut
             yield from pipeline.finish(last_ts)
         raise
