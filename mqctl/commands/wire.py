@@ -118,7 +118,11 @@ def read_command(
 ) -> None:
     """Decode and print the AMQP frames of a capture.
 
+    CAPTURE is a pcap or pcapng file (gzip is fine), or - for stdin.
+
     Example: mqctl wire read capture.pcapng --method 'Basic.*' --channel 1
+
+    Example: tcpdump -i lo -U -w - port 5672 | mqctl wire read -
     """
     settings = ReadSettings(
         capture=capture,
