@@ -13,6 +13,7 @@ tshark must be installed (scripts/setup installs Debian's): the test fails, neve
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -200,7 +201,7 @@ def same_field(ours: Any, kind: str, theirs: Any, where: str) -> None:
     elif kind == "timestamp":
         assert _tshark_time(theirs) == ours, where
     elif kind == "byte array":
-        assert ours == {"bytes": __import__("base64").b64encode(bytes.fromhex(theirs)).decode()}
+        assert ours == {"bytes": base64.b64encode(bytes.fromhex(theirs)).decode()}
     elif kind == "void":
         assert ours is None, where
     else:  # every integer type
@@ -247,7 +248,7 @@ def compare(path: Path, capsys: pytest.CaptureFixture[str]) -> int:
                 for name, value in theirs["properties"].items():
                     same_value(ours["properties"][name], value, f"{where} {name}")
             elif ours["type"] == "body":
-                body = __import__("base64").b64decode(ours["body"]["bytes"])
+                body = base64.b64decode(ours["body"]["bytes"])
                 assert body == theirs["payload"], where
             compared += 1
     return compared
