@@ -396,3 +396,23 @@ def test_port_reuse_starts_a_new_connection(tmp_path: Path) -> None:
         (2, "protocol-header"),
         (2, "method"),
     ]
+
+
+def test_live_stream_closed_mid_frame_and_several_connections() -> None:
+    pipeline = WirePipeline()
+    a, b, server = "10.0.0.1:1111", "[::1]:2222", "10.0.0.9:5672"
+    got = pipeline.stream_data(TS, a, server, PROTOCOL_HEADER, True)
+    got += pipeline.stream_data(TS, b, server, PROTOCOL_HEADER + CLIENT_BYTES[2][:5], True)
+    got += pipeline.stream_data(TS, a, server, CLIENT_BYTES[2], True)
+    got += pipeline.stream_closed(TS + 1, b, server)  # inside Channel.Open
+    got += pipeline.finish(TS + 2)
+    shapes = [(r.conn.id, r.src, record_dict(r)["type"]) for r in got]
+    assert shapes == [
+        (1, a, "protocol-header"),
+        (2, b, "protocol-header"),
+        (1, a, "method"),
+        (2, b, "error"),
+    ]
+    assert record_dict(got[3])["kind"] == "truncated" and record_dict(got[3])["size"] == 5
+    again = pipeline.stream_data(TS + 3, b, server, PROTOCOL_HEADER, True)
+    assert again[0].conn.id == 3  # a new connection on the same endpoints

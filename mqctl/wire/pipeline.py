@@ -26,7 +26,6 @@ from mqctl.wire.packets import (
     Segment,
     check_linktype,
     format_endpoint,
-    parse_endpoint,
     parse_packet,
 )
 from mqctl.wire.pcap import CaptureError, read_packets
@@ -56,9 +55,6 @@ class Connection:
     server: str
     first_ts: float
     closed: bool = False
-
-    def label(self) -> str:
-        return f"#{self.id} {self.client} -> {self.server}"
 
 
 class Record(NamedTuple):
@@ -126,6 +122,7 @@ class WirePipeline:
         self._flows: dict[FlowKey, tuple[_Flow, bool]] = {}
         self._ignored: dict[FlowKey, None] = {}
         self._closed: dict[FlowKey, None] = {}
+        self._streams: dict[tuple[str, str], _Flow] = {}  # proxied connections, by endpoints
         self._next_id = 1
         self._checked_linktypes: set[int] = set()
         self.connections_seen = 0
@@ -214,11 +211,10 @@ class WirePipeline:
 
     def stream_closed(self, ts: float, client: str, server: str) -> list[Record]:
         """The proxied connection ended: what the decoders still hold is reported."""
-        key = self._stream_key(client, server)
-        found = self._flows.get(key)
+        flow = self._streams.pop((client, server), None)
         out: list[Record] = []
-        if found is not None:
-            self._end(ts, key, found[0], out)
+        if flow is not None:
+            self._flush(ts, flow, out)
         return out
 
     def finish(self, ts: float | None = None) -> list[Record]:
@@ -227,6 +223,9 @@ class WirePipeline:
         for key, (flow, from_client) in list(self._flows.items()):
             if from_client and key in self._flows:
                 self._end(ts if ts is not None else flow.conn.first_ts, key, flow, out)
+        for flow in self._streams.values():
+            self._flush(ts if ts is not None else flow.conn.first_ts, flow, out)
+        self._streams.clear()
         return out
 
     # --- inside -------------------------------------------------------------------------------
@@ -262,22 +261,13 @@ class WirePipeline:
         self._ignored.pop(reverse, None)
         return flow, from_client
 
-    def _stream_key(self, client: str, server: str) -> FlowKey:
-        caddr, cport = parse_endpoint(client)
-        saddr, sport = parse_endpoint(server)
-        return (caddr, cport, saddr, sport)
-
     def _stream_flow(self, ts: float, client: str, server: str) -> _Flow:
-        key = self._stream_key(client, server)
-        found = self._flows.get(key)
-        if found is not None:
-            return found[0]
-        conn = Connection(self._next_id, client, server, ts)
-        self._next_id += 1
-        self.connections_seen += 1
-        flow = _Flow(conn, fresh=True)
-        self._flows[key] = (flow, True)
-        self._flows[(key[2], key[3], key[0], key[1])] = (flow, False)
+        flow = self._streams.get((client, server))
+        if flow is None:
+            conn = Connection(self._next_id, client, server, ts)
+            self._next_id += 1
+            self.connections_seen += 1
+            flow = self._streams[(client, server)] = _Flow(conn, fresh=True)
         return flow
 
     def _decode(
@@ -339,6 +329,15 @@ class WirePipeline:
             append(_new(Record, (ts, conn, from_client, event)))
 
     def _end(self, ts: float, key: FlowKey, flow: _Flow, out: list[Record]) -> None:
+        """A captured connection ended: flush it, forget it, remember its ports a while."""
+        self._flush(ts, flow, out)
+        reverse = (key[2], key[3], key[0], key[1])
+        for k in (key, reverse):
+            self._flows.pop(k, None)
+            self._remember(self._closed, k)
+
+    def _flush(self, ts: float, flow: _Flow, out: list[Record]) -> None:
+        """What the reassembly and the decoders of a connection still hold, as records."""
         for direction in flow.directions.values():
             items: list[StreamItem] = []
             direction.side.flush(items)
@@ -348,10 +347,6 @@ class WirePipeline:
             if problem is not None:
                 out.append(Record(ts, flow.conn, direction.from_client, problem))
         flow.conn.closed = True
-        reverse = (key[2], key[3], key[0], key[1])
-        for k in (key, reverse):
-            self._flows.pop(k, None)
-            self._remember(self._closed, k)
 
     @staticmethod
     def _remember(table: dict[FlowKey, None], key: FlowKey) -> None:
