@@ -8,6 +8,14 @@ same, so `wire read`, `wire sniff` and `wire proxy` show the same thing in the s
 
 A `Record` is one event of one connection in one direction: a frame, the protocol header, or a
 problem (a gap in the capture, bytes skipped to resynchronise, a frame cut off at the end).
+
+A live source, in short (`render_records` and `WireWriter(live=True)` do the rest):
+
+    pipeline = WirePipeline(ports=(5672,))
+    records = pipeline.packet(ts, linktype, frame, wire_len)             # sniffer: raw frames
+    records = pipeline.stream_data(ts, client, server, data, from_client)  # proxy: "ip:port"s
+    records = pipeline.stream_closed(ts, client, server)                 # proxy: it ended
+    records = pipeline.finish(ts)                                        # the source stopped
 """
 
 from __future__ import annotations
