@@ -176,32 +176,34 @@ def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
     endpoints: dict[tuple[Connection, bool], str] = {}
     preview_bodies = body is BodyMode.preview
     encode = _encode
-    last: tuple[object, object, bool] = (None, None, False)
-    where = ts_text = ""
+    last_ts: object = None
+    last_conn: object = None
+    last_from_client = False
+    where = head = ""
     for record in records:
         ts, conn, from_client, event = record
         kind = type(event)
-        # Frames of one packet share its time and endpoints: format them once.
-        if ts is not last[0]:
-            ts_text = repr(ts)
-        if conn is not last[1] or from_client is not last[2]:
-            found = endpoints.get((conn, from_client))
-            if found is None:
-                if len(endpoints) > 4096:
-                    endpoints.clear()  # connections come and go: stay flat
-                found = endpoints[(conn, from_client)] = (
-                    f'"conn": {conn.id}, "src": {encode_basestring(record.src)}, '
-                    f'"dst": {encode_basestring(record.dst)}, '
-                )
-            where = found
-        last = (ts, conn, from_client)
+        # The frames of one packet share its time and endpoints: `head` is made once for them.
+        if ts is not last_ts or conn is not last_conn or from_client is not last_from_client:
+            if conn is not last_conn or from_client is not last_from_client:
+                found = endpoints.get((conn, from_client))
+                if found is None:
+                    if len(endpoints) > 4096:
+                        endpoints.clear()  # connections come and go: stay flat
+                    found = endpoints[(conn, from_client)] = (
+                        f'"conn": {conn.id}, "src": {encode_basestring(record.src)}, '
+                        f'"dst": {encode_basestring(record.dst)}, '
+                    )
+                where = found
+            head = f'{{"ts": {ts!r}, {where}"channel": '
+            last_ts, last_conn, last_from_client = ts, conn, from_client
         try:
             # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
             if kind is HeaderFrame:
                 _o, channel, size, class_id, _w, body_size, _f, _p = event  # type: ignore[misc]
                 props = event.properties  # type: ignore[union-attr]
                 yield (
-                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "header", '
+                    f'{head}{channel}, "type": "header", '
                     f'"size": {size}, "class_id": {class_id}, "body_size": {body_size}, '
                     f'"properties": {encode(props)}}}'
                 )
@@ -212,7 +214,7 @@ def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 if (class_id << 16) | method_id in SECRET_ARGUMENTS:
                     args = redact_args(event, args)  # type: ignore[arg-type]
                 yield (
-                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "method", '
+                    f'{head}{channel}, "type": "method", '
                     f'"size": {size}, "class_id": {class_id}, "method_id": {method_id}, '
                     f'"method": "{name}", "args": {encode(args)}}}'
                 )
@@ -220,7 +222,7 @@ def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 _o, channel, size, payload = event  # type: ignore[misc]
                 text = preview(payload)  # type: ignore[arg-type]
                 yield (
-                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "body", '
+                    f'{head}{channel}, "type": "body", '
                     f'"size": {size}, "preview": {encode_basestring(text)}}}'
                 )
             else:
