@@ -49,11 +49,12 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
-    from mqctl.commands import consume, publish, rpc
+    from mqctl.commands import consume, publish, rpc, wire
 
     publish.register(app)
     consume.register(app)
     rpc.register(app)
+    app.add_typer(wire.app, name="wire")
 
 
 _register_commands()
