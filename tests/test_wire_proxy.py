@@ -17,11 +17,13 @@ import pytest
 from live_traffic import BODIES, run_session
 
 from mqctl.errors import BadInput
+from mqctl.wire.live import FanOut
 from mqctl.wire.proxy import (
     Closed,
     Data,
     Dropped,
     LiveEvent,
+    LiveSink,
     LiveTap,
     Opened,
     ProxySettings,
@@ -78,10 +80,16 @@ class RunningProxy:
         raise AssertionError(f"only {len(self.sink.of(Closed))} of {closed} connections closed")
 
 
-def start_proxy(upstream: tuple[str, int], queue_bytes: int = 64 << 20) -> Iterator[RunningProxy]:
-    sink = RecordingSink()
+def start_proxy(
+    upstream: tuple[str, int],
+    queue_bytes: int = 64 << 20,
+    sink: RecordingSink | None = None,
+    also: LiveSink | None = None,
+) -> Iterator[RunningProxy]:
+    """A proxy serving on an ephemeral port in a thread; `also` sees the events too."""
+    sink = sink or RecordingSink()
     warnings: list[str] = []
-    tap = LiveTap(sink, queue_bytes, warn=warnings.append)
+    tap = LiveTap(FanOut([sink, also]) if also else sink, queue_bytes, warn=warnings.append)
     tap.start()
     settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream, queue_bytes=queue_bytes)
     proxy = TcpProxy(settings, tap, warn=warnings.append)
@@ -303,8 +311,7 @@ class SlowSink(RecordingSink):
 
 
 def test_slow_output_drops_observation_not_traffic(broker: str, unique: str) -> None:
-    for running in start_proxy(("127.0.0.1", 5672), queue_bytes=4096):
-        running.tap.sink = SlowSink()
+    for running in start_proxy(("127.0.0.1", 5672), queue_bytes=4096, sink=SlowSink()):
         result = run_session(running.port, unique)
         assert result.bodies == BODIES  # the traffic was intact
         assert running.tap.stats.dropped_bytes > 300_000
