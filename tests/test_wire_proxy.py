@@ -28,6 +28,7 @@ from mqctl.wire.proxy import (
     Opened,
     ProxySettings,
     TcpProxy,
+    drive,
     parse_host_port,
 )
 
@@ -89,8 +90,8 @@ def start_proxy(
     """A proxy serving on an ephemeral port in a thread; `also` sees the events too."""
     sink = sink or RecordingSink()
     warnings: list[str] = []
-    tap = LiveTap(FanOut([sink, also]) if also else sink, queue_bytes, warn=warnings.append)
-    tap.start()
+    tap = LiveTap(queue_bytes, warn=warnings.append)
+    tap.start(drive(FanOut([sink, also]) if also else sink))
     settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream, queue_bytes=queue_bytes)
     proxy = TcpProxy(settings, tap, warn=warnings.append)
     bound: list[tuple[str, int]] = []
@@ -306,7 +307,7 @@ def test_upstream_unreachable(broker: str) -> None:
 
 class SlowSink(RecordingSink):
     def handle(self, event: LiveEvent) -> None:
-        time.sleep(0.05)
+        time.sleep(0.01)
         super().handle(event)
 
 
@@ -315,4 +316,12 @@ def test_slow_output_drops_observation_not_traffic(broker: str, unique: str) -> 
         result = run_session(running.port, unique)
         assert result.bodies == BODIES  # the traffic was intact
         assert running.tap.stats.dropped_bytes > 300_000
+        running.settle(closed=1, timeout=30)
+        dropped = running.sink.of(Dropped)
+        assert dropped  # the observer is told how much it missed, per direction
+        seen = sum(len(e.data) for e in running.sink.of(Data))  # type: ignore[union-attr]
+        missed = sum(e.size for e in dropped)  # type: ignore[union-attr]
+        stats = running.tap.stats
+        assert seen + missed == stats.bytes_from_clients + stats.bytes_from_upstream
+        assert seen + stats.dropped_bytes == stats.bytes_from_clients + stats.bytes_from_upstream
         assert any("cannot keep up" in w for w in running.warnings)

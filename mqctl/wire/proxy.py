@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -122,41 +122,53 @@ _STOP = object()
 
 
 class LiveTap:
-    """A byte-bounded hand-off from the event loop to one decoder thread.
+    """A byte-bounded hand-off from the event loop to one consumer thread.
 
     `put` never blocks: it appends to a deque (thread-safe) when the bytes waiting are under the
     bound, and otherwise counts the chunk as dropped for its direction; the next chunk that fits is
-    preceded by a `Dropped` event so the decoder knows exactly how much it missed. The two byte
+    preceded by a `Dropped` event so the consumer knows exactly how much it missed. The two byte
     counters are each written by one thread only, so their difference needs no lock.
+
+    The consumer is a function of an iterator of events (`start(consume)`), so the decoding side
+    is the same iterator pipeline that `wire read` runs over a file.
     """
 
     def __init__(
-        self,
-        sink: LiveSink,
-        max_bytes: int = DEFAULT_QUEUE_BYTES,
-        warn: Callable[[str], None] | None = None,
+        self, max_bytes: int = DEFAULT_QUEUE_BYTES, warn: Callable[[str], None] | None = None
     ) -> None:
-        self.sink = sink
         self.max_bytes = max_bytes
         self.warn = warn
         self.stats = ProxyStats()
         self._queue: deque[object] = deque()
         self._wake = threading.Event()
         self._put_bytes = 0  # written by the loop thread only
-        self._taken_bytes = 0  # written by the decoder thread only
+        self._taken_bytes = 0  # written by the consumer thread only
         self._missed: dict[tuple[int, bool], int] = {}
         self._last_warning = 0.0
-        self._thread = threading.Thread(target=self._run, name="mqctl-wire-decoder", daemon=True)
+        self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.done = False  # the consumer returned: drop everything from here on, silently
 
-    def start(self) -> None:
+    def start(self, consume: Callable[[Iterator[LiveEvent]], None]) -> None:
+        def run() -> None:
+            try:
+                consume(self.events())
+            except BaseException as exc:  # forwarding goes on; the command reports it at the end
+                self.error = exc
+            finally:
+                self.done = True
+                self._queue.clear()
+
+        self._thread = threading.Thread(target=run, name="mqctl-wire-decoder", daemon=True)
         self._thread.start()
 
     def put(self, event: LiveEvent) -> None:
+        if self.done:
+            return
         if isinstance(event, Data):
             size = len(event.data)
             key = (event.conn, event.from_client)
-            if self._put_bytes - self._taken_bytes + size > self.max_bytes or self.error:
+            if self._put_bytes - self._taken_bytes + size > self.max_bytes:
                 self._missed[key] = self._missed.get(key, 0) + size
                 self.stats.dropped_bytes += size
                 self.stats.dropped_chunks += 1
@@ -166,6 +178,11 @@ class LiveTap:
             if missed:
                 self._queue.append(Dropped(event.ts, event.conn, event.from_client, missed))
             self._put_bytes += size
+        elif isinstance(event, Closed) and self._missed:
+            for from_client in (True, False):  # announce what was skipped at the very end
+                missed = self._missed.pop((event.conn, from_client), 0)
+                if missed:
+                    self._queue.append(Dropped(event.ts, event.conn, from_client, missed))
         self._queue.append(event)
         self._wake.set()
 
@@ -177,29 +194,37 @@ class LiveTap:
                 f"({self.stats.dropped_bytes} bytes so far); forwarding continues unchanged"
             )
 
+    def events(self) -> Iterator[LiveEvent]:
+        """The events in order, waiting for more, until `close()`."""
+        queue, wake = self._queue, self._wake
+        while True:
+            wake.wait()
+            wake.clear()
+            while queue:
+                event = queue.popleft()
+                if event is _STOP:
+                    return
+                if isinstance(event, Data):
+                    self._taken_bytes += len(event.data)
+                yield event  # type: ignore[misc]
+
     def close(self, timeout: float | None = None) -> None:
-        """Let the decoder finish what is queued, then stop it and finish the sink."""
+        """Let the consumer take what is queued, then end its iterator and wait for it."""
         self._queue.append(_STOP)
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
-    def _run(self) -> None:
-        queue, wake, sink = self._queue, self._wake, self.sink
-        try:
-            while True:
-                wake.wait()
-                wake.clear()
-                while queue:
-                    event = queue.popleft()
-                    if event is _STOP:
-                        sink.finish()
-                        return
-                    if isinstance(event, Data):
-                        self._taken_bytes += len(event.data)
-                    sink.handle(event)  # type: ignore[arg-type]
-        except BaseException as exc:  # the proxy keeps forwarding; the command reports it at exit
-            self.error = exc
-            queue.clear()
+
+def drive(sink: LiveSink) -> Callable[[Iterator[LiveEvent]], None]:
+    """A consumer that hands each event to `sink` and finishes it at the end."""
+
+    def consume(events: Iterator[LiveEvent]) -> None:
+        for event in events:
+            sink.handle(event)
+        sink.finish()
+
+    return consume
 
 
 # --- the forwarder ----------------------------------------------------------------------------
