@@ -1,0 +1,299 @@
+"""The codec's value objects: frames, the protocol header and decode problems.
+
+Frames are immutable ``NamedTuple``s (a frozen slotted dataclass costs five times as much to build,
+and the decoder builds one per frame). Frames hold their payload as a ``memoryview`` into the bytes
+that were fed: no copy of bodies. Keep a frame, keep its buffer alive; ``bytes(frame.payload)``
+detaches it.
+
+Arguments and properties are decoded on demand: ``frame.args`` / ``frame.properties`` decode each
+time they are read (the objects are immutable, so nothing is cached: read once, keep the dict).
+Decoding raises :class:`FrameError` carrying a :class:`DecodeProblem`; ``args_or_problem()`` /
+``properties_or_problem()`` return the problem instead.
+
+Value mapping (see :mod:`mqctl.wire.values`): bit -> bool; octet/short/long/longlong -> int;
+shortstr/longstr -> str, or bytes when not valid UTF-8; timestamp -> timezone-aware UTC datetime
+(int when out of datetime's range); table -> dict; field arrays -> list; decimal -> Decimal;
+``x`` byte arrays -> bytes; void -> None.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, NamedTuple
+
+from mqctl.wire import _spec
+from mqctl.wire.detail import typed_arguments, typed_properties
+from mqctl.wire.methods import (
+    CLASS_NAMES,
+    METHODS_BY_KEY,
+    NAMES_BY_KEY,
+    PROPERTIES,
+    MethodSpec,
+    method_name,
+)
+from mqctl.wire.values import CodecError
+
+__all__ = [
+    "BAD_ARGUMENTS",
+    "BAD_FRAME_END",
+    "BAD_PROPERTIES",
+    "FOREIGN_PROTOCOL",
+    "GAP",
+    "OVERSIZE_FRAME",
+    "RESYNC",
+    "TRUNCATED",
+    "UNKNOWN_FRAME_TYPE",
+    "BodyFrame",
+    "DecodeProblem",
+    "Event",
+    "Frame",
+    "FrameError",
+    "HeaderFrame",
+    "HeartbeatFrame",
+    "MethodFrame",
+    "ProtocolHeader",
+]
+
+# DecodeProblem kinds
+BAD_FRAME_END = "bad-frame-end"  # the octet after the payload is not 0xCE
+OVERSIZE_FRAME = "oversize-frame"  # size above the negotiated (or default) maximum
+UNKNOWN_FRAME_TYPE = "unknown-frame-type"  # type octet not 1, 2, 3 or 8
+RESYNC = "resync"  # bytes skipped while looking for the next plausible frame
+GAP = "gap"  # the source reported lost bytes (a missing TCP segment)
+TRUNCATED = "truncated"  # the stream ended inside a frame
+FOREIGN_PROTOCOL = "foreign-protocol"  # bytes after a protocol header that is not AMQP 0-9-1
+BAD_ARGUMENTS = "bad-arguments"  # a method frame's arguments do not decode
+BAD_PROPERTIES = "bad-properties"  # a content header's properties do not decode
+
+AMQP_0_9_1 = b"AMQP\x00\x00\x09\x01"
+_FRAME_HEADER = struct.Struct(">BHI")
+_CONTENT_HEADER = struct.Struct(">HHQH")
+
+# the protocol headers other AMQP versions send, with what they mean
+_KNOWN_HEADERS = {
+    b"AMQP\x00\x01\x00\x00": "AMQP 1.0",
+    b"AMQP\x02\x01\x00\x00": "AMQP 1.0 TLS negotiation",
+    b"AMQP\x03\x01\x00\x00": "AMQP 1.0 SASL negotiation",
+    b"AMQP\x01\x01\x00\x09": "AMQP 0-9",
+    b"AMQP\x01\x01\x08\x00": "AMQP 0-8",
+    b"AMQP\x01\x01\x00\x0a": "AMQP 0-10",
+}
+
+
+class DecodeProblem(NamedTuple):
+    """Something in the stream that is not a valid frame, with the facts to show for it.
+
+    ``offset`` is the stream offset where it starts, ``kind`` one of the constants above,
+    ``reason`` a sentence for people, ``skipped_bytes`` how many bytes were passed over (0 when
+    nothing was skipped, e.g. for undecodable arguments of an otherwise sound frame).
+    """
+
+    offset: int
+    kind: str
+    reason: str
+    skipped_bytes: int = 0
+
+
+class FrameError(CodecError):
+    """Raised when decoding a frame's arguments or properties fails; ``problem`` has the facts."""
+
+    def __init__(self, problem: DecodeProblem) -> None:
+        super().__init__(f"at offset {problem.offset}: {problem.reason}")
+        self.problem = problem
+
+
+class ProtocolHeader(NamedTuple):
+    """The 8-byte protocol header a client sends first (``AMQP\\x00\\x00\\x09\\x01`` for 0-9-1)."""
+
+    offset: int
+    raw: bytes
+
+    @property
+    def is_amqp091(self) -> bool:
+        return self.raw == AMQP_0_9_1
+
+    @property
+    def description(self) -> str:
+        """``AMQP 0-9-1``, or what the header is instead (``AMQP 1.0 SASL negotiation (...)``)."""
+        if self.raw == AMQP_0_9_1:
+            return "AMQP 0-9-1"
+        shown = self.raw.hex(" ")
+        known = _KNOWN_HEADERS.get(self.raw)
+        if known is not None:
+            return f"{known} protocol header ({shown}), not AMQP 0-9-1"
+        if self.raw.startswith(b"AMQP"):
+            return f"unknown AMQP protocol header ({shown}), not AMQP 0-9-1"
+        return f"not an AMQP protocol header ({shown})"
+
+    def to_bytes(self) -> bytes:
+        return self.raw
+
+
+def _problem(frame_offset: int, kind: str, exc: Exception) -> DecodeProblem:
+    reason = str(exc) if isinstance(exc, CodecError) else f"truncated or malformed ({exc})"
+    if isinstance(exc, RecursionError):
+        reason = "field tables nested too deeply"
+    return DecodeProblem(frame_offset, kind, reason)
+
+
+class MethodFrame(NamedTuple):
+    """A method frame (type 1); ``payload`` is the whole frame payload, ids included."""
+
+    offset: int
+    channel: int
+    size: int
+    class_id: int
+    method_id: int
+    payload: memoryview
+
+    @property
+    def name(self) -> str:
+        """``Basic.Publish``; ``Unknown(99.5)`` for ids not in the spec."""
+        name = NAMES_BY_KEY.get((self.class_id << 16) | self.method_id)
+        return name if name is not None else method_name(self.class_id, self.method_id)
+
+    @property
+    def spec(self) -> MethodSpec | None:
+        return METHODS_BY_KEY.get((self.class_id << 16) | self.method_id)
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The arguments as ``{spec name with '-' -> '_': value}``; raises :class:`FrameError`."""
+        decoder = _spec.DECODERS.get((self.class_id << 16) | self.method_id)
+        if decoder is None:
+            raise FrameError(
+                DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
+            )
+        try:
+            return decoder(self.payload)
+        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
+
+    def args_or_problem(self) -> dict[str, Any] | DecodeProblem:
+        try:
+            return self.args
+        except FrameError as exc:
+            return exc.problem
+
+    def typed_args(self) -> dict[str, Any]:
+        """Like :attr:`args`, but table arguments are ``dict[str, TypedValue]`` (type codes kept).
+
+        Slower than :attr:`args` (a generic walk); meant for detail views and exact re-encoding.
+        """
+        spec = self.spec
+        if spec is None:
+            raise FrameError(
+                DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
+            )
+        try:
+            return typed_arguments(spec, self.payload)
+        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
+
+    def to_bytes(self) -> bytes:
+        return _FRAME_HEADER.pack(1, self.channel, self.size) + bytes(self.payload) + b"\xce"
+
+
+class HeaderFrame(NamedTuple):
+    """A content header frame (type 2): class, weight, body size and the property flags word(s).
+
+    ``property_flags`` is the first flags word (bit 15 = the first property); ``payload`` is the
+    whole frame payload.
+    """
+
+    offset: int
+    channel: int
+    size: int
+    class_id: int
+    weight: int
+    body_size: int
+    property_flags: int
+    payload: memoryview
+
+    @property
+    def class_name(self) -> str:
+        return CLASS_NAMES.get(self.class_id, f"Unknown({self.class_id})")
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The properties that are set, as ``{content_type: ..., headers: {...}, ...}``."""
+        flags = self.property_flags
+        slow = _SLOW_FLAGS.get(self.class_id)
+        try:
+            if slow is None or flags & slow:
+                return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
+            return _spec.PROPERTY_DECODERS[self.class_id](self.payload, 14, flags)
+        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
+
+    def properties_or_problem(self) -> dict[str, Any] | DecodeProblem:
+        try:
+            return self.properties
+        except FrameError as exc:
+            return exc.problem
+
+    def typed_properties(self) -> dict[str, Any]:
+        """Like :attr:`properties`, but ``headers`` is a ``dict[str, TypedValue]``."""
+        _ = self.properties  # validates the flags and the layout first
+        try:
+            return typed_properties(self.class_id, self.payload)
+        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
+
+    def to_bytes(self) -> bytes:
+        return _FRAME_HEADER.pack(2, self.channel, self.size) + bytes(self.payload) + b"\xce"
+
+
+# flag bits that send a header to the careful path: continuation, or bits past the last property
+_SLOW_FLAGS = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
+
+
+def _slow_properties(frame: HeaderFrame, decoder: Any) -> dict[str, Any]:
+    """Continuation flag words, or a class without properties: rare, so handled apart."""
+    payload = frame.payload
+    offset = 12
+    words = []
+    while True:
+        (word,) = struct.unpack_from(">H", payload, offset)
+        words.append(word)
+        offset += 2
+        if not word & 1:
+            break
+    count = len(PROPERTIES.get(frame.class_id, ()))
+    first = words[0] & 0xFFFE
+    if any(words[1:]) or (count < 15 and first & ((1 << (16 - count)) - 1)):
+        raise CodecError("property flags name properties this class does not have")
+    if decoder is None:
+        if first or offset != len(payload):
+            raise CodecError(f"class {frame.class_name} has no content properties")
+        return {}
+    result: dict[str, Any] = decoder(payload, offset, first)
+    return result
+
+
+class BodyFrame(NamedTuple):
+    """A content body frame (type 3); ``payload`` is a view of the fed bytes, not a copy."""
+
+    offset: int
+    channel: int
+    size: int
+    payload: memoryview
+
+    def to_bytes(self) -> bytes:
+        return _FRAME_HEADER.pack(3, self.channel, self.size) + bytes(self.payload) + b"\xce"
+
+
+class HeartbeatFrame(NamedTuple):
+    """A heartbeat frame (type 8); its payload is normally empty and its channel 0."""
+
+    offset: int
+    channel: int
+    size: int
+    payload: memoryview
+
+    def to_bytes(self) -> bytes:
+        return _FRAME_HEADER.pack(8, self.channel, self.size) + bytes(self.payload) + b"\xce"
+
+
+Frame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame
+Event = Frame | ProtocolHeader | DecodeProblem

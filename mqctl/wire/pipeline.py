@@ -1,0 +1,317 @@
+"""The wire pipeline: source -> packets -> segments -> byte runs -> frames -> records.
+
+`WirePipeline` is the one object every source feeds. A capture file (`read_capture`) and a live
+sniffer push link-layer packets (`packet`); a proxy, which already holds each connection's ordered
+bytes, pushes them directly (`stream_data`, `stream_closed`). Everything after that first step —
+connection tracking, reassembly, the codec's stream decoder, the records the renderers take — is the
+same, so `wire read`, `wire sniff` and `wire proxy` show the same thing in the same way.
+
+A `Record` is one event of one connection in one direction: a frame, the protocol header, or a
+problem (a gap in the capture, bytes skipped to resynchronise, a frame cut off at the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from mqctl.wire.decoder import NEED_DATA, FrameDecoder
+from mqctl.wire.frames import GAP, RESYNC, DecodeProblem, Event
+from mqctl.wire.packets import (
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    Segment,
+    check_linktype,
+    format_endpoint,
+    parse_endpoint,
+    parse_packet,
+)
+from mqctl.wire.pcap import read_packets
+from mqctl.wire.reassembly import Gap, StreamItem, StreamSide
+
+DEFAULT_PORTS = (5672, 5671)
+PROTOCOL_MAGIC = b"AMQP"
+# Connections whose end was seen are remembered a while, so that a late retransmission does not
+# look like a new connection started mid-stream; bounded, so that memory stays flat.
+RECENTLY_CLOSED = 4096
+
+
+@dataclass(eq=False)
+class Connection:
+    """One TCP connection carrying AMQP: its number in the capture and its two endpoints."""
+
+    id: int
+    client: str
+    server: str
+    first_ts: float
+    closed: bool = False
+
+    def label(self) -> str:
+        return f"#{self.id} {self.client} -> {self.server}"
+
+
+class Record(NamedTuple):
+    """One event of one connection in one direction, ready for a renderer."""
+
+    ts: float
+    conn: Connection
+    from_client: bool
+    event: Event
+
+    @property
+    def src(self) -> str:
+        return self.conn.client if self.from_client else self.conn.server
+
+    @property
+    def dst(self) -> str:
+        return self.conn.server if self.from_client else self.conn.client
+
+
+class _Direction:
+    """One direction of a connection: reassembly and the stream decoder.
+
+    The decoder is made with the first bytes, when it is known whether the stream starts at its
+    beginning or mid-connection (then the decoder looks for the first plausible frame).
+    """
+
+    __slots__ = ("decoder", "from_client", "side")
+
+    def __init__(self, from_client: bool) -> None:
+        self.from_client = from_client
+        self.side = StreamSide()
+        self.decoder: FrameDecoder | None = None
+
+
+@dataclass(eq=False)
+class _Flow:
+    conn: Connection
+    directions: dict[bool, _Direction] = field(default_factory=dict)
+    fins: int = 0
+    # Seen from its start (the SYN, or the client's protocol header): no "mid-connection" gaps.
+    fresh: bool = False
+
+    def direction(self, from_client: bool) -> _Direction:
+        found = self.directions.get(from_client)
+        if found is None:
+            found = self.directions[from_client] = _Direction(from_client)
+        return found
+
+
+FlowKey = tuple[bytes, int, bytes, int]
+
+
+class WirePipeline:
+    """Turns what a source delivers into `Record`s. Not thread-safe: one feeder at a time.
+
+    `ports`: TCP ports taken as AMQP; with `detect`, a connection on any other port is taken when
+    its client's first bytes are an AMQP protocol header.
+    """
+
+    def __init__(self, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True) -> None:
+        self.ports = frozenset(ports)
+        self.detect = detect
+        self._flows: dict[FlowKey, tuple[_Flow, bool]] = {}
+        self._ignored: dict[FlowKey, None] = {}
+        self._closed: dict[FlowKey, None] = {}
+        self._next_id = 1
+        self._checked_linktypes: set[int] = set()
+        self.connections: list[Connection] = []
+
+    # --- sources push here ------------------------------------------------------------------
+
+    def packet(self, ts: float, linktype: int, data: bytes, wire_len: int) -> list[Record]:
+        """A captured link-layer frame (from a capture file or a live socket)."""
+        if linktype not in self._checked_linktypes:
+            check_linktype(linktype)
+            self._checked_linktypes.add(linktype)
+        seg = parse_packet(linktype, data, wire_len)
+        if seg is None:
+            return []
+        return self.segment(ts, seg)
+
+    def segment(self, ts: float, seg: Segment) -> list[Record]:
+        """One TCP segment."""
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        found = self._flows.get(key)
+        if found is None:
+            if key in self._ignored or key in self._closed:
+                return []
+            found = self._new_flow(ts, seg, key)
+            if found is None:
+                return []
+        flow, from_client = found
+        out: list[Record] = []
+        items: list[StreamItem] = []
+        direction = flow.direction(from_client)
+        if direction.side.next_seq is None and from_client:
+            if seg.flags & TCP_SYN or seg.payload[:4] == PROTOCOL_MAGIC:
+                flow.fresh = True
+        direction.side.add(seg.seq, bool(seg.flags & TCP_SYN), seg.payload, seg.missing, items)
+        if items:
+            self._decode(ts, flow, direction, items, out)
+        if seg.flags & (TCP_FIN | TCP_RST):
+            flow.fins += 2 if seg.flags & TCP_RST else 1
+            if flow.fins >= 2:
+                self._end(ts, key, flow, out)
+        return out
+
+    def stream_data(
+        self, ts: float, client: str, server: str, data: bytes, from_client: bool
+    ) -> list[Record]:
+        """Ordered bytes of a connection that a proxy forwarded (`ip:port` endpoints)."""
+        flow = self._stream_flow(ts, client, server)
+        out: list[Record] = []
+        self._decode(ts, flow, flow.direction(from_client), [data], out)
+        return out
+
+    def stream_closed(self, ts: float, client: str, server: str) -> list[Record]:
+        """The proxied connection ended: what the decoders still hold is reported."""
+        key = self._stream_key(client, server)
+        found = self._flows.get(key)
+        out: list[Record] = []
+        if found is not None:
+            self._end(ts, key, found[0], out)
+        return out
+
+    def finish(self, ts: float | None = None) -> list[Record]:
+        """The source ended: flush every connection still open."""
+        out: list[Record] = []
+        for key, (flow, from_client) in list(self._flows.items()):
+            if from_client and key in self._flows:
+                self._end(ts if ts is not None else flow.conn.first_ts, key, flow, out)
+        return out
+
+    # --- inside -------------------------------------------------------------------------------
+
+    def _new_flow(self, ts: float, seg: Segment, key: FlowKey) -> tuple[_Flow, bool] | None:
+        ports = self.ports
+        on_port = seg.sport in ports or seg.dport in ports
+        starts_amqp = seg.payload[:4] == PROTOCOL_MAGIC
+        if not on_port and not (self.detect and starts_amqp):
+            if seg.payload or not (seg.flags & TCP_SYN):
+                self._remember(self._ignored, key)
+            # A SYN on another port may still carry AMQP: wait for its first bytes.
+            return None
+        if seg.flags & TCP_SYN:
+            from_client = not seg.flags & TCP_ACK
+        elif starts_amqp:
+            from_client = True
+        elif seg.dport in ports and seg.sport not in ports:
+            from_client = True
+        elif seg.sport in ports and seg.dport not in ports:
+            from_client = False
+        else:
+            from_client = True
+        here = format_endpoint(seg.src, seg.sport)
+        there = format_endpoint(seg.dst, seg.dport)
+        client, server = (here, there) if from_client else (there, here)
+        conn = Connection(self._next_id, client, server, ts)
+        self._next_id += 1
+        self.connections.append(conn)
+        flow = _Flow(conn)
+        reverse = (seg.dst, seg.dport, seg.src, seg.sport)
+        self._flows[key] = (flow, from_client)
+        self._flows[reverse] = (flow, not from_client)
+        self._ignored.pop(key, None)
+        self._ignored.pop(reverse, None)
+        return flow, from_client
+
+    def _stream_key(self, client: str, server: str) -> FlowKey:
+        caddr, cport = parse_endpoint(client)
+        saddr, sport = parse_endpoint(server)
+        return (caddr, cport, saddr, sport)
+
+    def _stream_flow(self, ts: float, client: str, server: str) -> _Flow:
+        key = self._stream_key(client, server)
+        found = self._flows.get(key)
+        if found is not None:
+            return found[0]
+        conn = Connection(self._next_id, client, server, ts)
+        self._next_id += 1
+        self.connections.append(conn)
+        flow = _Flow(conn, fresh=True)
+        self._flows[key] = (flow, True)
+        self._flows[(key[2], key[3], key[0], key[1])] = (flow, False)
+        return flow
+
+    def _decode(
+        self,
+        ts: float,
+        flow: _Flow,
+        direction: _Direction,
+        items: list[StreamItem],
+        out: list[Record],
+    ) -> None:
+        conn = flow.conn
+        from_client = direction.from_client
+        append = out.append
+        decoder = direction.decoder
+        for item in items:
+            if type(item) is bytes:
+                if decoder is None:
+                    decoder = direction.decoder = FrameDecoder()
+                decoder.feed(item)
+            else:
+                assert isinstance(item, Gap)
+                if decoder is None:
+                    decoder = direction.decoder = FrameDecoder(resync=item.size is None)
+                    if item.size is None:
+                        if not flow.fresh:
+                            append(Record(ts, conn, from_client, DecodeProblem(0, GAP, item.reason)))
+                        else:  # its start, not a loss: only the SYN was not captured
+                            decoder = direction.decoder = FrameDecoder()
+                        continue
+                decoder.gap(item.size)
+                event = decoder.next_event()
+                if isinstance(event, DecodeProblem) and event.kind == GAP:
+                    event = event._replace(reason=f"{event.reason}: {item.reason}")
+                if event is not NEED_DATA:
+                    append(Record(ts, conn, from_client, event))
+            next_event = decoder.next_event
+            while True:
+                event = next_event()
+                if event is NEED_DATA:
+                    break
+                if type(event) is DecodeProblem and event.kind == RESYNC and not event.skipped_bytes:
+                    continue  # found a frame at once: nothing was skipped, nothing to report
+                append(Record(ts, conn, from_client, event))
+
+    def _end(self, ts: float, key: FlowKey, flow: _Flow, out: list[Record]) -> None:
+        for direction in flow.directions.values():
+            items: list[StreamItem] = []
+            direction.side.flush(items)
+            if items:
+                self._decode(ts, flow, direction, items, out)
+            problem = direction.decoder.finish() if direction.decoder is not None else None
+            if problem is not None:
+                out.append(Record(ts, flow.conn, direction.from_client, problem))
+        flow.conn.closed = True
+        reverse = (key[2], key[3], key[0], key[1])
+        for k in (key, reverse):
+            self._flows.pop(k, None)
+            self._remember(self._closed, k)
+
+    @staticmethod
+    def _remember(table: dict[FlowKey, None], key: FlowKey) -> None:
+        table[key] = None
+        if len(table) > RECENTLY_CLOSED:
+            del table[next(iter(table))]
+
+
+def read_capture(
+    path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True
+) -> Iterator[Record]:
+    """Every record of a capture file (`-` for stdin), streamed."""
+    pipeline = WirePipeline(ports, detect)
+    last_ts: float | None = None
+    packet = pipeline.packet
+    for ts, linktype, data, wire_len in read_packets(path):
+        last_ts = ts
+        records = packet(ts, linktype, data, wire_len)
+        if records:
+            yield from records
+    yield from pipeline.finish(last_ts)
+
