@@ -48,6 +48,9 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
+    from mqctl.commands import wire
+
+    app.add_typer(wire.app, name="wire")
 
 
 _register_commands()

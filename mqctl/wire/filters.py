@@ -70,7 +70,9 @@ class RecordFilter:
                 f"choose from {', '.join(RECORD_TYPES)}",
             )
         if limit is not None and limit < 0:
-            raise BadInput(f"--limit {limit} is negative", "give a count of frames, e.g. --limit 100")
+            raise BadInput(
+                f"--limit {limit} is negative", "give a count of frames, e.g. --limit 100"
+            )
         return cls(frozenset(conns), frozenset(channels), tuple(methods), wanted, limit)
 
     @property
@@ -86,10 +88,8 @@ class RecordFilter:
             if limit is None:
                 yield from records
                 return
-            shown = 0
-            for record in records:
+            for shown, record in enumerate(records, 1):
                 yield record
-                shown += 1
                 if shown >= limit:
                     return
             return

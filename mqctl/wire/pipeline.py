@@ -29,7 +29,7 @@ from mqctl.wire.packets import (
     parse_endpoint,
     parse_packet,
 )
-from mqctl.wire.pcap import read_packets
+from mqctl.wire.pcap import CaptureError, read_packets
 from mqctl.wire.reassembly import Gap, StreamItem, StreamSide
 
 DEFAULT_PORTS = (5672, 5671)
@@ -146,9 +146,12 @@ class WirePipeline:
         out: list[Record] = []
         items: list[StreamItem] = []
         direction = flow.direction(from_client)
-        if direction.side.next_seq is None and from_client:
-            if seg.flags & TCP_SYN or seg.payload[:4] == PROTOCOL_MAGIC:
-                flow.fresh = True
+        if (
+            direction.side.next_seq is None
+            and from_client
+            and (seg.flags & TCP_SYN or seg.payload[:4] == PROTOCOL_MAGIC)
+        ):
+            flow.fresh = True
         direction.side.add(seg.seq, bool(seg.flags & TCP_SYN), seg.payload, seg.missing, items)
         if items:
             self._decode(ts, flow, direction, items, out)
@@ -191,15 +194,13 @@ class WirePipeline:
         on_port = seg.sport in ports or seg.dport in ports
         starts_amqp = seg.payload[:4] == PROTOCOL_MAGIC
         if not on_port and not (self.detect and starts_amqp):
-            if seg.payload or not (seg.flags & TCP_SYN):
+            if seg.payload:
                 self._remember(self._ignored, key)
-            # A SYN on another port may still carry AMQP: wait for its first bytes.
+            # Until a connection on another port sends bytes, it may still turn out to be AMQP.
             return None
         if seg.flags & TCP_SYN:
             from_client = not seg.flags & TCP_ACK
-        elif starts_amqp:
-            from_client = True
-        elif seg.dport in ports and seg.sport not in ports:
+        elif starts_amqp or (seg.dport in ports and seg.sport not in ports):
             from_client = True
         elif seg.sport in ports and seg.dport not in ports:
             from_client = False
@@ -260,7 +261,9 @@ class WirePipeline:
                     decoder = direction.decoder = FrameDecoder(resync=item.size is None)
                     if item.size is None:
                         if not flow.fresh:
-                            append(Record(ts, conn, from_client, DecodeProblem(0, GAP, item.reason)))
+                            append(
+                                Record(ts, conn, from_client, DecodeProblem(0, GAP, item.reason))
+                            )
                         else:  # its start, not a loss: only the SYN was not captured
                             decoder = direction.decoder = FrameDecoder()
                         continue
@@ -275,7 +278,11 @@ class WirePipeline:
                 event = next_event()
                 if event is NEED_DATA:
                     break
-                if type(event) is DecodeProblem and event.kind == RESYNC and not event.skipped_bytes:
+                if (
+                    type(event) is DecodeProblem
+                    and event.kind == RESYNC
+                    and not event.skipped_bytes
+                ):
                     continue  # found a frame at once: nothing was skipped, nothing to report
                 append(Record(ts, conn, from_client, event))
 
@@ -308,10 +315,14 @@ def read_capture(
     pipeline = WirePipeline(ports, detect)
     last_ts: float | None = None
     packet = pipeline.packet
-    for ts, linktype, data, wire_len in read_packets(path):
-        last_ts = ts
-        records = packet(ts, linktype, data, wire_len)
-        if records:
-            yield from records
+    try:
+        for ts, linktype, data, wire_len in read_packets(path):
+            last_ts = ts
+            records = packet(ts, linktype, data, wire_len)
+            if records:
+                yield from records
+    except CaptureError as exc:
+        if exc.truncated:  # keep what the connections still hold, then say the file is cut
+            yield from pipeline.finish(last_ts)
+        raise
     yield from pipeline.finish(last_ts)
-

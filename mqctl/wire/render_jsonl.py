@@ -14,6 +14,10 @@ size from its header).
   end, a frame cut off at the end, undecodable arguments): `reason`, `kind`, `offset` (stream
   offset in that direction); `size` is the number of bytes lost or skipped; channel 0.
 
+Secrets never appear: the password in Connection.StartOk's PLAIN `response` (the user stays),
+any other StartOk/SecureOk `response` and Connection.UpdateSecret's `new_secret` are replaced by
+`****`.
+
 A method whose arguments do not decode keeps its record with `args: null` and an `error` reason;
 likewise a header's `properties`. Values follow `mqctl.jsonvalues` (timestamps as ISO 8601 UTC,
 decimals as strings, byte arrays as `{"bytes": "<base64>"}`).
@@ -27,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from mqctl.jsonvalues import to_json
+from mqctl.redact import MASK
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
@@ -57,6 +62,29 @@ def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
     return text
 
 
+# Arguments that carry credentials, by method key ((class_id << 16) | method_id).
+SECRET_ARGUMENTS = {
+    (10 << 16) | 11: "response",
+    (10 << 16) | 21: "response",
+    (10 << 16) | 70: "new_secret",
+}
+
+
+def redact_args(frame: MethodFrame, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with credentials masked (a PLAIN response keeps its user name)."""
+    name = SECRET_ARGUMENTS.get((frame.class_id << 16) | frame.method_id)
+    if name is None or name not in args:
+        return args
+    value = args[name]
+    args = dict(args)
+    if isinstance(value, str) and args.get("mechanism") == "PLAIN" and value.count("\0") == 2:
+        authzid, user, _password = value.split("\0")
+        args[name] = f"{authzid}\0{user}\0{MASK}"
+    else:
+        args[name] = MASK
+    return args
+
+
 def _default(value: Any) -> Any:
     """json.dumps hook for what JSON lacks: the shared AMQP value mapping (`mqctl.jsonvalues`)."""
     return to_json(value)
@@ -84,7 +112,7 @@ def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, 
         out["method_id"] = event.method_id
         out["method"] = event.name
         try:
-            out["args"] = event.args
+            out["args"] = redact_args(event, event.args)
         except FrameError as exc:
             out["args"] = None
             out["error"] = exc.problem.reason

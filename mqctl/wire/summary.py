@@ -84,10 +84,19 @@ class Counts:
     def merge(self, other: Counts) -> None:
         for name in ("frames", "bytes", "returns", "problems"):
             getattr(self, name).update(getattr(other, name))
-        for name in (
-            "published delivered fetched confirms_acked confirms_nacked never_confirmed "
-            "acked nacked rejected auto_acked unacked"
-        ).split():
+        for name in [
+            "published",
+            "delivered",
+            "fetched",
+            "confirms_acked",
+            "confirms_nacked",
+            "never_confirmed",
+            "acked",
+            "nacked",
+            "rejected",
+            "auto_acked",
+            "unacked",
+        ]:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.latencies.extend(other.latencies)
@@ -105,7 +114,15 @@ class Counts:
 
 
 class _Channel:
-    __slots__ = ("confirm", "consume_no_ack", "get_no_ack", "no_ack_tags", "pending", "seq", "unacked")
+    __slots__ = (
+        "confirm",
+        "consume_no_ack",
+        "get_no_ack",
+        "no_ack_tags",
+        "pending",
+        "seq",
+        "unacked",
+    )
 
     def __init__(self) -> None:
         self.confirm = False
@@ -315,7 +332,7 @@ class SummaryBuilder:
 
     def _close(self, record: Record, event: MethodFrame, counts: Counts) -> None:
         args = self._args(event, counts)
-        if args is not None and args["reply_code"] != 200:
+        if args is not None and args["reply_code"] not in (0, 200):  # pika closes with 0
             failing = method_name(args["class_id"], args["method_id"]) if args["class_id"] else None
             counts.errors.append(
                 ErrorReply(
