@@ -48,7 +48,10 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
-    from mqctl.commands import wire
+    from mqctl.commands import (
+        wire,
+        wire_live,  # noqa: F401  (adds `wire proxy` and `wire sniff`)
+    )
 
     app.add_typer(wire.app, name="wire")
 

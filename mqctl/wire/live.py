@@ -10,12 +10,15 @@ the renderer.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
 from mqctl.wire.packets import LINKTYPE_ETHERNET, TCP_ACK, TCP_RST, format_endpoint
+from mqctl.wire.pcap import Packet
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet
+from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import Closed, Data, Dropped, LiveEvent, LiveSink, Opened
+from mqctl.wire.reassembly import Gap
 
 FLUSH_EVERY = 0.5  # seconds: a pcap being written live stays readable without a flush per packet
 
@@ -95,3 +98,66 @@ class PcapRecorder:
 
 def endpoint_names(event: Opened) -> tuple[str, str]:
     return format_endpoint(*event.client), format_endpoint(*event.server)
+
+
+# --- sources into the pipeline -----------------------------------------------------------------
+
+
+def _stream_gap(
+    pipeline: WirePipeline, ts: float, ends: tuple[str, str], from_client: bool, size: int
+) -> list[Record]:
+    """Bytes the observer skipped, as a gap in that direction (the decoder resynchronises).
+
+    The pipeline has no public call for a gap in a pushed stream yet; this uses the same
+    internal step its packet path uses for a lost segment.
+    """
+    flow = pipeline._stream_flow(ts, ends[0], ends[1])
+    out: list[Record] = []
+    gap = Gap(size, "skipped: the output could not keep up with the traffic")
+    pipeline._decode(ts, flow, flow.direction(from_client), [gap], out)
+    return out
+
+
+def proxy_records(
+    events: Iterable[LiveEvent], pipeline: WirePipeline, also: LiveSink | None = None
+) -> Iterator[Record]:
+    """The records of proxied traffic, in order; `also` (a pcap recorder) sees every event."""
+    names: dict[int, tuple[str, str]] = {}
+    stream_data, stream_closed = pipeline.stream_data, pipeline.stream_closed
+    for event in events:
+        if also is not None:
+            also.handle(event)
+        if type(event) is Data:
+            ends = names.get(event.conn)
+            if ends is not None:
+                records = stream_data(event.ts, ends[0], ends[1], event.data, event.from_client)
+                if records:
+                    yield from records
+        elif type(event) is Opened:
+            ends = names[event.conn] = endpoint_names(event)
+            stream_data(event.ts, ends[0], ends[1], b"", True)  # number connections as opened
+        elif type(event) is Dropped:
+            ends = names.get(event.conn)
+            if ends is not None:
+                yield from _stream_gap(pipeline, event.ts, ends, event.from_client, event.size)
+        elif type(event) is Closed:
+            ends = names.pop(event.conn, None)
+            if ends is not None:
+                yield from stream_closed(event.ts, ends[0], ends[1])
+    yield from pipeline.finish(time.time())
+
+
+def sniff_records(
+    packets: Iterable[Packet], pipeline: WirePipeline, writer: PcapWriter | None = None
+) -> Iterator[Record]:
+    """The records of sniffed packets; `writer` saves each packet as captured."""
+    packet = pipeline.packet
+    last_ts: float | None = None
+    for ts, linktype, data, wire_len in packets:
+        last_ts = ts
+        if writer is not None:
+            writer.write(ts, data)
+        records = packet(ts, linktype, data, wire_len)
+        if records:
+            yield from records
+    yield from pipeline.finish(last_ts)
