@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import queue
+import re
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -325,3 +335,211 @@ def test_slow_output_drops_observation_not_traffic(broker: str, unique: str) -> 
         assert seen + missed == stats.bytes_from_clients + stats.bytes_from_upstream
         assert seen + stats.dropped_bytes == stats.bytes_from_clients + stats.bytes_from_upstream
         assert any("cannot keep up" in w for w in running.warnings)
+
+
+# --- the command: `python -m mqctl wire proxy ...` as a user runs it ---------------------------
+
+
+@dataclass
+class ProxyRun:
+    proc: subprocess.Popen[bytes]
+    port: int
+    lines: queue.Queue[bytes]  # stdout, line by line, as the proxy writes it
+    stdout: list[bytes] = field(default_factory=list)
+    stderr: str = ""
+
+    def next_lines_until(self, needle: bytes, timeout: float = 10.0) -> list[bytes]:
+        """stdout lines up to one containing `needle`, read while the proxy is still running."""
+        got: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            got.append(line)
+            if needle in line:
+                return got
+        raise AssertionError(f"{needle!r} not seen on stdout within {timeout}s; got {got[-3:]}")
+
+    def stop(self) -> int:
+        """Ctrl-C, then everything it printed."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(30)
+        assert self.proc.stderr is not None
+        self.stderr = self.proc.stderr.read().decode()
+        time.sleep(0.1)
+        while not self.lines.empty():
+            self.stdout.append(self.lines.get())
+        return self.proc.returncode
+
+
+@contextmanager
+def proxy_command(*args: str) -> Iterator[ProxyRun]:
+    command = [sys.executable, "-m", "mqctl", "wire", "proxy", "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain_env()
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        first = proc.stderr.readline().decode()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", first)
+        assert found, f"proxy did not start: {first}{proc.stderr.read().decode()}"
+        lines: queue.Queue[bytes] = queue.Queue()
+        stdout = proc.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        yield ProxyRun(proc, int(found.group(1)), lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _plain_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MQCTL_")}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _mqctl(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "mqctl", *args], capture_output=True, timeout=60, env=_plain_env()
+    )
+
+
+def _without_ts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # A pcap keeps microseconds; the live view has the full clock reading.
+    return [{k: v for k, v in r.items() if k != "ts"} for r in records]
+
+
+def test_command_shows_every_frame_live_and_as_its_own_pcap(
+    broker: str, unique: str, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "session.pcap"
+    with proxy_command(
+        "--upstream", "127.0.0.1:5672", "--format", "jsonl", "--body", "full", "--write", str(pcap)
+    ) as run:
+        result = run_session(run.port, unique)
+        # Line-buffered: the last frame of the session is on stdout while the proxy still runs.
+        live = run.next_lines_until(b'"Connection.CloseOk"')
+        assert run.stop() == 0
+    assert result.bodies == BODIES
+    records = [json.loads(line) for line in live + run.stdout]
+    assert "publisher confirms: 4 acked" in run.stderr  # the summary, at Ctrl-C, on stderr
+
+    # Every frame: the same traffic decoded from the proxy's own --write file is identical.
+    read = _mqctl("wire", "read", str(pcap), "--format", "jsonl", "--body", "full")
+    assert read.returncode == 0, read.stderr
+    from_file = [json.loads(line) for line in read.stdout.splitlines()]
+    assert _without_ts(records) == _without_ts(from_file)
+    for live_record, file_record in zip(records, from_file, strict=True):
+        assert abs(live_record["ts"] - file_record["ts"]) < 1e-5
+
+    methods = [r["method"] for r in records if r["type"] == "method"]
+    for name, count in [("Basic.Publish", 4), ("Basic.Deliver", 4), ("Basic.Ack", 8)]:
+        assert methods.count(name) == count, name
+    assert any(
+        r.get("method") == "Channel.Close" and r["args"]["reply_code"] == 404 for r in records
+    )
+    assert not [r for r in records if r["type"] in ("gap", "error")]
+    published = b"".join(
+        base64.b64decode(r["body"]["bytes"])
+        for r in records
+        if r["type"] == "body"
+        and r["src"].endswith(f":{r['src'].rsplit(':', 1)[1]}")
+        and r["dst"] == "127.0.0.1:5672"
+    )
+    assert published == b"".join(BODIES)  # what the client sent, byte for byte
+
+    # tshark reads the written pcap as the same AMQP conversation.
+    dissected = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(pcap),
+            "-d",
+            "tcp.port==5672,amqp",
+            "-Y",
+            "amqp",
+            "-T",
+            "fields",
+            "-e",
+            "amqp.method.class",
+            "-e",
+            "amqp.method.method",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    ).stdout.decode()
+    tshark_methods = sum(
+        len(line.split("\t")[0].split(",")) for line in dissected.split("\n") if line.split("\t")[0]
+    )
+    assert tshark_methods == len(methods)
+
+
+def test_command_summary_as_jsonl_at_ctrl_c(broker: str, unique: str) -> None:
+    with proxy_command("--upstream", "127.0.0.1:5672", "--format", "jsonl", "--summary") as run:
+        run_session(run.port, unique)
+        time.sleep(0.3)
+        assert run.stop() == 0
+    (summary,) = [json.loads(line) for line in run.stdout]  # the summary replaces the frames
+    total = summary["total"]
+    assert total["messages"]["published"] == total["messages"]["delivered"] == 4
+    assert total["confirms"]["acked"] == 4
+    assert [e["reply_code"] for e in total["errors"]] == [404]
+
+
+def test_command_filters_and_human_view(broker: str, unique: str) -> None:
+    with proxy_command("--upstream", "127.0.0.1:5672", "--method", "Basic.Publish") as run:
+        run_session(run.port, unique)
+        time.sleep(0.3)
+        assert run.stop() == 0
+    text = b"".join(run.stdout).decode()
+    assert text.count("Basic.Publish") == 4
+    assert "Basic.Deliver" not in text and "Connection.Start" not in text
+    assert "ContentBody" in text  # a method's content goes with it
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (
+            ["--listen", "nowhere", "--upstream", "127.0.0.1:5672"],
+            4,
+            "--listen 'nowhere' is not HOST:PORT",
+        ),
+        (
+            ["--listen", "127.0.0.1:0", "--upstream", "localhost"],
+            4,
+            "--upstream 'localhost' is not HOST:PORT",
+        ),
+        (
+            ["--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:5672", "--type", "bogus"],
+            4,
+            "unknown --type bogus",
+        ),
+    ],
+)
+def test_command_bad_input(args: list[str], status: int, message: str) -> None:
+    result = _mqctl("wire", "proxy", *args)
+    assert result.returncode == status
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_command_port_in_use(broker: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _mqctl(
+            "wire", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", "127.0.0.1:5672"
+        )
+    assert result.returncode == 3
+    assert result.stderr.decode().startswith(f"mqctl: error: cannot listen on 127.0.0.1:{port}")

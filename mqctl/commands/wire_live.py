@@ -118,10 +118,11 @@ class LiveOutput:
 def _live_output() -> LiveOutput:
     given = click.get_current_context().meta[_META_KEY]
     return LiveOutput(
-        fmt=given["fmt"],
-        verbose=given["verbose"],
-        summary=given["summary"],
-        body=given["body"],
+        # Raw click values: typer converts only the parameters of the function's own signature.
+        fmt=WireFormat(given["fmt"]),
+        verbose=bool(given["verbose"]),
+        summary=bool(given["summary"]),
+        body=BodyMode(given["body"]),
         selection=RecordFilter.build(
             given["conn"], given["channel"], given["method"], given["frame_type"], given["limit"]
         ),
@@ -188,12 +189,12 @@ def run_proxy(settings: ProxySettings, out: LiveOutput, write: Path | None) -> N
                 recorder.handle(event)
             recorder.finish()
 
-    tap.start(consume)
     proxy = TcpProxy(settings, tap, warn=output.warn)
     upstream = _show(settings.upstream)
     tls = " (TLS)" if settings.upstream_tls else ""
 
     def listening(addresses: list[tuple[str, int]]) -> None:
+        tap.start(consume)  # only now: a proxy that cannot listen has nothing to summarise
         where = ", ".join(_show(a) for a in addresses)
         output.info(
             f"wire proxy: listening on {where}, forwarding to {upstream}{tls}; Ctrl-C stops"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import ssl
@@ -496,8 +497,9 @@ class TcpProxy:
                 self._new_client, host, port, reuse_address=True, backlog=512
             )
         except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise Unreachable(
-                f"cannot listen on {_show(host, port)}: {exc.strerror or exc}",
+                f"cannot listen on {_show(host, port)}: {reason}",
                 "pick a free port, or 127.0.0.1:0 for any",
             ) from None
         bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in server.sockets]
