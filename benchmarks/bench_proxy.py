@@ -136,7 +136,6 @@ def start_proxy(fmt: str) -> tuple[subprocess.Popen[bytes], int]:
         "127.0.0.1:0",
         "--upstream",
         f"{BROKER[0]}:{BROKER[1]}",
-        "--summary",
     ]
     if fmt != "human":
         command += ["--format", fmt]
@@ -199,7 +198,9 @@ def main() -> None:
     print(f"direct to the broker : {best_direct:>10,.0f} msg/s (best of {args.rounds})")
     print(f"through wire proxy   : {best_proxied:>10,.0f} msg/s (best of {args.rounds})")
     print(f"ratio proxy/direct   : {best_proxied / best_direct:>10.2f}  (target >= 0.70)")
+    frames = re.search(r"frames: (\d+)", stderr_tail)  # from the summary printed at Ctrl-C
     skipped = re.search(r"skipped (\d+) bytes", stderr_tail)
+    print(f"frames decoded       : {frames.group(1) if frames else '?'} (last round)")
     print(f"proxy output skipped : {skipped.group(1) if skipped else 0} bytes (last round)")
 
 

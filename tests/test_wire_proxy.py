@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import queue
 import re
 import signal
@@ -24,103 +23,29 @@ from typing import Any
 import pika
 import pika.exceptions
 import pytest
-from live_traffic import BODIES, run_session
+from live_traffic import (
+    BODIES,
+    RecordingSink,
+    RunningProxy,
+    mqctl,
+    plain_env,
+    run_session,
+    start_proxy,
+)
 
 from mqctl.errors import BadInput
-from mqctl.wire.live import FanOut
 from mqctl.wire.proxy import (
     Closed,
     Data,
     Dropped,
     LiveEvent,
-    LiveSink,
-    LiveTap,
     Opened,
-    ProxySettings,
-    TcpProxy,
-    drive,
     parse_host_port,
 )
 
 pytestmark = pytest.mark.broker
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
-
-
-@dataclass
-class RecordingSink:
-    """Collects every event, per connection, the way the decoder would receive them."""
-
-    events: list[LiveEvent] = field(default_factory=list)
-    finished: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def handle(self, event: LiveEvent) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    def finish(self) -> None:
-        self.finished = True
-
-    def stream(self, conn: int, from_client: bool) -> bytes:
-        return b"".join(
-            e.data
-            for e in self.events
-            if isinstance(e, Data) and e.conn == conn and e.from_client == from_client
-        )
-
-    def of(self, kind: type) -> list[LiveEvent]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-@dataclass
-class RunningProxy:
-    proxy: TcpProxy
-    tap: LiveTap
-    sink: RecordingSink
-    port: int
-    warnings: list[str]
-
-    def settle(self, closed: int, timeout: float = 10.0) -> None:
-        """Wait until `closed` connections have been reported closed to the sink."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.sink.of(Closed)) >= closed:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"only {len(self.sink.of(Closed))} of {closed} connections closed")
-
-
-def start_proxy(
-    upstream: tuple[str, int],
-    queue_bytes: int = 64 << 20,
-    sink: RecordingSink | None = None,
-    also: LiveSink | None = None,
-) -> Iterator[RunningProxy]:
-    """A proxy serving on an ephemeral port in a thread; `also` sees the events too."""
-    sink = sink or RecordingSink()
-    warnings: list[str] = []
-    tap = LiveTap(queue_bytes, warn=warnings.append)
-    tap.start(drive(FanOut([sink, also]) if also else sink))
-    settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream, queue_bytes=queue_bytes)
-    proxy = TcpProxy(settings, tap, warn=warnings.append)
-    bound: list[tuple[str, int]] = []
-    ready = threading.Event()
-
-    def listening(addresses: list[tuple[str, int]]) -> None:
-        bound.extend(addresses)
-        ready.set()
-
-    thread = threading.Thread(target=proxy.serve, args=(listening,), daemon=True)
-    thread.start()
-    assert ready.wait(10), "proxy did not start listening"
-    try:
-        yield RunningProxy(proxy, tap, sink, bound[0][1], warnings)
-    finally:
-        proxy.shutdown()
-        thread.join(10)
-        tap.close(10)
-        assert not thread.is_alive()
 
 
 @pytest.fixture
@@ -378,7 +303,7 @@ class ProxyRun:
 def proxy_command(*args: str) -> Iterator[ProxyRun]:
     command = [sys.executable, "-m", "mqctl", "wire", "proxy", "--listen", "127.0.0.1:0"]
     proc = subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_plain_env()
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=plain_env()
     )
     try:
         assert proc.stderr is not None and proc.stdout is not None
@@ -398,18 +323,6 @@ def proxy_command(*args: str) -> Iterator[ProxyRun]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-
-
-def _plain_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MQCTL_")}
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _mqctl(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "mqctl", *args], capture_output=True, timeout=60, env=_plain_env()
-    )
 
 
 def _without_ts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -433,7 +346,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
     assert "publisher confirms: 4 acked" in run.stderr  # the summary, at Ctrl-C, on stderr
 
     # Every frame: the same traffic decoded from the proxy's own --write file is identical.
-    read = _mqctl("wire", "read", str(pcap), "--format", "jsonl", "--body", "full")
+    read = mqctl("wire", "read", str(pcap), "--format", "jsonl", "--body", "full")
     assert read.returncode == 0, read.stderr
     from_file = [json.loads(line) for line in read.stdout.splitlines()]
     assert _without_ts(records) == _without_ts(from_file)
@@ -527,7 +440,7 @@ def test_command_filters_and_human_view(broker: str, unique: str) -> None:
     ],
 )
 def test_command_bad_input(args: list[str], status: int, message: str) -> None:
-    result = _mqctl("wire", "proxy", *args)
+    result = mqctl("wire", "proxy", *args)
     assert result.returncode == status
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
@@ -538,7 +451,7 @@ def test_command_port_in_use(broker: str) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _mqctl(
+        result = mqctl(
             "wire", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", "127.0.0.1:5672"
         )
     assert result.returncode == 3

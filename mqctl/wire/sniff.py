@@ -272,18 +272,28 @@ def sniff_packets(
     stop: threading.Event | None = None,
     poll_interval: float = 0.2,
 ) -> Iterator[Packet]:
-    """Packets as they arrive, until `stop` is set (checked every `poll_interval`) or Ctrl-C."""
+    """Packets as they arrive, until `stop` is set (checked every `poll_interval`; the packets
+    already queued in the kernel then still come out) or Ctrl-C."""
     buffer = bytearray(SNAPLEN)
     view = memoryview(buffer)
     ancillary = socket.CMSG_SPACE(_TIMESPEC.size)
     recvmsg_into = sock.recvmsg_into
     fd = sock.fileno()
-    while stop is None or not stop.is_set():
+    draining = False
+    while True:
         if stop is not None:
-            ready, _, _ = select.select([fd], [], [], poll_interval)
-            if not ready:
-                continue
-        wire_len, ancdata, _flags, _addr = recvmsg_into([view], ancillary, socket.MSG_TRUNC)
+            if stop.is_set() and not draining:
+                # Stopped: what the kernel already queued still belongs to the capture.
+                draining = True
+                sock.setblocking(False)
+            if not draining:
+                ready, _, _ = select.select([fd], [], [], poll_interval)
+                if not ready:
+                    continue
+        try:
+            wire_len, ancdata, _flags, _addr = recvmsg_into([view], ancillary, socket.MSG_TRUNC)
+        except BlockingIOError:
+            return
         kept = min(wire_len, SNAPLEN)
         ts = 0.0
         for level, kind, data in ancdata:
