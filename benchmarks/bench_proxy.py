@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -162,6 +163,11 @@ def stop_proxy(proc: subprocess.Popen[bytes]) -> str:
     return err.decode()
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -176,14 +182,17 @@ def main() -> None:
     direct: list[float] = []
     proxied: list[float] = []
     stderr_tail = ""
+    proxy_cpu: list[float] = []
     for round_no in range(1, args.rounds + 1):
         result = ConfirmedPublisher(BROKER[1], args.count, args.size, args.window).run()
         direct.append(result.rate(args.count))
+        before = _children_cpu()
         proc, port = start_proxy(args.format)
         try:
             result = ConfirmedPublisher(port, args.count, args.size, args.window).run()
         finally:
             stderr_tail = stop_proxy(proc)
+        proxy_cpu.append(_children_cpu() - before)
         proxied.append(result.rate(args.count))
         print(
             f"round {round_no}: direct {direct[-1]:,.0f} msg/s, "
@@ -191,13 +200,24 @@ def main() -> None:
             flush=True,
         )
     best_direct, best_proxied = max(direct), max(proxied)
+    paired = sorted(p / d for p, d in zip(proxied, direct, strict=True))
     print(
         f"\n{args.count:,} messages of {args.size} bytes, confirms, window {args.window}, "
         f"proxy output --format {args.format} > /dev/null"
     )
     print(f"direct to the broker : {best_direct:>10,.0f} msg/s (best of {args.rounds})")
     print(f"through wire proxy   : {best_proxied:>10,.0f} msg/s (best of {args.rounds})")
-    print(f"ratio proxy/direct   : {best_proxied / best_direct:>10.2f}  (target >= 0.70)")
+    print(
+        f"ratio proxy/direct   : {best_proxied / best_direct:>10.2f}  (best vs best; target >= 0.70)"
+    )
+    print(
+        f"paired-round ratios  : {', '.join(f'{r:.2f}' for r in paired)} (median {paired[len(paired) // 2]:.2f})"
+    )
+    cpu = min(proxy_cpu)
+    print(
+        f"proxy CPU            : {cpu:>10.2f} s user+sys for {args.count:,} messages "
+        f"({cpu / args.count * 1e6:.0f} us/message; least of {args.rounds})"
+    )
     frames = re.search(r"frames: (\d+)", stderr_tail)  # from the summary printed at Ctrl-C
     skipped = re.search(r"skipped (\d+) bytes", stderr_tail)
     print(f"frames decoded       : {frames.group(1) if frames else '?'} (last round)")

@@ -19,6 +19,7 @@ import signal
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +33,7 @@ Address = tuple[bytes, int]  # packed IP address (4 or 16 bytes), port
 
 DEFAULT_QUEUE_BYTES = 64 << 20
 CONNECT_TIMEOUT = 10.0
+FORWARDING_SWITCH_INTERVAL = 0.0005  # seconds; see TcpProxy.serve
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -476,7 +478,15 @@ class TcpProxy:
         return conn.client
 
     def serve(self, on_listening: Callable[[list[tuple[str, int]]], None] | None = None) -> None:
-        asyncio.run(self._serve(on_listening))
+        # The decoder thread holds the GIL while it works; the event loop, woken by a socket,
+        # waits for it up to the switch interval (5 ms by default) before it can forward. A
+        # shorter interval bounds that added latency at a small cost in thread switches.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, FORWARDING_SWITCH_INTERVAL))
+        try:
+            asyncio.run(self._serve(on_listening))
+        finally:
+            sys.setswitchinterval(interval)
 
     def shutdown(self) -> None:
         loop, stop = self._loop, self._stop
