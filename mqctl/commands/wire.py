@@ -6,7 +6,7 @@ Thin: options become a `ReadSettings`, `run_read` drives the pipeline, the rende
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,7 +19,7 @@ from mqctl.wire.filters import RECORD_TYPES, RecordFilter
 from mqctl.wire.pcap import CaptureError
 from mqctl.wire.pipeline import DEFAULT_PORTS, Record, read_capture
 from mqctl.wire.render_human import HumanRenderer
-from mqctl.wire.render_jsonl import BodyMode, jsonl_line
+from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
 from mqctl.wire.render_summary import summary_lines
 from mqctl.wire.summary import SummaryBuilder
 
@@ -72,10 +72,7 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
                 for line in summary_lines(summary):
                     writer.line(line)
         elif settings.fmt is WireFormat.jsonl:
-            body = settings.body
-            write = writer.raw
-            for record in selected:
-                write(jsonl_line(record, body) + "\n")
+            _write_jsonl(selected, settings.body, writer)
         else:
             renderer = HumanRenderer(settings.verbose)
             for record in selected:
@@ -87,6 +84,27 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
             raise OperationFailed(exc.message, exc.hint) from exc
         raise
     writer.flush()
+
+
+def _write_jsonl(records: Iterable[Record], body: BodyMode, writer: output.WireWriter) -> None:
+    """JSON lines, written a few hundred at a time (or one by one for a live source)."""
+    if writer.live:
+        for line in jsonl_lines(records, body):
+            writer.raw(line + "\n")
+        return
+    batch: list[str] = []
+    append = batch.append
+    try:
+        for line in jsonl_lines(records, body):
+            append(line)
+            if len(batch) >= 500:
+                batch.append("")
+                writer.raw("\n".join(batch))
+                batch.clear()
+    finally:  # a capture cut off mid-way: what was decoded is still written
+        if batch:
+            batch.append("")
+            writer.raw("\n".join(batch))
 
 
 @app.command("read", cls=PlainCommand)

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from mqctl.jsonvalues import to_json
@@ -42,7 +44,8 @@ from mqctl.wire.frames import (
     MethodFrame,
     ProtocolHeader,
 )
-from mqctl.wire.pipeline import Record
+from mqctl.wire.methods import NAMES_BY_KEY
+from mqctl.wire.pipeline import Connection, Record
 
 PREVIEW_CHARS = 64
 
@@ -55,11 +58,7 @@ class BodyMode(StrEnum):
 
 def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
     """The start of a body as text: UTF-8 where it decodes, `\\xNN` escapes where it does not."""
-    head = bytes(payload[: limit * 4])
-    text = head.decode("utf-8", errors="backslashreplace")
-    if len(text) > limit:
-        text = text[:limit]
-    return text
+    return bytes(payload[: limit * 4]).decode("utf-8", "backslashreplace")[:limit]
 
 
 # Arguments that carry credentials, by method key ((class_id << 16) | method_id).
@@ -90,7 +89,13 @@ def _default(value: Any) -> Any:
     return to_json(value)
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(", ", ": ")).encode
+# One C encoder made once (json.dumps builds a new one per call): ensure_ascii=False, ", "/": "
+# separators as json.dumps, no circular check (decoded frames cannot hold cycles), NaN allowed.
+_c_encoder = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ", False, False, True)
+
+
+def _encode(value: Any) -> str:
+    return "".join(_c_encoder(value, 0))
 
 
 def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, Any]:
@@ -161,9 +166,67 @@ def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, 
 
 def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:
     """One record as one line of JSON (without the newline)."""
-    obj = record_dict(record, body)
-    try:
-        return _encode(obj)
-    except (TypeError, ValueError):
-        # Table keys that are not text, or values json cannot take: the full mapping, slower.
-        return json.dumps(to_json(obj), ensure_ascii=False)
+    return next(jsonl_lines((record,), body))
+
+
+def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) -> Iterator[str]:
+    """Each record as one line of JSON (without the newline): `record_dict` encoded, but built
+    directly for the frames that fill captures, in one loop (a bulk capture holds hundreds of
+    thousands; a function call and a dict per frame are what costs)."""
+    endpoints: dict[tuple[Connection, bool], str] = {}
+    preview_bodies = body is BodyMode.preview
+    encode = _encode
+    last: tuple[object, object, bool] = (None, None, False)
+    where = ts_text = ""
+    for record in records:
+        ts, conn, from_client, event = record
+        kind = type(event)
+        # Frames of one packet share its time and endpoints: format them once.
+        if ts is not last[0]:
+            ts_text = repr(ts)
+        if conn is not last[1] or from_client is not last[2]:
+            found = endpoints.get((conn, from_client))
+            if found is None:
+                if len(endpoints) > 4096:
+                    endpoints.clear()  # connections come and go: stay flat
+                found = endpoints[(conn, from_client)] = (
+                    f'"conn": {conn.id}, "src": {encode_basestring(record.src)}, '
+                    f'"dst": {encode_basestring(record.dst)}, '
+                )
+            where = found
+        last = (ts, conn, from_client)
+        try:
+            # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
+            if kind is HeaderFrame:
+                _o, channel, size, class_id, _w, body_size, _f, _p = event  # type: ignore[misc]
+                props = event.properties  # type: ignore[union-attr]
+                yield (
+                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "header", '
+                    f'"size": {size}, "class_id": {class_id}, "body_size": {body_size}, '
+                    f'"properties": {encode(props)}}}'
+                )
+            elif kind is MethodFrame:
+                _o, channel, size, class_id, method_id, _p = event  # type: ignore[misc]
+                args = event.args  # type: ignore[union-attr]
+                name = NAMES_BY_KEY.get((class_id << 16) | method_id) or event.name  # type: ignore[union-attr]
+                if (class_id << 16) | method_id in SECRET_ARGUMENTS:
+                    args = redact_args(event, args)  # type: ignore[arg-type]
+                yield (
+                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "method", '
+                    f'"size": {size}, "class_id": {class_id}, "method_id": {method_id}, '
+                    f'"method": "{name}", "args": {encode(args)}}}'
+                )
+            elif kind is BodyFrame and preview_bodies:
+                _o, channel, size, payload = event  # type: ignore[misc]
+                text = preview(payload)  # type: ignore[arg-type]
+                yield (
+                    f'{{"ts": {ts_text}, {where}"channel": {channel}, "type": "body", '
+                    f'"size": {size}, "preview": {encode_basestring(text)}}}'
+                )
+            else:
+                yield encode(record_dict(record, body))
+        except FrameError:
+            yield encode(record_dict(record, body))  # with "args": null and the error
+        except (TypeError, ValueError):
+            # Table keys that are not text, or values json cannot take: the full mapping.
+            yield json.dumps(to_json(record_dict(record, body)), ensure_ascii=False)

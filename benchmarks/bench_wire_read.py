@@ -1,0 +1,197 @@
+"""Benchmark: `mqctl wire read` against tshark on the same bulk capture, in the same run.
+
+    .venv/bin/python benchmarks/bench_wire_read.py [--messages 30000] [--runs 3] [--keep FILE]
+
+The capture is generated here (not committed): a publisher connection sending N messages with
+publisher confirms (the broker confirms with `multiple` every 5 publishes) and a consumer connection
+receiving them with acks (`multiple` every 10), shaped like real traffic: each message is
+Basic.Publish / Basic.Deliver + a content header (content_type, delivery_mode, message_id and a
+3-entry headers table) + a 200-byte JSON body; a publisher's message is one TCP segment, the
+broker's deliveries come 10 to a segment. Timestamps advance 50 µs a message.
+
+Measured (wall time, best of --runs, output to /dev/null):
+  mqctl wire read FILE --format jsonl    every frame, arguments and properties decoded, as JSON
+  mqctl wire read FILE                   the human one-line view
+  mqctl wire read FILE --summary         counts, confirms and acks paired
+  tshark -r FILE -Y amqp                 tshark's one-line summary
+  tshark -r FILE -Y amqp -T json         tshark's full JSON
+Peak memory (max RSS) of each process is printed too: mqctl streams, so it stays flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mqctl.wire.encoder import encode_message, encode_method
+from mqctl.wire.packets import LINKTYPE_ETHERNET
+from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+MQCTL = str(ROOT / ".venv" / "bin" / "mqctl")
+TS = 1700000000.0
+
+
+def connection_start(flow: TcpFlowWriter, ts: float) -> None:
+    flow.data(ts, True, b"AMQP\x00\x00\x09\x01")
+    flow.data(
+        ts,
+        False,
+        encode_method(
+            0,
+            "Connection.Start",
+            version_major=0,
+            version_minor=9,
+            server_properties={"product": "RabbitMQ", "version": "3.10.8"},
+            mechanisms="PLAIN AMQPLAIN",
+            locales="en_US",
+        ),
+    )
+    flow.data(
+        ts,
+        True,
+        encode_method(
+            0,
+            "Connection.StartOk",
+            client_properties={"product": "bench"},
+            mechanism="PLAIN",
+            response="\0guest\0guest",
+            locale="en_US",
+        ),
+    )
+    flow.data(ts, False, encode_method(0, "Connection.Tune", channel_max=2047, frame_max=131072))
+    flow.data(ts, True, encode_method(0, "Connection.TuneOk", channel_max=2047, frame_max=131072))
+    flow.data(ts, True, encode_method(0, "Connection.Open", virtual_host="/"))
+    flow.data(ts, False, encode_method(0, "Connection.OpenOk"))
+    flow.data(ts, True, encode_method(1, "Channel.Open"))
+    flow.data(ts, False, encode_method(1, "Channel.OpenOk"))
+
+
+def message(i: int, method: str, **args: object) -> bytes:
+    body = json.dumps({"order": i, "sku": "A-1234", "qty": 3, "note": "x" * 140}).encode()
+    body = body[:200].ljust(200, b" ")
+    props = {
+        "content_type": "application/json",
+        "delivery_mode": 2,
+        "message_id": f"msg-{i:08d}",
+        "headers": {"source": "bench", "attempt": 1, "trace": f"t-{i}"},
+    }
+    return encode_message(1, method, body, props, **args)
+
+
+def make_capture(path: Path, messages: int) -> int:
+    """Write the bulk capture; return the number of AMQP frames in it."""
+    out = io.BytesIO()
+    with path.open("wb") as handle:
+        writer = PcapWriter(handle, LINKTYPE_ETHERNET)
+        publisher = TcpFlowWriter(writer, (bytes([10, 0, 0, 1]), 40001), (bytes([10, 0, 0, 9]), 5672))
+        consumer = TcpFlowWriter(writer, (bytes([10, 0, 0, 2]), 40002), (bytes([10, 0, 0, 9]), 5672))
+        frames = 0
+        for flow in (publisher, consumer):
+            flow.open(TS)
+            connection_start(flow, TS)
+            frames += 8
+        publisher.data(TS, True, encode_method(1, "Confirm.Select"))
+        publisher.data(TS, False, encode_method(1, "Confirm.SelectOk"))
+        consumer.data(TS, True, encode_method(1, "Basic.Consume", queue="orders", consumer_tag="c1"))
+        consumer.data(TS, False, encode_method(1, "Basic.ConsumeOk", consumer_tag="c1"))
+        frames += 4
+        deliveries: list[bytes] = []
+        for i in range(1, messages + 1):
+            ts = TS + i * 50e-6
+            publisher.data(ts, True, message(i, "Basic.Publish", exchange="orders", routing_key="o.new"))
+            frames += 3
+            if i % 5 == 0:
+                ack = encode_method(1, "Basic.Ack", delivery_tag=i, multiple=True)
+                publisher.data(ts + 20e-6, False, ack)
+                frames += 1
+            deliveries.append(
+                message(
+                    i, "Basic.Deliver", consumer_tag="c1", delivery_tag=i, exchange="orders",
+                    routing_key="o.new",
+                )  # fmt: skip
+            )
+            frames += 3
+            if len(deliveries) == 10:
+                consumer.data(ts + 30e-6, False, b"".join(deliveries))
+                deliveries.clear()
+                ack = encode_method(1, "Basic.Ack", delivery_tag=i, multiple=True)
+                consumer.data(ts + 40e-6, True, ack)
+                frames += 1
+        for flow in (publisher, consumer):
+            flow.data(TS + messages * 50e-6 + 0.01, True, encode_method(0, "Connection.Close"))
+            flow.data(TS + messages * 50e-6 + 0.01, False, encode_method(0, "Connection.CloseOk"))
+            flow.close(TS + messages * 50e-6 + 0.02)
+            frames += 2
+    del out
+    return frames
+
+
+def timed(cmd: list[str], runs: int) -> tuple[float, int, bytes]:
+    """Best wall time over `runs`, the peak RSS (kB) and the first run's first output line."""
+    best = float("inf")
+    peak = 0
+    first = b""
+    for _ in range(runs):
+        start = time.perf_counter()
+        with tempfile.TemporaryFile() as sink:
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - start
+            if status != 0:
+                sys.exit(f"failed ({status}): {' '.join(cmd)}")
+            if not first:
+                sink.seek(0)
+                first = sink.readline()
+        best = min(best, elapsed)
+        peak = max(peak, usage.ru_maxrss)
+    return best, peak, first
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--messages", type=int, default=30000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", help="write the capture here and keep it")
+    args = parser.parse_args()
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        sys.exit("tshark is not installed (scripts/setup installs it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(args.keep) if args.keep else Path(tmp) / "bulk.pcap"
+        frames = make_capture(path, args.messages)
+        size = path.stat().st_size
+        print(f"capture: {args.messages} messages, {frames} AMQP frames, {size / 1e6:.1f} MB")
+        cases = [
+            ("mqctl wire read --format jsonl", [MQCTL, "wire", "read", str(path), "-f", "jsonl"]),
+            ("mqctl wire read (human view)", [MQCTL, "wire", "read", str(path)]),
+            ("mqctl wire read --summary", [MQCTL, "wire", "read", str(path), "--summary"]),
+            ("tshark -Y amqp", [tshark, "-r", str(path), "-Y", "amqp"]),
+            ("tshark -Y amqp -T json", [tshark, "-r", str(path), "-Y", "amqp", "-T", "json"]),
+        ]
+        results = {}
+        for label, cmd in cases:
+            seconds, rss, _ = timed(cmd, args.runs)
+            results[label] = seconds
+            print(
+                f"{label:<32} {seconds:8.2f} s  {frames / seconds:>10,.0f} frames/s  "
+                f"{size / 1e6 / seconds:6.1f} MB/s  max RSS {rss / 1024:6.0f} MB"
+            )
+        jsonl = results["mqctl wire read --format jsonl"]
+        print(f"ratio tshark -Y amqp / mqctl jsonl:          {results['tshark -Y amqp'] / jsonl:.2f}x")
+        print(
+            "ratio tshark -Y amqp -T json / mqctl jsonl:  "
+            f"{results['tshark -Y amqp -T json'] / jsonl:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
