@@ -214,9 +214,9 @@ def emit_reader(em: Emitter, args: list[Arg], start: int, out: list[str], indent
                 out.append(f"{indent}s = {pos} + 4")
                 out.append(f"{indent}o = s + _U32(b, s - 4)[0]")
             out.append(f"{indent}try:")
-            out.append(f'{indent}    {var}: Any = str(b[s:o], "utf-8")')
+            out.append(f"{indent}    {var}: Any = b[s:o].decode()")
             out.append(f"{indent}except UnicodeDecodeError:")
-            out.append(f"{indent}    {var} = bytes(b[s:o])")
+            out.append(f"{indent}    {var} = b[s:o]")
         static = None
         pos = "o"
     if static is not None:
@@ -276,7 +276,7 @@ def generate(spec_path: Path) -> str:
     for m in methods:
         body.append("")
         body.append("")
-        body.append(f"def _decode_{m.ident}(b: memoryview) -> dict[str, Any]:")
+        body.append(f"def _decode_{m.ident}(b: bytes) -> dict[str, Any]:")
         body.append(f'    """{m.name} arguments from a whole method payload (ids included)."""')
         if m.args:
             emit_reader(em, m.args, 4, body, "    ")
@@ -315,7 +315,7 @@ def generate(spec_path: Path) -> str:
         body.append("")
         body.append("")
         body.append(
-            f"def _decode_{low}_properties(b: memoryview, o: int, flags: int) -> dict[str, Any]:"
+            f"def _decode_{low}_properties(b: bytes, o: int, flags: int) -> dict[str, Any]:"
         )
         body.append(f'    """The set {class_name} properties, read from offset ``o``."""')
         body.append("    p: dict[str, Any] = {}")
@@ -343,9 +343,9 @@ def generate(spec_path: Path) -> str:
                     body.append("        s = o + 4")
                     body.append("        o = s + _U32(b, o)[0]")
                 body.append("        try:")
-                body.append(f'            p["{prop.name}"] = str(b[s:o], "utf-8")')
+                body.append(f'            p["{prop.name}"] = b[s:o].decode()')
                 body.append("        except UnicodeDecodeError:")
-                body.append(f'            p["{prop.name}"] = bytes(b[s:o])')
+                body.append(f'            p["{prop.name}"] = b[s:o]')
             else:
                 raise SystemExit(f"unsupported property type {prop.type}")
         body.append("    if o != len(b):")
@@ -428,16 +428,14 @@ def generate(spec_path: Path) -> str:
     tables.append(")")
     tables.append("")
     tables.append("#: method decoders and encoders keyed by (class_id << 16) | method_id")
-    tables.append("DECODERS: dict[int, Callable[[memoryview], dict[str, Any]]] = {")
+    tables.append("DECODERS: dict[int, Callable[[bytes], dict[str, Any]]] = {")
     tables += [f"    0x{m.class_id:04X}{m.method_id:04X}: _decode_{m.ident}," for m in methods]
     tables.append("}")
     tables.append("ENCODERS: dict[int, Callable[[Mapping[str, Any]], bytes]] = {")
     tables += [f"    0x{m.class_id:04X}{m.method_id:04X}: _encode_{m.ident}," for m in methods]
     tables.append("}")
     tables.append("#: property decoders (payload, offset, flags) and encoders keyed by class_id")
-    tables.append(
-        "PROPERTY_DECODERS: dict[int, Callable[[memoryview, int, int], dict[str, Any]]] = {"
-    )
+    tables.append("PROPERTY_DECODERS: dict[int, Callable[[bytes, int, int], dict[str, Any]]] = {")
     tables += [
         f"    {cid}: _decode_{name.lower()}_properties," for cid, name, props in classes if props
     ]

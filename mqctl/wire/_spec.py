@@ -79,22 +79,22 @@ def _length_error(end: int, size: int) -> CodecError:
     return CodecError(f"{size - end} byte(s) left over after the last argument")
 
 
-def _decode_connection_start(b: memoryview) -> dict[str, Any]:
+def _decode_connection_start(b: bytes) -> dict[str, Any]:
     """Connection.Start arguments from a whole method payload (ids included)."""
     v0, v1 = _S_BB.unpack_from(b, 4)
     v2, o = _table(b, 6)
     s = o + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     s = o + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v4: Any = str(b[s:o], "utf-8")
+        v4: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v4 = bytes(b[s:o])
+        v4 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {
@@ -106,59 +106,59 @@ def _decode_connection_start(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_connection_start_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_start_ok(b: bytes) -> dict[str, Any]:
     """Connection.StartOk arguments from a whole method payload (ids included)."""
     v0, o = _table(b, 4)
     s = o + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"client_properties": v0, "mechanism": v1, "response": v2, "locale": v3}
 
 
-def _decode_connection_secure(b: memoryview) -> dict[str, Any]:
+def _decode_connection_secure(b: bytes) -> dict[str, Any]:
     """Connection.Secure arguments from a whole method payload (ids included)."""
     s = 4 + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"challenge": v0}
 
 
-def _decode_connection_secure_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_secure_ok(b: bytes) -> dict[str, Any]:
     """Connection.SecureOk arguments from a whole method payload (ids included)."""
     s = 4 + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"response": v0}
 
 
-def _decode_connection_tune(b: memoryview) -> dict[str, Any]:
+def _decode_connection_tune(b: bytes) -> dict[str, Any]:
     """Connection.Tune arguments from a whole method payload (ids included)."""
     v0, v1, v2 = _S_HIH.unpack_from(b, 4)
     o = 12
@@ -167,7 +167,7 @@ def _decode_connection_tune(b: memoryview) -> dict[str, Any]:
     return {"channel_max": v0, "frame_max": v1, "heartbeat": v2}
 
 
-def _decode_connection_tune_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_tune_ok(b: bytes) -> dict[str, Any]:
     """Connection.TuneOk arguments from a whole method payload (ids included)."""
     v0, v1, v2 = _S_HIH.unpack_from(b, 4)
     o = 12
@@ -176,20 +176,20 @@ def _decode_connection_tune_ok(b: memoryview) -> dict[str, Any]:
     return {"channel_max": v0, "frame_max": v1, "heartbeat": v2}
 
 
-def _decode_connection_open(b: memoryview) -> dict[str, Any]:
+def _decode_connection_open(b: bytes) -> dict[str, Any]:
     """Connection.Open arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     o += 1
@@ -198,28 +198,28 @@ def _decode_connection_open(b: memoryview) -> dict[str, Any]:
     return {"virtual_host": v0, "capabilities": v1, "insist": v2}
 
 
-def _decode_connection_open_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_open_ok(b: bytes) -> dict[str, Any]:
     """Connection.OpenOk arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"known_hosts": v0}
 
 
-def _decode_connection_close(b: memoryview) -> dict[str, Any]:
+def _decode_connection_close(b: bytes) -> dict[str, Any]:
     """Connection.Close arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     v2, v3 = _S_HH.unpack_from(b, o)
     o += 4
     if o != len(b):
@@ -227,7 +227,7 @@ def _decode_connection_close(b: memoryview) -> dict[str, Any]:
     return {"reply_code": v0, "reply_text": v1, "class_id": v2, "method_id": v3}
 
 
-def _decode_connection_close_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_close_ok(b: bytes) -> dict[str, Any]:
     """Connection.CloseOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -235,20 +235,20 @@ def _decode_connection_close_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_connection_blocked(b: memoryview) -> dict[str, Any]:
+def _decode_connection_blocked(b: bytes) -> dict[str, Any]:
     """Connection.Blocked arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"reason": v0}
 
 
-def _decode_connection_unblocked(b: memoryview) -> dict[str, Any]:
+def _decode_connection_unblocked(b: bytes) -> dict[str, Any]:
     """Connection.Unblocked arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -256,26 +256,26 @@ def _decode_connection_unblocked(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_connection_update_secret(b: memoryview) -> dict[str, Any]:
+def _decode_connection_update_secret(b: bytes) -> dict[str, Any]:
     """Connection.UpdateSecret arguments from a whole method payload (ids included)."""
     s = 4 + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"new_secret": v0, "reason": v1}
 
 
-def _decode_connection_update_secret_ok(b: memoryview) -> dict[str, Any]:
+def _decode_connection_update_secret_ok(b: bytes) -> dict[str, Any]:
     """Connection.UpdateSecretOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -283,33 +283,33 @@ def _decode_connection_update_secret_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_channel_open(b: memoryview) -> dict[str, Any]:
+def _decode_channel_open(b: bytes) -> dict[str, Any]:
     """Channel.Open arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"out_of_band": v0}
 
 
-def _decode_channel_open_ok(b: memoryview) -> dict[str, Any]:
+def _decode_channel_open_ok(b: bytes) -> dict[str, Any]:
     """Channel.OpenOk arguments from a whole method payload (ids included)."""
     s = 4 + 4
     o = s + _U32(b, s - 4)[0]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"channel_id": v0}
 
 
-def _decode_channel_flow(b: memoryview) -> dict[str, Any]:
+def _decode_channel_flow(b: bytes) -> dict[str, Any]:
     """Channel.Flow arguments from a whole method payload (ids included)."""
     (bits0,) = _S_B.unpack_from(b, 4)
     v0 = (bits0 & 1) != 0
@@ -319,7 +319,7 @@ def _decode_channel_flow(b: memoryview) -> dict[str, Any]:
     return {"active": v0}
 
 
-def _decode_channel_flow_ok(b: memoryview) -> dict[str, Any]:
+def _decode_channel_flow_ok(b: bytes) -> dict[str, Any]:
     """Channel.FlowOk arguments from a whole method payload (ids included)."""
     (bits0,) = _S_B.unpack_from(b, 4)
     v0 = (bits0 & 1) != 0
@@ -329,15 +329,15 @@ def _decode_channel_flow_ok(b: memoryview) -> dict[str, Any]:
     return {"active": v0}
 
 
-def _decode_channel_close(b: memoryview) -> dict[str, Any]:
+def _decode_channel_close(b: bytes) -> dict[str, Any]:
     """Channel.Close arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     v2, v3 = _S_HH.unpack_from(b, o)
     o += 4
     if o != len(b):
@@ -345,7 +345,7 @@ def _decode_channel_close(b: memoryview) -> dict[str, Any]:
     return {"reply_code": v0, "reply_text": v1, "class_id": v2, "method_id": v3}
 
 
-def _decode_channel_close_ok(b: memoryview) -> dict[str, Any]:
+def _decode_channel_close_ok(b: bytes) -> dict[str, Any]:
     """Channel.CloseOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -353,14 +353,14 @@ def _decode_channel_close_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_access_request(b: memoryview) -> dict[str, Any]:
+def _decode_access_request(b: bytes) -> dict[str, Any]:
     """Access.Request arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v1 = (bits0 & 1) != 0
     v2 = (bits0 & 2) != 0
@@ -373,7 +373,7 @@ def _decode_access_request(b: memoryview) -> dict[str, Any]:
     return {"realm": v0, "exclusive": v1, "passive": v2, "active": v3, "write": v4, "read": v5}
 
 
-def _decode_access_request_ok(b: memoryview) -> dict[str, Any]:
+def _decode_access_request_ok(b: bytes) -> dict[str, Any]:
     """Access.RequestOk arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     o = 6
@@ -382,21 +382,21 @@ def _decode_access_request_ok(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0}
 
 
-def _decode_exchange_declare(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_declare(b: bytes) -> dict[str, Any]:
     """Exchange.Declare arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
@@ -420,7 +420,7 @@ def _decode_exchange_declare(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_exchange_declare_ok(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_declare_ok(b: bytes) -> dict[str, Any]:
     """Exchange.DeclareOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -428,15 +428,15 @@ def _decode_exchange_declare_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_exchange_delete(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_delete(b: bytes) -> dict[str, Any]:
     """Exchange.Delete arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
@@ -446,7 +446,7 @@ def _decode_exchange_delete(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0, "exchange": v1, "if_unused": v2, "nowait": v3}
 
 
-def _decode_exchange_delete_ok(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_delete_ok(b: bytes) -> dict[str, Any]:
     """Exchange.DeleteOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -454,27 +454,27 @@ def _decode_exchange_delete_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_exchange_bind(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_bind(b: bytes) -> dict[str, Any]:
     """Exchange.Bind arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v4 = (bits0 & 1) != 0
     o += 1
@@ -491,7 +491,7 @@ def _decode_exchange_bind(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_exchange_bind_ok(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_bind_ok(b: bytes) -> dict[str, Any]:
     """Exchange.BindOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -499,27 +499,27 @@ def _decode_exchange_bind_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_exchange_unbind(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_unbind(b: bytes) -> dict[str, Any]:
     """Exchange.Unbind arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v4 = (bits0 & 1) != 0
     o += 1
@@ -536,7 +536,7 @@ def _decode_exchange_unbind(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_exchange_unbind_ok(b: memoryview) -> dict[str, Any]:
+def _decode_exchange_unbind_ok(b: bytes) -> dict[str, Any]:
     """Exchange.UnbindOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -544,15 +544,15 @@ def _decode_exchange_unbind_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_queue_declare(b: memoryview) -> dict[str, Any]:
+def _decode_queue_declare(b: bytes) -> dict[str, Any]:
     """Queue.Declare arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
@@ -575,14 +575,14 @@ def _decode_queue_declare(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_queue_declare_ok(b: memoryview) -> dict[str, Any]:
+def _decode_queue_declare_ok(b: bytes) -> dict[str, Any]:
     """Queue.DeclareOk arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     v1, v2 = _S_II.unpack_from(b, o)
     o += 8
     if o != len(b):
@@ -590,27 +590,27 @@ def _decode_queue_declare_ok(b: memoryview) -> dict[str, Any]:
     return {"queue": v0, "message_count": v1, "consumer_count": v2}
 
 
-def _decode_queue_bind(b: memoryview) -> dict[str, Any]:
+def _decode_queue_bind(b: bytes) -> dict[str, Any]:
     """Queue.Bind arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v4 = (bits0 & 1) != 0
     o += 1
@@ -627,7 +627,7 @@ def _decode_queue_bind(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_queue_bind_ok(b: memoryview) -> dict[str, Any]:
+def _decode_queue_bind_ok(b: bytes) -> dict[str, Any]:
     """Queue.BindOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -635,15 +635,15 @@ def _decode_queue_bind_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_queue_purge(b: memoryview) -> dict[str, Any]:
+def _decode_queue_purge(b: bytes) -> dict[str, Any]:
     """Queue.Purge arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     o += 1
@@ -652,7 +652,7 @@ def _decode_queue_purge(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0, "queue": v1, "nowait": v2}
 
 
-def _decode_queue_purge_ok(b: memoryview) -> dict[str, Any]:
+def _decode_queue_purge_ok(b: bytes) -> dict[str, Any]:
     """Queue.PurgeOk arguments from a whole method payload (ids included)."""
     (v0,) = _S_I.unpack_from(b, 4)
     o = 8
@@ -661,15 +661,15 @@ def _decode_queue_purge_ok(b: memoryview) -> dict[str, Any]:
     return {"message_count": v0}
 
 
-def _decode_queue_delete(b: memoryview) -> dict[str, Any]:
+def _decode_queue_delete(b: bytes) -> dict[str, Any]:
     """Queue.Delete arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
@@ -680,7 +680,7 @@ def _decode_queue_delete(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0, "queue": v1, "if_unused": v2, "if_empty": v3, "nowait": v4}
 
 
-def _decode_queue_delete_ok(b: memoryview) -> dict[str, Any]:
+def _decode_queue_delete_ok(b: bytes) -> dict[str, Any]:
     """Queue.DeleteOk arguments from a whole method payload (ids included)."""
     (v0,) = _S_I.unpack_from(b, 4)
     o = 8
@@ -689,34 +689,34 @@ def _decode_queue_delete_ok(b: memoryview) -> dict[str, Any]:
     return {"message_count": v0}
 
 
-def _decode_queue_unbind(b: memoryview) -> dict[str, Any]:
+def _decode_queue_unbind(b: bytes) -> dict[str, Any]:
     """Queue.Unbind arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     v4, o = _table(b, o)
     if o != len(b):
         raise _length_error(o, len(b))
     return {"ticket": v0, "queue": v1, "exchange": v2, "routing_key": v3, "arguments": v4}
 
 
-def _decode_queue_unbind_ok(b: memoryview) -> dict[str, Any]:
+def _decode_queue_unbind_ok(b: bytes) -> dict[str, Any]:
     """Queue.UnbindOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -724,7 +724,7 @@ def _decode_queue_unbind_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_basic_qos(b: memoryview) -> dict[str, Any]:
+def _decode_basic_qos(b: bytes) -> dict[str, Any]:
     """Basic.Qos arguments from a whole method payload (ids included)."""
     v0, v1, bits0 = _S_IHB.unpack_from(b, 4)
     v2 = (bits0 & 1) != 0
@@ -734,7 +734,7 @@ def _decode_basic_qos(b: memoryview) -> dict[str, Any]:
     return {"prefetch_size": v0, "prefetch_count": v1, "global": v2}
 
 
-def _decode_basic_qos_ok(b: memoryview) -> dict[str, Any]:
+def _decode_basic_qos_ok(b: bytes) -> dict[str, Any]:
     """Basic.QosOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -742,21 +742,21 @@ def _decode_basic_qos_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_basic_consume(b: memoryview) -> dict[str, Any]:
+def _decode_basic_consume(b: bytes) -> dict[str, Any]:
     """Basic.Consume arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
@@ -778,27 +778,27 @@ def _decode_basic_consume(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_basic_consume_ok(b: memoryview) -> dict[str, Any]:
+def _decode_basic_consume_ok(b: bytes) -> dict[str, Any]:
     """Basic.ConsumeOk arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"consumer_tag": v0}
 
 
-def _decode_basic_cancel(b: memoryview) -> dict[str, Any]:
+def _decode_basic_cancel(b: bytes) -> dict[str, Any]:
     """Basic.Cancel arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v1 = (bits0 & 1) != 0
     o += 1
@@ -807,34 +807,34 @@ def _decode_basic_cancel(b: memoryview) -> dict[str, Any]:
     return {"consumer_tag": v0, "nowait": v1}
 
 
-def _decode_basic_cancel_ok(b: memoryview) -> dict[str, Any]:
+def _decode_basic_cancel_ok(b: bytes) -> dict[str, Any]:
     """Basic.CancelOk arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"consumer_tag": v0}
 
 
-def _decode_basic_publish(b: memoryview) -> dict[str, Any]:
+def _decode_basic_publish(b: bytes) -> dict[str, Any]:
     """Basic.Publish arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
@@ -844,55 +844,55 @@ def _decode_basic_publish(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0, "exchange": v1, "routing_key": v2, "mandatory": v3, "immediate": v4}
 
 
-def _decode_basic_return(b: memoryview) -> dict[str, Any]:
+def _decode_basic_return(b: bytes) -> dict[str, Any]:
     """Basic.Return arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"reply_code": v0, "reply_text": v1, "exchange": v2, "routing_key": v3}
 
 
-def _decode_basic_deliver(b: memoryview) -> dict[str, Any]:
+def _decode_basic_deliver(b: bytes) -> dict[str, Any]:
     """Basic.Deliver arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     v1, bits0 = _S_QB.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     o += 9
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v4: Any = str(b[s:o], "utf-8")
+        v4: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v4 = bytes(b[s:o])
+        v4 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {
@@ -904,15 +904,15 @@ def _decode_basic_deliver(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_basic_get(b: memoryview) -> dict[str, Any]:
+def _decode_basic_get(b: bytes) -> dict[str, Any]:
     """Basic.Get arguments from a whole method payload (ids included)."""
     (v0,) = _S_H.unpack_from(b, 4)
     s = 6 + 1
     o = s + b[s - 1]
     try:
-        v1: Any = str(b[s:o], "utf-8")
+        v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v1 = bytes(b[s:o])
+        v1 = b[s:o]
     (bits0,) = _S_B.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     o += 1
@@ -921,22 +921,22 @@ def _decode_basic_get(b: memoryview) -> dict[str, Any]:
     return {"ticket": v0, "queue": v1, "no_ack": v2}
 
 
-def _decode_basic_get_ok(b: memoryview) -> dict[str, Any]:
+def _decode_basic_get_ok(b: bytes) -> dict[str, Any]:
     """Basic.GetOk arguments from a whole method payload (ids included)."""
     v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
     s = 13 + 1
     o = s + b[s - 1]
     try:
-        v2: Any = str(b[s:o], "utf-8")
+        v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v2 = bytes(b[s:o])
+        v2 = b[s:o]
     s = o + 1
     o = s + b[s - 1]
     try:
-        v3: Any = str(b[s:o], "utf-8")
+        v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v3 = bytes(b[s:o])
+        v3 = b[s:o]
     (v4,) = _S_I.unpack_from(b, o)
     o += 4
     if o != len(b):
@@ -950,20 +950,20 @@ def _decode_basic_get_ok(b: memoryview) -> dict[str, Any]:
     }
 
 
-def _decode_basic_get_empty(b: memoryview) -> dict[str, Any]:
+def _decode_basic_get_empty(b: bytes) -> dict[str, Any]:
     """Basic.GetEmpty arguments from a whole method payload (ids included)."""
     s = 4 + 1
     o = s + b[s - 1]
     try:
-        v0: Any = str(b[s:o], "utf-8")
+        v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
-        v0 = bytes(b[s:o])
+        v0 = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return {"cluster_id": v0}
 
 
-def _decode_basic_ack(b: memoryview) -> dict[str, Any]:
+def _decode_basic_ack(b: bytes) -> dict[str, Any]:
     """Basic.Ack arguments from a whole method payload (ids included)."""
     v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
@@ -973,7 +973,7 @@ def _decode_basic_ack(b: memoryview) -> dict[str, Any]:
     return {"delivery_tag": v0, "multiple": v1}
 
 
-def _decode_basic_reject(b: memoryview) -> dict[str, Any]:
+def _decode_basic_reject(b: bytes) -> dict[str, Any]:
     """Basic.Reject arguments from a whole method payload (ids included)."""
     v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
@@ -983,7 +983,7 @@ def _decode_basic_reject(b: memoryview) -> dict[str, Any]:
     return {"delivery_tag": v0, "requeue": v1}
 
 
-def _decode_basic_recover_async(b: memoryview) -> dict[str, Any]:
+def _decode_basic_recover_async(b: bytes) -> dict[str, Any]:
     """Basic.RecoverAsync arguments from a whole method payload (ids included)."""
     (bits0,) = _S_B.unpack_from(b, 4)
     v0 = (bits0 & 1) != 0
@@ -993,7 +993,7 @@ def _decode_basic_recover_async(b: memoryview) -> dict[str, Any]:
     return {"requeue": v0}
 
 
-def _decode_basic_recover(b: memoryview) -> dict[str, Any]:
+def _decode_basic_recover(b: bytes) -> dict[str, Any]:
     """Basic.Recover arguments from a whole method payload (ids included)."""
     (bits0,) = _S_B.unpack_from(b, 4)
     v0 = (bits0 & 1) != 0
@@ -1003,7 +1003,7 @@ def _decode_basic_recover(b: memoryview) -> dict[str, Any]:
     return {"requeue": v0}
 
 
-def _decode_basic_recover_ok(b: memoryview) -> dict[str, Any]:
+def _decode_basic_recover_ok(b: bytes) -> dict[str, Any]:
     """Basic.RecoverOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1011,7 +1011,7 @@ def _decode_basic_recover_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_basic_nack(b: memoryview) -> dict[str, Any]:
+def _decode_basic_nack(b: bytes) -> dict[str, Any]:
     """Basic.Nack arguments from a whole method payload (ids included)."""
     v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
@@ -1022,7 +1022,7 @@ def _decode_basic_nack(b: memoryview) -> dict[str, Any]:
     return {"delivery_tag": v0, "multiple": v1, "requeue": v2}
 
 
-def _decode_tx_select(b: memoryview) -> dict[str, Any]:
+def _decode_tx_select(b: bytes) -> dict[str, Any]:
     """Tx.Select arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1030,7 +1030,7 @@ def _decode_tx_select(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_tx_select_ok(b: memoryview) -> dict[str, Any]:
+def _decode_tx_select_ok(b: bytes) -> dict[str, Any]:
     """Tx.SelectOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1038,7 +1038,7 @@ def _decode_tx_select_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_tx_commit(b: memoryview) -> dict[str, Any]:
+def _decode_tx_commit(b: bytes) -> dict[str, Any]:
     """Tx.Commit arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1046,7 +1046,7 @@ def _decode_tx_commit(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_tx_commit_ok(b: memoryview) -> dict[str, Any]:
+def _decode_tx_commit_ok(b: bytes) -> dict[str, Any]:
     """Tx.CommitOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1054,7 +1054,7 @@ def _decode_tx_commit_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_tx_rollback(b: memoryview) -> dict[str, Any]:
+def _decode_tx_rollback(b: bytes) -> dict[str, Any]:
     """Tx.Rollback arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1062,7 +1062,7 @@ def _decode_tx_rollback(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_tx_rollback_ok(b: memoryview) -> dict[str, Any]:
+def _decode_tx_rollback_ok(b: bytes) -> dict[str, Any]:
     """Tx.RollbackOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1070,7 +1070,7 @@ def _decode_tx_rollback_ok(b: memoryview) -> dict[str, Any]:
     return {}
 
 
-def _decode_confirm_select(b: memoryview) -> dict[str, Any]:
+def _decode_confirm_select(b: bytes) -> dict[str, Any]:
     """Confirm.Select arguments from a whole method payload (ids included)."""
     (bits0,) = _S_B.unpack_from(b, 4)
     v0 = (bits0 & 1) != 0
@@ -1080,7 +1080,7 @@ def _decode_confirm_select(b: memoryview) -> dict[str, Any]:
     return {"nowait": v0}
 
 
-def _decode_confirm_select_ok(b: memoryview) -> dict[str, Any]:
+def _decode_confirm_select_ok(b: bytes) -> dict[str, Any]:
     """Confirm.SelectOk arguments from a whole method payload (ids included)."""
     o = 4
     if o != len(b):
@@ -1746,23 +1746,23 @@ def _encode_confirm_select_ok(a: Mapping[str, Any]) -> bytes:
     return b"".join((b"\x00\x55\x00\x0b",))
 
 
-def _decode_basic_properties(b: memoryview, o: int, flags: int) -> dict[str, Any]:
+def _decode_basic_properties(b: bytes, o: int, flags: int) -> dict[str, Any]:
     """The set Basic properties, read from offset ``o``."""
     p: dict[str, Any] = {}
     if flags & 0x8000:
         s = o + 1
         o = s + b[o]
         try:
-            p["content_type"] = str(b[s:o], "utf-8")
+            p["content_type"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["content_type"] = bytes(b[s:o])
+            p["content_type"] = b[s:o]
     if flags & 0x4000:
         s = o + 1
         o = s + b[o]
         try:
-            p["content_encoding"] = str(b[s:o], "utf-8")
+            p["content_encoding"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["content_encoding"] = bytes(b[s:o])
+            p["content_encoding"] = b[s:o]
     if flags & 0x2000:
         p["headers"], o = _table(b, o)
     if flags & 0x1000:
@@ -1775,30 +1775,30 @@ def _decode_basic_properties(b: memoryview, o: int, flags: int) -> dict[str, Any
         s = o + 1
         o = s + b[o]
         try:
-            p["correlation_id"] = str(b[s:o], "utf-8")
+            p["correlation_id"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["correlation_id"] = bytes(b[s:o])
+            p["correlation_id"] = b[s:o]
     if flags & 0x0200:
         s = o + 1
         o = s + b[o]
         try:
-            p["reply_to"] = str(b[s:o], "utf-8")
+            p["reply_to"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["reply_to"] = bytes(b[s:o])
+            p["reply_to"] = b[s:o]
     if flags & 0x0100:
         s = o + 1
         o = s + b[o]
         try:
-            p["expiration"] = str(b[s:o], "utf-8")
+            p["expiration"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["expiration"] = bytes(b[s:o])
+            p["expiration"] = b[s:o]
     if flags & 0x0080:
         s = o + 1
         o = s + b[o]
         try:
-            p["message_id"] = str(b[s:o], "utf-8")
+            p["message_id"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["message_id"] = bytes(b[s:o])
+            p["message_id"] = b[s:o]
     if flags & 0x0040:
         p["timestamp"] = _timestamp(_S_Q.unpack_from(b, o)[0])
         o += 8
@@ -1806,30 +1806,30 @@ def _decode_basic_properties(b: memoryview, o: int, flags: int) -> dict[str, Any
         s = o + 1
         o = s + b[o]
         try:
-            p["type"] = str(b[s:o], "utf-8")
+            p["type"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["type"] = bytes(b[s:o])
+            p["type"] = b[s:o]
     if flags & 0x0010:
         s = o + 1
         o = s + b[o]
         try:
-            p["user_id"] = str(b[s:o], "utf-8")
+            p["user_id"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["user_id"] = bytes(b[s:o])
+            p["user_id"] = b[s:o]
     if flags & 0x0008:
         s = o + 1
         o = s + b[o]
         try:
-            p["app_id"] = str(b[s:o], "utf-8")
+            p["app_id"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["app_id"] = bytes(b[s:o])
+            p["app_id"] = b[s:o]
     if flags & 0x0004:
         s = o + 1
         o = s + b[o]
         try:
-            p["cluster_id"] = str(b[s:o], "utf-8")
+            p["cluster_id"] = b[s:o].decode()
         except UnicodeDecodeError:
-            p["cluster_id"] = bytes(b[s:o])
+            p["cluster_id"] = b[s:o]
     if o != len(b):
         raise _length_error(o, len(b))
     return p
@@ -2609,7 +2609,7 @@ PROPERTY_TABLE: tuple[tuple[int, str, str, str, int], ...] = (
 )
 
 #: method decoders and encoders keyed by (class_id << 16) | method_id
-DECODERS: dict[int, Callable[[memoryview], dict[str, Any]]] = {
+DECODERS: dict[int, Callable[[bytes], dict[str, Any]]] = {
     0x000A000A: _decode_connection_start,
     0x000A000B: _decode_connection_start_ok,
     0x000A0014: _decode_connection_secure,
@@ -2746,7 +2746,7 @@ ENCODERS: dict[int, Callable[[Mapping[str, Any]], bytes]] = {
     0x0055000B: _encode_confirm_select_ok,
 }
 #: property decoders (payload, offset, flags) and encoders keyed by class_id
-PROPERTY_DECODERS: dict[int, Callable[[memoryview, int, int], dict[str, Any]]] = {
+PROPERTY_DECODERS: dict[int, Callable[[bytes, int, int], dict[str, Any]]] = {
     60: _decode_basic_properties,
 }
 PROPERTY_ENCODERS: dict[int, Callable[[Mapping[str, Any]], tuple[int, bytes]]] = {

@@ -197,16 +197,59 @@ class FrameDecoder:
     # --- output -----------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Event]:
-        """Every event available now; stops (without raising) when more data is needed."""
-        next_event = self.next_event
+        """Every event available now; stops (without raising) when more data is needed.
+
+        Ordinary frames are split right here in one tight loop (the hot path); anything that
+        needs care -- a problem, a heartbeat, a Connection method, missing bytes -- goes through
+        ``next_event()``. Feeding or calling ``gap()`` while iterating is fine.
+        """
+        header = _HEADER.unpack_from
+        ids = _IDS.unpack_from
+        content = _CONTENT.unpack_from
+        new = _new
         while True:
-            event = next_event()
+            if self._state == _FRAMES and not self._queued:
+                buf = self._buf
+                view = self._mv
+                base = self._base
+                pos = self._pos
+                n = len(buf)
+                max_payload = self._max_payload
+                while pos + 8 <= n:
+                    kind, channel, size = header(buf, pos)
+                    end = pos + 7 + size
+                    if end >= n or size > max_payload or buf[end] != 206:
+                        break
+                    start = pos + 7
+                    if kind == 3:
+                        frame: Event = new(BodyFrame, (base + pos, channel, size, view[start:end]))
+                    elif kind == 1 and size >= 4:
+                        class_id, method_id = ids(buf, start)
+                        if class_id == 10:  # Connection: Tune may change the size limit
+                            break
+                        frame = new(
+                            MethodFrame,
+                            (base + pos, channel, size, class_id, method_id, view[start:end]),
+                        )
+                    elif kind == 2 and size >= 14:
+                        frame = new(
+                            HeaderFrame,
+                            (base + pos, channel, size, *content(buf, start), view[start:end]),
+                        )
+                    else:
+                        break
+                    pos = end + 1
+                    self._pos = pos
+                    yield frame
+                    if self._buf is not buf or self._pos != pos:
+                        break  # the caller fed, reported a gap or took events meanwhile
+            event = self.next_event()
             if event is NEED_DATA:
                 return
             yield event
 
     def events(self) -> list[Event]:
-        """Every event available now, as a list."""
+        """Every event available now, as a list (the fastest way to take them)."""
         return list(self)
 
     def next_event(self) -> Event | Literal[NeedData.NEED_DATA]:

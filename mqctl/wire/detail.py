@@ -27,14 +27,14 @@ _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
 
-def _text(raw: memoryview) -> str | bytes:
+def _text(raw: bytes) -> str | bytes:
     try:
-        return str(raw, "utf-8")
+        return raw.decode()
     except UnicodeDecodeError:
-        return bytes(raw)
+        return raw
 
 
-def _read(amqp_type: str, b: memoryview, o: int) -> tuple[Any, int]:
+def _read(amqp_type: str, b: bytes, o: int) -> tuple[Any, int]:
     fixed = _FIXED.get(amqp_type)
     if fixed is not None:
         (value,) = fixed.unpack_from(b, o)
@@ -52,7 +52,7 @@ def _read(amqp_type: str, b: memoryview, o: int) -> tuple[Any, int]:
     raise CodecError(f"unsupported AMQP type {amqp_type}")
 
 
-def typed_arguments(spec: MethodSpec, payload: memoryview) -> dict[str, Any]:
+def typed_arguments(spec: MethodSpec, payload: bytes) -> dict[str, Any]:
     """The arguments of a method payload (ids included) with tables as typed dicts."""
     o = 4
     args: dict[str, Any] = {}
@@ -74,7 +74,7 @@ def typed_arguments(spec: MethodSpec, payload: memoryview) -> dict[str, Any]:
     return args
 
 
-def typed_properties(class_id: int, payload: memoryview) -> dict[str, Any]:
+def typed_properties(class_id: int, payload: bytes) -> dict[str, Any]:
     """The set properties of a content header payload, ``headers`` as a typed dict."""
     o = 12
     flags = 0

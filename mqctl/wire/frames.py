@@ -31,6 +31,8 @@ from mqctl.wire.methods import (
     MethodSpec,
     method_name,
 )
+from mqctl.wire.properties import COMPILED as _COMPILED
+from mqctl.wire.properties import property_decoder
 from mqctl.wire.values import CodecError
 
 __all__ = [
@@ -66,6 +68,9 @@ BAD_ARGUMENTS = "bad-arguments"  # a method frame's arguments do not decode
 BAD_PROPERTIES = "bad-properties"  # a content header's properties do not decode
 
 AMQP_0_9_1 = b"AMQP\x00\x00\x09\x01"
+_DECODERS = _spec.DECODERS
+# what a decoder raises on malformed input (truncation shows up as IndexError / struct.error)
+_DECODE_ERRORS = (CodecError, IndexError, struct.error, RecursionError)
 _FRAME_HEADER = struct.Struct(">BHI")
 _CONTENT_HEADER = struct.Struct(">HHQH")
 
@@ -159,14 +164,15 @@ class MethodFrame(NamedTuple):
     @property
     def args(self) -> dict[str, Any]:
         """The arguments as ``{spec name with '-' -> '_': value}``; raises :class:`FrameError`."""
-        decoder = _spec.DECODERS.get((self.class_id << 16) | self.method_id)
+        decoder = _DECODERS.get((self.class_id << 16) | self.method_id)
         if decoder is None:
             raise FrameError(
                 DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
             )
         try:
-            return decoder(self.payload)
-        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            # one copy of the (small) payload: slicing bytes beats slicing a memoryview
+            return decoder(self.payload.tobytes())
+        except _DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
 
     def args_or_problem(self) -> dict[str, Any] | DecodeProblem:
@@ -186,8 +192,8 @@ class MethodFrame(NamedTuple):
                 DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
             )
         try:
-            return typed_arguments(spec, self.payload)
-        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            return typed_arguments(spec, self.payload.tobytes())
+        except _DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
 
     def to_bytes(self) -> bytes:
@@ -217,13 +223,14 @@ class HeaderFrame(NamedTuple):
     @property
     def properties(self) -> dict[str, Any]:
         """The properties that are set, as ``{content_type: ..., headers: {...}, ...}``."""
-        flags = self.property_flags
-        slow = _SLOW_FLAGS.get(self.class_id)
+        decoder = _COMPILED.get((self.class_id << 16) | self.property_flags)
         try:
-            if slow is None or flags & slow:
-                return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
-            return _spec.PROPERTY_DECODERS[self.class_id](self.payload, 14, flags)
-        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            if decoder is None:
+                decoder = property_decoder(self.class_id, self.property_flags)
+                if decoder is None:
+                    return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
+            return decoder(self.payload.tobytes())
+        except _DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
 
     def properties_or_problem(self) -> dict[str, Any] | DecodeProblem:
@@ -236,21 +243,17 @@ class HeaderFrame(NamedTuple):
         """Like :attr:`properties`, but ``headers`` is a ``dict[str, TypedValue]``."""
         _ = self.properties  # validates the flags and the layout first
         try:
-            return typed_properties(self.class_id, self.payload)
-        except (CodecError, IndexError, struct.error, RecursionError) as exc:
+            return typed_properties(self.class_id, self.payload.tobytes())
+        except _DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
 
     def to_bytes(self) -> bytes:
         return _FRAME_HEADER.pack(2, self.channel, self.size) + bytes(self.payload) + b"\xce"
 
 
-# flag bits that send a header to the careful path: continuation, or bits past the last property
-_SLOW_FLAGS = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
-
-
 def _slow_properties(frame: HeaderFrame, decoder: Any) -> dict[str, Any]:
     """Continuation flag words, or a class without properties: rare, so handled apart."""
-    payload = frame.payload
+    payload = frame.payload.tobytes()
     offset = 12
     words = []
     while True:

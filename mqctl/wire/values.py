@@ -147,91 +147,91 @@ def encode_timestamp(value: dt.datetime | int) -> int:
     raise EncodeError(f"a timestamp must be a datetime or an int, not {type(value).__name__}")
 
 
-def _text(raw: memoryview) -> str | bytes:
+def _text(raw: bytes) -> str | bytes:
     try:
-        return str(raw, "utf-8")
+        return raw.decode()
     except UnicodeDecodeError:
-        return bytes(raw)
+        return raw
 
 
 # --- decoding -------------------------------------------------------------------------------------
 # Each reader takes (buffer, offset just past the type code) and returns (value, new offset).
 
-_Reader = Callable[[memoryview, int], tuple[Any, int]]
+_Reader = Callable[[bytes, int], tuple[Any, int]]
 
 
-def _r_bool(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_bool(b: bytes, o: int) -> tuple[Any, int]:
     return b[o] != 0, o + 1
 
 
-def _r_i8(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_i8(b: bytes, o: int) -> tuple[Any, int]:
     return _I8.unpack_from(b, o)[0], o + 1
 
 
-def _r_u8(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_u8(b: bytes, o: int) -> tuple[Any, int]:
     return b[o], o + 1
 
 
-def _r_i16(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_i16(b: bytes, o: int) -> tuple[Any, int]:
     return _I16.unpack_from(b, o)[0], o + 2
 
 
-def _r_u16(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_u16(b: bytes, o: int) -> tuple[Any, int]:
     return _U16.unpack_from(b, o)[0], o + 2
 
 
-def _r_i32(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_i32(b: bytes, o: int) -> tuple[Any, int]:
     return _i32(b, o)[0], o + 4
 
 
-def _r_u32(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_u32(b: bytes, o: int) -> tuple[Any, int]:
     return _u32(b, o)[0], o + 4
 
 
-def _r_i64(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_i64(b: bytes, o: int) -> tuple[Any, int]:
     return _i64(b, o)[0], o + 8
 
 
-def _r_f32(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_f32(b: bytes, o: int) -> tuple[Any, int]:
     return _F32.unpack_from(b, o)[0], o + 4
 
 
-def _r_f64(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_f64(b: bytes, o: int) -> tuple[Any, int]:
     return _F64.unpack_from(b, o)[0], o + 8
 
 
-def _r_decimal(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_decimal(b: bytes, o: int) -> tuple[Any, int]:
     scale, raw = _DEC.unpack_from(b, o)
     return decimal.Decimal(raw).scaleb(-scale), o + 5
 
 
-def _r_longstr(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_longstr(b: bytes, o: int) -> tuple[Any, int]:
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
         raise TableError("a long string runs past the end of its field table")
     return _text(b[o + 4 : end]), end
 
 
-def _r_bytes(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_bytes(b: bytes, o: int) -> tuple[Any, int]:
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
         raise TableError("a byte array runs past the end of its field table")
-    return bytes(b[o + 4 : end]), end
+    return b[o + 4 : end], end
 
 
-def _r_timestamp(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_timestamp(b: bytes, o: int) -> tuple[Any, int]:
     return decode_timestamp(_u64(b, o)[0]), o + 8
 
 
-def _r_void(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_void(b: bytes, o: int) -> tuple[Any, int]:
     return None, o
 
 
-def _r_table(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_table(b: bytes, o: int) -> tuple[Any, int]:
     return decode_table(b, o)
 
 
-def _r_array(b: memoryview, o: int) -> tuple[Any, int]:
+def _r_array(b: bytes, o: int) -> tuple[Any, int]:
     return decode_array(b, o)
 
 
@@ -262,7 +262,7 @@ def _unknown_type(code: int) -> TableError:
     return TableError(f"unknown field-table type code {shown!r}")
 
 
-def decode_table(b: memoryview, o: int) -> tuple[dict[str, Any], int]:
+def decode_table(b: bytes, o: int) -> tuple[dict[str, Any], int]:
     """Decode the field table whose length prefix starts at ``o``; return it and the end offset.
 
     Raises :class:`TableError` (or ``IndexError``/``struct.error`` on truncation, which callers turn
@@ -277,9 +277,9 @@ def decode_table(b: memoryview, o: int) -> tuple[dict[str, Any], int]:
     while o < end:
         key_end = o + 1 + b[o]
         try:
-            key: Any = str(b[o + 1 : key_end], "utf-8")
+            key: Any = b[o + 1 : key_end].decode()
         except UnicodeDecodeError:
-            key = bytes(b[o + 1 : key_end])
+            key = b[o + 1 : key_end]
         code = b[key_end]
         o = key_end + 1
         # the commonest header types inline; the rest through the reader table
@@ -288,9 +288,9 @@ def decode_table(b: memoryview, o: int) -> tuple[dict[str, Any], int]:
             if value_end > end:
                 raise TableError("a long string runs past the end of its field table")
             try:
-                table[key] = str(b[o + 4 : value_end], "utf-8")
+                table[key] = b[o + 4 : value_end].decode()
             except UnicodeDecodeError:
-                table[key] = bytes(b[o + 4 : value_end])
+                table[key] = b[o + 4 : value_end]
             o = value_end
         elif code == 73:  # I
             table[key] = _i32(b, o)[0]
@@ -311,7 +311,7 @@ def decode_table(b: memoryview, o: int) -> tuple[dict[str, Any], int]:
     return table, o
 
 
-def decode_array(b: memoryview, o: int) -> tuple[list[Any], int]:
+def decode_array(b: bytes, o: int) -> tuple[list[Any], int]:
     """Decode the field array whose long length prefix starts at ``o``."""
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
@@ -331,7 +331,7 @@ def decode_array(b: memoryview, o: int) -> tuple[list[Any], int]:
     return items, o
 
 
-def _typed_value(b: memoryview, o: int) -> tuple[TypedValue, int]:
+def _typed_value(b: bytes, o: int) -> tuple[TypedValue, int]:
     code = b[o]
     if code == 70:  # F
         table, o = decode_table_typed(b, o + 1)
@@ -355,7 +355,7 @@ def _typed_value(b: memoryview, o: int) -> tuple[TypedValue, int]:
     return TypedValue(chr(code), value), o
 
 
-def decode_table_typed(b: memoryview, o: int) -> tuple[dict[Any, TypedValue], int]:
+def decode_table_typed(b: bytes, o: int) -> tuple[dict[Any, TypedValue], int]:
     """Like :func:`decode_table`, but every value is a :class:`TypedValue` (nested ones too)."""
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
