@@ -37,7 +37,7 @@ from mqctl.wire.pcapwriter import PcapWriter
 from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import LiveEvent, LiveTap, ProxySettings, TcpProxy, parse_host_port
 from mqctl.wire.render_human import HumanRenderer
-from mqctl.wire.render_jsonl import BodyMode, jsonl_line
+from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
 from mqctl.wire.render_summary import summary_lines
 from mqctl.wire.sniff import SniffSettings, SniffStats, kernel_drops, open_capture_socket
 from mqctl.wire.sniff import sniff_packets as packets_from
@@ -144,9 +144,9 @@ def render_live(records: Iterator[Record], out: LiveOutput, writer: output.WireW
         for _record in selected:
             pass
     elif out.fmt is WireFormat.jsonl:
-        body, write = out.body, writer.raw
-        for record in selected:
-            write(jsonl_line(record, body) + "\n")
+        write = writer.raw
+        for line in jsonl_lines(selected, out.body):
+            write(line + "\n")
     else:
         renderer = HumanRenderer(out.verbose)
         for record in selected:
