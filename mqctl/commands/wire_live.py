@@ -145,8 +145,8 @@ def render_live(records: Iterator[Record], out: LiveOutput, writer: output.WireW
             pass
     elif out.fmt is WireFormat.jsonl:
         write = writer.raw
-        for line in jsonl_lines(selected, out.body):
-            write(line + "\n")
+        for text in jsonl_lines(selected, out.body):
+            write(text + "\n")
     else:
         renderer = HumanRenderer(out.verbose)
         for record in selected:
