@@ -158,6 +158,10 @@ class LiveTap:
                 consume(self.events())
             except BaseException as exc:  # forwarding goes on; the command reports it at the end
                 self.error = exc
+                if self.warn:
+                    self.warn(
+                        f"decoding stopped ({type(exc).__name__}: {exc}); forwarding continues"
+                    )
             finally:
                 self.done = True
                 self._queue.clear()
