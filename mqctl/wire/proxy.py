@@ -191,7 +191,8 @@ class LiveTap:
                 if missed:
                     self._queue.append(Dropped(event.ts, event.conn, from_client, missed))
         self._queue.append(event)
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a lock: skip it while the consumer is awake
+            self._wake.set()
 
     def _warn_dropping(self, now: float) -> None:
         if self.warn and now - self._last_warning >= 1.0:
