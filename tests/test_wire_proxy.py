@@ -26,6 +26,8 @@ from typing import Any
 import pika
 import pika.exceptions
 import pytest
+import requests
+from conftest import API_URL, AUTH
 from live_traffic import (
     BODIES,
     RecordingSink,
@@ -573,3 +575,44 @@ def test_skipped_bytes_become_a_gap_and_decoding_resumes(tmp_path: Path) -> None
     capture.write_bytes(stream.getvalue())
     again = [record_type(r) for r in read_capture(str(capture))]
     assert again == kinds
+
+
+def test_broker_force_closing_a_live_connection(running: RunningProxy, unique: str) -> None:
+    params = pika.ConnectionParameters(
+        "127.0.0.1",
+        running.port,
+        heartbeat=0,
+        connection_attempts=1,
+        client_properties={"connection_name": unique},
+    )
+    connection = pika.BlockingConnection(params)
+    try:
+        connection.channel()
+        name = _broker_connection_name(unique)
+        requests.delete(
+            f"{API_URL}/api/connections/{requests.utils.quote(name, safe='')}",
+            auth=AUTH,
+            headers={"X-Reason": f"closed by {unique}"},
+            timeout=10,
+        ).raise_for_status()
+        with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+            connection.process_data_events(time_limit=10)
+        assert closed.value.reply_code == 320  # CONNECTION_FORCED, as with a direct connection
+    finally:
+        if connection.is_open:
+            connection.close()
+    running.settle(closed=1)
+    received = running.sink.stream(running.sink.of(Opened)[0].conn, from_client=False)
+    assert f"closed by {unique}".encode() in received
+
+
+def _broker_connection_name(client_name: str, timeout: float = 10.0) -> str:
+    """The broker's name for the connection whose client calls itself `client_name`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = requests.get(f"{API_URL}/api/connections", auth=AUTH, timeout=10).json()
+        for conn in listed:
+            if conn.get("client_properties", {}).get("connection_name") == client_name:
+                return str(conn["name"])
+        time.sleep(0.2)
+    raise AssertionError(f"the management API does not list connection {client_name}")
