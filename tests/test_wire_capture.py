@@ -288,3 +288,16 @@ def read_packets_bytes(data: bytes) -> list:
         handle.write(data)
         handle.flush()
         return list(read_packets(handle.name))
+
+
+def test_pcapng_simple_packet_blocks(tmp_path: Path) -> None:
+    packet = ip_tcp_packet(CLIENT[0], CLIENT[1], SERVER[0], SERVER[1], 1, 0, pk.TCP_ACK, b"spb")
+    frame = link_frame(pk.LINKTYPE_ETHERNET, packet)
+    data = pcapng_bytes([], [(1, None)])
+    body = struct.pack("<I", len(frame)) + frame
+    body += b"\0" * (-len(body) % 4)
+    data += struct.pack("<II", 3, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    [got] = list(read_packets(write(tmp_path, data, "spb.pcapng")))
+    assert got.linktype == 1 and got.data == frame and got.ts == 0.0
+    seg = pk.parse_packet(got.linktype, got.data, got.wire_len)
+    assert seg is not None and seg.payload == b"spb"

@@ -9,8 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from wire_helpers import pcap_bytes
 
 from mqctl.cli import main
+from mqctl.wire.encoder import PROTOCOL_HEADER, encode_method
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -235,3 +237,50 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "Example: mqctl wire read capture.pcapng" in out
     assert "--summary" in out and "--method" in out
+
+
+def test_loss_shows_in_human_view_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = [encode_method(1, "Basic.Ack", delivery_tag=n) for n in range(1, 6)]
+    stream = PROTOCOL_HEADER + b"".join(frames)
+    lost = (8 + 2 * len(frames[0]), 8 + 3 * len(frames[0]))  # the third Ack
+    segments = [(True, 1, stream[: lost[0]]), (True, 1 + lost[1], stream[lost[1] :])]
+    path = tmp_path / "lossy.pcap"
+    path.write_bytes(pcap_bytes(segments))
+    status, out, _ = run([str(path)], capsys)
+    assert status == 0
+    lines = [line[16:] for line in out.splitlines()[1:]]
+    assert lines[0] == "#1 → protocol header AMQP 0-9-1"
+    assert lines[3] == ("#1 → GAP: 21 byte(s) lost: segment missing from the capture at offset 50")
+    assert [line.split()[-1] for line in lines if "Basic.Ack" in line] == [
+        "tag=1", "tag=2", "tag=4", "tag=5",
+    ]  # fmt: skip
+    status, out, _ = run([str(path), "--summary"], capsys)
+    assert "  problems: 1 x gap" in out
+
+
+def test_stdin_is_decoded_as_it_arrives() -> None:
+    """A live pipe (tcpdump -U -w - | mqctl wire read -): each frame shows without waiting for
+    the end of the input or a full buffer."""
+    import select
+
+    data = (DATA / "amqp_tools.pcap").read_bytes()
+    proc = subprocess.Popen(
+        [MQCTL, "wire", "read", "-", "-f", "jsonl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(data[:3000])  # the file header and the first packets only
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "nothing decoded while the input stays open"
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "protocol-header"
+        proc.stdin.write(data[3000:])
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from wire_helpers import CLIENT, CLIENT6, SERVER, SERVER6
 
+from mqctl.jsonvalues import to_json
 from mqctl.wire import packets as pk
 from mqctl.wire.encoder import (
     PROTOCOL_HEADER,
@@ -21,7 +22,7 @@ from mqctl.wire.encoder import (
 from mqctl.wire.filters import RecordFilter, record_type
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
-from mqctl.wire.render_jsonl import BodyMode, jsonl_line, record_dict
+from mqctl.wire.render_jsonl import BodyMode, jsonl_line, jsonl_lines, record_dict
 from mqctl.wire.summary import SummaryBuilder
 
 TS = 1700000000.0
@@ -350,3 +351,48 @@ def test_summary_pairs_confirms_and_acks(tmp_path: Path) -> None:
     [error] = total["errors"]
     assert error["reply_code"] == 404 and error["failing_method"] == "Queue.Declare"
     assert error["by"] == "server" and error["channel"] == 2
+
+
+@pytest.mark.parametrize("body", list(BodyMode))
+def test_fast_jsonl_lines_equal_the_record_mapping(tmp_path: Path, body: BodyMode) -> None:
+    """`jsonl_lines` builds most lines directly; they must say exactly what `record_dict` says."""
+    data_dir = Path(__file__).resolve().parent / "data"
+    records = [r for name in sorted(data_dir.glob("*.pcap*")) for r in read_capture(str(name))]
+    start = len(b"".join(CLIENT_BYTES[:4])) + 5  # mid-stream: gap and resync records too
+    segs = [(True, o + start, d) for o, d in split(CLIENT_STREAM[start:], 50)]
+    records += records_of(segments_capture(segs), tmp_path)
+    assert {record_type(r) for r in records} >= {"method", "header", "body", "gap", "error"}
+    for record, line in zip(records, jsonl_lines(records, body), strict=True):
+        assert json.loads(line) == json.loads(json.dumps(to_json(record_dict(record, body))))
+
+
+def test_tls_connection_is_reported_once(tmp_path: Path) -> None:
+    client_hello = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(200)
+    server_hello = b"\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03" + bytes(300)
+    out = io.BytesIO()
+    flow = TcpFlowWriter(PcapWriter(out), CLIENT, (SERVER[0], 5671))
+    flow.data(TS, True, client_hello)
+    flow.data(TS, False, server_hello)
+    flow.data(TS, True, b"\x17\x03\x03" + bytes(500))  # application data
+    flow.close(TS)
+    records = records_of(out.getvalue(), tmp_path)
+    assert [(r.from_client, record_dict(r)["kind"]) for r in records] == [
+        (True, "encrypted"),
+        (False, "encrypted"),
+    ]
+    assert "wire proxy" in record_dict(records[0])["reason"]
+
+
+def test_port_reuse_starts_a_new_connection(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    for isn in (1000, 900_000):  # the same ports twice, the first never seen closing
+        flow = TcpFlowWriter(writer, CLIENT, SERVER, client_isn=isn)
+        flow.data(TS, True, PROTOCOL_HEADER + encode_method(1, "Channel.Open"))
+    records = records_of(out.getvalue(), tmp_path)
+    assert [(r.conn.id, record_type(r)) for r in records] == [
+        (1, "protocol-header"),
+        (1, "method"),
+        (2, "protocol-header"),
+        (2, "method"),
+    ]

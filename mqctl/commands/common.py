@@ -52,14 +52,8 @@ def connection_params() -> list[click.Parameter]:
             "Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE]",
             metavar="NAME",
         ),
-        opt(
-            "--ca-cert",
-            "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT]",
-            metavar="FILE",
-        ),
-        opt(
-            "--client-cert", "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT]", metavar="FILE"
-        ),
+        opt("--ca-cert", "CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT]", metavar="FILE"),
+        opt("--client-cert", "Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT]", metavar="FILE"),
         opt("--client-key", "Client private key (PEM). \\[env: MQCTL_CLIENT_KEY]", metavar="FILE"),
         opt(
             "--insecure",

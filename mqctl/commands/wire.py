@@ -1,14 +1,13 @@
 """`mqctl wire ...`: AMQP frames from captures (and, later, live sources).
 
-Thin: options become a `ReadSettings`, `run_read` drives the pipeline, the renderers write.
+Thin: options become a `ReadSettings`; `run_read` feeds the capture's records to `render_records`
+(the step every source shares).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
 import typer
 
@@ -17,11 +16,9 @@ from mqctl.commands.common import PlainCommand
 from mqctl.errors import OperationFailed
 from mqctl.wire.filters import RECORD_TYPES, RecordFilter
 from mqctl.wire.pcap import CaptureError
-from mqctl.wire.pipeline import DEFAULT_PORTS, Record, read_capture
-from mqctl.wire.render_human import HumanRenderer
-from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
-from mqctl.wire.render_summary import summary_lines
-from mqctl.wire.summary import SummaryBuilder
+from mqctl.wire.pipeline import DEFAULT_PORTS, read_capture
+from mqctl.wire.render_jsonl import BodyMode
+from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
 
 app = typer.Typer(
     name="wire",
@@ -34,77 +31,23 @@ app = typer.Typer(
 )
 
 
-class WireFormat(StrEnum):
-    human = "human"
-    jsonl = "jsonl"
-
-
 @dataclass(frozen=True)
 class ReadSettings:
     capture: str
-    fmt: WireFormat
-    verbose: bool
-    summary: bool
-    body: BodyMode
     ports: tuple[int, ...]
     detect: bool
-    selection: RecordFilter
-
-
-def _counted(records: Iterator[Record], seen: list[int]) -> Iterator[Record]:
-    """Counts the records decoded (before filters), to tell partial output from none."""
-    for record in records:
-        seen[0] += 1
-        yield record
+    render: RenderSettings
 
 
 def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     """Decode the capture and write it; a capture cut off mid-way fails after its output."""
-    seen = [0]
-    records = _counted(read_capture(settings.capture, settings.ports, settings.detect), seen)
-    selected = settings.selection.apply(records)
+    records = read_capture(settings.capture, settings.ports, settings.detect)
     try:
-        if settings.summary:
-            summary = SummaryBuilder().add_all(selected)
-            if settings.fmt is WireFormat.jsonl:
-                writer.raw(output.dumps_json(summary.as_dict()) + "\n")
-            else:
-                for line in summary_lines(summary):
-                    writer.line(line)
-        elif settings.fmt is WireFormat.jsonl:
-            _write_jsonl(selected, settings.body, writer)
-        else:
-            renderer = HumanRenderer(settings.verbose)
-            for record in selected:
-                for line in renderer.lines(record):
-                    writer.line(line)
+        render_records(records, settings.render, writer)
     except CaptureError as exc:
-        writer.flush()
-        if exc.truncated and seen[0]:
+        if exc.truncated and exc.packets_before:
             raise OperationFailed(exc.message, exc.hint) from exc
         raise
-    writer.flush()
-
-
-def _write_jsonl(records: Iterable[Record], body: BodyMode, writer: output.WireWriter) -> None:
-    """JSON lines, written a few hundred at a time (or one by one for a live source)."""
-    if writer.live:
-        for line in jsonl_lines(records, body):
-            writer.raw(line + "\n")
-        return
-    batch: list[str] = []
-    append = batch.append
-    try:
-        for line in jsonl_lines(records, body):
-            append(line)
-            if len(batch) >= 500:
-                batch.append("")
-                writer.raw("\n".join(batch))
-                batch.clear()
-    finally:  # a capture cut off mid-way: what was decoded is still written
-        if batch:
-            batch.append("")
-            writer.raw("\n".join(batch))
 
 
 @app.command("read", cls=PlainCommand)
@@ -113,7 +56,7 @@ def read_command(
         ...,
         metavar="CAPTURE",
         help="A pcap or pcapng file (gzip is fine), or - for stdin: "
-        "tcpdump -w - port 5672 | mqctl wire read -",
+        "tcpdump -U -w - port 5672 | mqctl wire read -",
     ),
     fmt: WireFormat = typer.Option(
         WireFormat.human,
@@ -179,12 +122,14 @@ def read_command(
     """
     settings = ReadSettings(
         capture=capture,
-        fmt=fmt,
-        verbose=verbose,
-        summary=summary,
-        body=body,
         ports=tuple(port),
         detect=detect,
-        selection=RecordFilter.build(conn, channel, method, frame_type, limit),
+        render=RenderSettings(
+            fmt=fmt,
+            verbose=verbose,
+            summary=summary,
+            body=body,
+            selection=RecordFilter.build(conn, channel, method, frame_type, limit),
+        ),
     )
     run_read(settings, output.WireWriter(sys.stdout, live=capture == "-"))

@@ -154,45 +154,70 @@ class FrameDecoder:
     def gap(self, lost: int | None = None) -> None:
         """The source lost bytes here (a missing TCP segment): drop the incomplete frame, resync.
 
-        ``lost``: how many bytes went missing, when known, so later offsets stay true.
+        ``lost``: how many bytes went missing, when known, so later offsets stay true. The
+        ``GAP`` problem counts the lost bytes and the dropped ones (including any bytes already
+        scanned by an unfinished resync).
         """
-        dropped = self.buffered
-        self._base += len(self._buf) + self._pending_len + (lost or 0)
+        end = self._base + len(self._buf) + self._pending_len
+        dropped_from = self._skip_from if self._state == _RESYNC else self.offset
+        dropped = end - dropped_from
+        self._base = end + (lost or 0)
         self._buf = b""
         self._mv = memoryview(self._buf)
         self._pos = 0
         self._pending = []
         self._pending_len = 0
+        if self._state == _FOREIGN:
+            self._foreign += dropped + (lost or 0)
+            return
         what = f"{lost} byte(s) lost" if lost is not None else "bytes lost"
         if dropped:
             what += f"; dropped {dropped} buffered byte(s) of an incomplete frame"
-        skipped = dropped + (lost or 0)
-        self._queued.append(DecodeProblem(self._base - skipped, GAP, what, skipped))
-        if self._state != _FOREIGN:
-            self._state = _RESYNC
+        self._queued.append(DecodeProblem(dropped_from, GAP, what, dropped + (lost or 0)))
+        self._state = _RESYNC
         self._skip_from = self._base
 
     def finish(self) -> DecodeProblem | None:
-        """End of stream: a problem for any bytes left over (an incomplete frame, a resync scan)."""
-        left = self.buffered
-        offset = self.offset
-        self.gap(0)
-        self._queued.clear()
-        if self._state == _FOREIGN:
-            if self._foreign + left == 0:
-                return None
-            count = self._foreign + left
-            return DecodeProblem(
-                offset - self._foreign,
+        """End of stream: a problem for any bytes left over (an incomplete frame, a resync scan).
+
+        Take every event first: events still queued are dropped.
+        """
+        end = self._base + len(self._buf) + self._pending_len
+        state = self._state
+        if state == _FOREIGN:
+            count = self._foreign + self.buffered
+            problem = DecodeProblem(
+                end - count,
                 FOREIGN_PROTOCOL,
                 f"{count} byte(s) of another protocol after its protocol header",
                 count,
             )
-        if left == 0:
-            return None
-        return DecodeProblem(
-            offset, TRUNCATED, f"the stream ended inside a frame ({left} byte(s) left)", left
-        )
+        elif state == _RESYNC:
+            count = end - self._skip_from
+            problem = DecodeProblem(
+                self._skip_from,
+                RESYNC,
+                f"skipped {count} byte(s): no plausible frame before the end of the stream",
+                count,
+            )
+        else:
+            count = self.buffered
+            problem = DecodeProblem(
+                self.offset,
+                TRUNCATED,
+                f"the stream ended inside a frame ({count} byte(s) left)",
+                count,
+            )
+        self._base = end
+        self._buf = b""
+        self._mv = memoryview(self._buf)
+        self._pos = 0
+        self._pending = []
+        self._pending_len = 0
+        self._queued.clear()
+        self._foreign = 0
+        self._skip_from = end
+        return problem if count else None
 
     # --- output -----------------------------------------------------------------------------
 

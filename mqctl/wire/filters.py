@@ -79,15 +79,18 @@ class RecordFilter:
     def active(self) -> bool:
         return bool(self.conns or self.channels or self.methods or self.types)
 
-    def apply(self, records: Iterable[Record]) -> Iterator[Record]:
+    def apply(self, records: Iterable[Record]) -> Iterable[Record]:
         """The records that pass, stopping after `limit` of them."""
+        if not self.active and self.limit is None:
+            return records  # no filter: no extra step per record
+        return self._select(records)
+
+    def _select(self, records: Iterable[Record]) -> Iterator[Record]:
         limit = self.limit
         if limit == 0:
             return
         if not self.active:
-            if limit is None:
-                yield from records
-                return
+            assert limit is not None  # `apply` takes the no-filter, no-limit case itself
             for shown, record in enumerate(records, 1):
                 yield record
                 if shown >= limit:

@@ -43,15 +43,19 @@ class CaptureError(BadInput):
     def __init__(self, message: str, hint: str | None = None, *, truncated: bool = False) -> None:
         super().__init__(message, hint)
         self.truncated = truncated
+        self.packets_before = 0  # packets read before the problem (set by the pipeline)
 
 
 class ChunkReader:
     """A window over a binary stream: `need(n)` makes n bytes available at `pos` in `buf`."""
 
-    __slots__ = ("buf", "name", "offset", "pos", "stream")
+    __slots__ = ("buf", "name", "offset", "pos", "read", "stream")
 
     def __init__(self, stream: IO[bytes], name: str, prefix: bytes = b"") -> None:
         self.stream = stream
+        # read1 returns what has arrived instead of waiting for a whole chunk: a live pipe
+        # (tcpdump -U -w - | mqctl wire read -) shows each packet as it comes.
+        self.read = getattr(stream, "read1", stream.read)
         self.name = name
         self.buf = prefix
         self.pos = 0
@@ -66,7 +70,7 @@ class ChunkReader:
         parts = [rest]
         have = len(rest)
         while have < n:
-            chunk = self.stream.read(max(CHUNK, n - have))
+            chunk = self.read(max(CHUNK, n - have))
             if not chunk:
                 break
             parts.append(chunk)

@@ -33,6 +33,14 @@ from mqctl.wire.pcap import CaptureError, read_packets
 from mqctl.wire.reassembly import SEQ_MASK, Gap, StreamItem, StreamSide
 
 DEFAULT_PORTS = (5672, 5671)
+TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol version 3.x
+ENCRYPTED = "encrypted"
+ENCRYPTED_PROBLEM = DecodeProblem(
+    0,
+    ENCRYPTED,
+    "TLS-encrypted (amqps): the frames cannot be read from a capture; "
+    "watch a plaintext client through mqctl wire proxy --upstream-tls instead",
+)
 PROTOCOL_MAGIC = b"AMQP"
 # Connections whose end was seen are remembered a while, so that a late retransmission does not
 # look like a new connection started mid-stream; bounded, so that memory stays flat.
@@ -77,12 +85,13 @@ class _Direction:
     beginning or mid-connection (then the decoder looks for the first plausible frame).
     """
 
-    __slots__ = ("decoder", "from_client", "side")
+    __slots__ = ("decoder", "encrypted", "from_client", "side")
 
     def __init__(self, from_client: bool) -> None:
         self.from_client = from_client
         self.side = StreamSide()
         self.decoder: FrameDecoder | None = None
+        self.encrypted = False  # TLS (amqps): reported once, then passed over
 
 
 @dataclass(eq=False)
@@ -119,7 +128,7 @@ class WirePipeline:
         self._closed: dict[FlowKey, None] = {}
         self._next_id = 1
         self._checked_linktypes: set[int] = set()
-        self.connections: list[Connection] = []
+        self.connections_seen = 0
 
     # --- sources push here ------------------------------------------------------------------
 
@@ -138,7 +147,22 @@ class WirePipeline:
         src, sport, dst, dport, seq, _ack, flags, payload, missing = seg
         key = (src, sport, dst, dport)
         found = self._flows.get(key)
+        opening = flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+        if (
+            found is not None
+            and opening
+            and (old := found[0].directions.get(found[1])) is not None
+            and old.side.next_seq != (seq + 1) & SEQ_MASK  # not a retransmitted SYN
+        ):
+            # A new SYN from a client whose old connection on these ports was never seen ending
+            # (port reuse): close the old one, start afresh.
+            ended: list[Record] = []
+            self._end(ts, key, found[0], ended)
+            return ended + self.segment(ts, seg)
         if found is None:
+            if key in self._closed and opening:
+                self._closed.pop(key)  # the ports are used again, by a new connection
+                self._closed.pop((dst, dport, src, sport), None)
             if key in self._ignored or key in self._closed:
                 return []
             found = self._new_flow(ts, seg, key)
@@ -229,7 +253,7 @@ class WirePipeline:
         client, server = (here, there) if from_client else (there, here)
         conn = Connection(self._next_id, client, server, ts)
         self._next_id += 1
-        self.connections.append(conn)
+        self.connections_seen += 1
         flow = _Flow(conn)
         reverse = (seg.dst, seg.dport, seg.src, seg.sport)
         self._flows[key] = (flow, from_client)
@@ -250,7 +274,7 @@ class WirePipeline:
             return found[0]
         conn = Connection(self._next_id, client, server, ts)
         self._next_id += 1
-        self.connections.append(conn)
+        self.connections_seen += 1
         flow = _Flow(conn, fresh=True)
         self._flows[key] = (flow, True)
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, False)
@@ -268,9 +292,15 @@ class WirePipeline:
         from_client = direction.from_client
         append = out.append
         decoder = direction.decoder
+        if direction.encrypted:
+            return
         for item in items:
             if type(item) is bytes:
                 if decoder is None:
+                    if item[:2] == TLS_HANDSHAKE:
+                        direction.encrypted = True
+                        append(_new(Record, (ts, conn, from_client, ENCRYPTED_PROBLEM)))
+                        return
                     decoder = direction.decoder = FrameDecoder()
                 decoder.feed(item)
             else:
@@ -333,17 +363,24 @@ class WirePipeline:
 def read_capture(
     path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True
 ) -> Iterator[Record]:
-    """Every record of a capture file (`-` for stdin), streamed."""
+    """Every record of a capture file (`-` for stdin), streamed.
+
+    A capture cut off mid-way raises its `CaptureError` after the records decoded before the cut,
+    with `packets_before` saying how many packets were read.
+    """
     pipeline = WirePipeline(ports, detect)
     last_ts: float | None = None
     packet = pipeline.packet
+    count = 0
     try:
         for ts, linktype, data, wire_len in read_packets(path):
             last_ts = ts
+            count += 1
             records = packet(ts, linktype, data, wire_len)
             if records:
                 yield from records
     except CaptureError as exc:
+        exc.packets_before = count
         if exc.truncated:  # keep what the connections still hold, then say the file is cut
             yield from pipeline.finish(last_ts)
         raise

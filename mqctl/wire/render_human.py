@@ -29,7 +29,7 @@ from mqctl.wire.frames import (
 )
 from mqctl.wire.methods import PROPERTIES, REPLY_CODES, method_name
 from mqctl.wire.pipeline import Record
-from mqctl.wire.render_jsonl import preview, redact_args
+from mqctl.wire.render_jsonl import redact_args
 from mqctl.wire.values import FIELD_TYPE_NAMES, TypedValue
 
 Part = tuple[str, str | None]
@@ -59,8 +59,19 @@ MAX_VALUE = 80
 MAX_PRETTY_JSON = 4096
 
 
+_SECONDS: dict[int, str] = {}
+
+
 def _clock(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%H:%M:%S.%f")
+    """`HH:MM:SS.ffffff` (UTC); the seconds part formatted once per second of capture."""
+    micros = round(ts * 1e6)
+    whole, frac = divmod(micros, 1_000_000)
+    text = _SECONDS.get(whole)
+    if text is None:
+        if len(_SECONDS) > 1024:
+            _SECONDS.clear()
+        text = _SECONDS[whole] = dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%H:%M:%S")
+    return f"{text}.{frac:06d}"
 
 
 def short(value: Any, limit: int = MAX_VALUE) -> str:
@@ -74,7 +85,10 @@ def short(value: Any, limit: int = MAX_VALUE) -> str:
             else json.dumps(value, ensure_ascii=False)
         )
     elif isinstance(value, bytes | memoryview):
-        text = f"<{len(value)} bytes {bytes(value[:24]).hex()}{'…' if len(value) > 24 else ''}>"
+        if limit < 100:
+            text = f"<{len(value)} bytes>"
+        else:
+            text = f"<{len(value)} bytes {bytes(value[:32]).hex()}{'…' if len(value) > 32 else ''}>"
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, dict):
@@ -223,14 +237,7 @@ class HumanRenderer:
     def _body(self, record: Record, frame: BodyFrame, head: Line) -> Iterator[Line]:
         key = (record.conn.id, record.from_client, frame.channel)
         content_type, body_size = self._content.get(key, (None, -1))
-        text = preview(frame.payload)
-        more = "…" if len(text) < frame.size and frame.size > len(text.encode()) else ""
-        yield [
-            *head,
-            ("  ContentBody", NAME_STYLE),
-            (f" {frame.size} B ", None),
-            (json.dumps(text, ensure_ascii=False) + more, DIM),
-        ]
+        pretty = None
         if (
             content_type
             and "json" in content_type
@@ -240,9 +247,34 @@ class HumanRenderer:
             try:
                 pretty = json.dumps(json.loads(bytes(frame.payload)), indent=2, ensure_ascii=False)
             except ValueError:
-                return
+                pretty = None  # says it is JSON but is not: show it as it is
+        if pretty is not None:
+            yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B JSON:", None)]
             for row in pretty.splitlines():
                 yield [("      " + row, None)]
+            return
+        shown = body_preview(frame.payload)
+        yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B ", None), (shown, DIM)]
+
+
+def body_preview(payload: memoryview | bytes, limit: int = 64) -> str:
+    """Text in quotes when the body reads as text; otherwise its first bytes in hex."""
+    head = bytes(payload[: limit * 4])
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
+        if not text:
+            return _hex(payload)
+    if not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
+        return _hex(payload)
+    shown = json.dumps(text[:limit], ensure_ascii=False)
+    return shown + ("…" if len(text[:limit].encode()) < len(payload) else "")
+
+
+def _hex(payload: memoryview | bytes, count: int = 24) -> str:
+    more = " …" if len(payload) > count else ""
+    return "hex " + bytes(payload[:count]).hex(" ") + more
 
 
 def tree(entries: list[tuple[str, str, Any]], indent: str = "      ") -> Iterator[Line]:

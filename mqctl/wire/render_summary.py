@@ -23,6 +23,7 @@ def summary_lines(summary: Summary) -> Iterator[Line]:
         yield from _counts_lines(counts, per_connection=True)
         yield []
     if len(summary.connections) == 1:
+        yield [("Overall: 1 connection, as above", NAME_STYLE)]
         return
     yield [(f"Overall: {len(summary.connections)} connection(s)", NAME_STYLE)]
     yield from _counts_lines(summary.total, per_connection=False)
