@@ -16,8 +16,8 @@ import functools
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,7 +28,7 @@ from typer.core import TyperCommand
 from mqctl import output
 from mqctl.amqp_connection import ssl_context
 from mqctl.commands.common import connection_params, debug_param, given_options
-from mqctl.commands.wire import WireFormat, app
+from mqctl.commands.wire import app
 from mqctl.config import ConnectionOptions, resolve
 from mqctl.errors import BadInput, OperationFailed, Unreachable
 from mqctl.wire.filters import RecordFilter
@@ -36,8 +36,8 @@ from mqctl.wire.live import PcapRecorder, proxy_records, sniff_records
 from mqctl.wire.pcapwriter import PcapWriter
 from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import LiveEvent, LiveTap, ProxySettings, TcpProxy, parse_host_port
-from mqctl.wire.render_human import HumanRenderer
-from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
+from mqctl.wire.render_jsonl import BodyMode
+from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
 from mqctl.wire.render_summary import summary_lines
 from mqctl.wire.sniff import SniffSettings, SniffStats, kernel_drops, open_capture_socket
 from mqctl.wire.sniff import sniff_packets as packets_from
@@ -106,18 +106,9 @@ class ProxyCommand(LiveCommand):
         return super().invoke(ctx)
 
 
-@dataclass(frozen=True)
-class LiveOutput:
-    fmt: WireFormat
-    verbose: bool
-    summary: bool
-    body: BodyMode
-    selection: RecordFilter
-
-
-def _live_output() -> LiveOutput:
+def _render_settings() -> RenderSettings:
     given = click.get_current_context().meta[_META_KEY]
-    return LiveOutput(
+    return RenderSettings(
         # Raw click values: typer converts only the parameters of the function's own signature.
         fmt=WireFormat(given["fmt"]),
         verbose=bool(given["verbose"]),
@@ -129,38 +120,28 @@ def _live_output() -> LiveOutput:
     )
 
 
-def render_live(records: Iterator[Record], out: LiveOutput, writer: output.WireWriter) -> None:
-    """Frames as they come (flushed one by one), then the summary when the source stops."""
+def render_live(
+    records: Iterable[Record], settings: RenderSettings, writer: output.WireWriter
+) -> None:
+    """Frames as they come (the writer flushes each), then the summary when the source stops:
+    with --summary in their place, as `wire read` does; otherwise on stderr."""
+    if settings.summary:
+        render_records(records, settings, writer)
+        return
     builder = SummaryBuilder()
     add = builder.add
 
-    def counted(records: Iterator[Record]) -> Iterator[Record]:
-        for record in records:
+    def counted(selected: Iterable[Record]) -> Iterator[Record]:
+        for record in selected:
             add(record)  # as in `wire read`, the summary covers what the filters let through
             yield record
 
-    selected = counted(out.selection.apply(records))
-    if out.summary:
-        for _record in selected:
-            pass
-    elif out.fmt is WireFormat.jsonl:
-        write = writer.raw
-        for text in jsonl_lines(selected, out.body):
-            write(text + "\n")
-    else:
-        renderer = HumanRenderer(out.verbose)
-        for record in selected:
-            for line in renderer.lines(record):
-                writer.line(line)
-    writer.flush()
-    summary = builder.finish()
-    if out.summary and out.fmt is WireFormat.jsonl:
-        writer.raw(output.dumps_json(summary.as_dict()) + "\n")
-        return
-    target = writer if out.summary else output.WireWriter(sys.stderr, live=True)
-    for line in summary_lines(summary):
-        target.line(line)
-    target.flush()
+    selected = counted(settings.selection.apply(records))
+    render_records(selected, replace(settings, selection=RecordFilter()), writer)
+    stderr = output.WireWriter(sys.stderr, live=True)
+    for line in summary_lines(builder.finish()):
+        stderr.line(line)
+    stderr.flush()
 
 
 def _open_for_writing(path: Path | None) -> IO[bytes] | None:
@@ -175,7 +156,7 @@ def _open_for_writing(path: Path | None) -> IO[bytes] | None:
 # --- wire proxy --------------------------------------------------------------------------------
 
 
-def run_proxy(settings: ProxySettings, out: LiveOutput, write: Path | None) -> None:
+def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | None) -> None:
     """Forward until Ctrl-C, showing the frames; the summary is printed at the end."""
     stream = _open_for_writing(write)
     recorder = PcapRecorder(stream) if stream is not None else None
@@ -183,7 +164,7 @@ def run_proxy(settings: ProxySettings, out: LiveOutput, write: Path | None) -> N
     tap = LiveTap(settings.queue_bytes, warn=output.warn)
 
     def consume(events: Iterator[LiveEvent]) -> None:
-        render_live(proxy_records(events, WirePipeline(), recorder), out, writer)
+        render_live(proxy_records(events, WirePipeline(), recorder), render, writer)
         if recorder is not None:  # --limit reached: keep recording what still goes by
             for event in events:
                 recorder.handle(event)
@@ -270,13 +251,13 @@ def proxy_command(
         upstream=(upstream_host, upstream_port),
         upstream_tls=tls_context,
     )
-    run_proxy(settings, _live_output(), write)
+    run_proxy(settings, _render_settings(), write)
 
 
 # --- wire sniff --------------------------------------------------------------------------------
 
 
-def run_sniff(settings: SniffSettings, out: LiveOutput, write: Path | None) -> None:
+def run_sniff(settings: SniffSettings, render: RenderSettings, write: Path | None) -> None:
     """Capture until Ctrl-C (or SIGTERM), showing the frames; the summary is printed at the end."""
     sock, linktype = open_capture_socket(settings)
     stream = _open_for_writing(write)
@@ -297,7 +278,7 @@ def run_sniff(settings: SniffSettings, out: LiveOutput, write: Path | None) -> N
         packets = packets_from(sock, linktype, stats, stop)
         render_live(
             sniff_records(packets, WirePipeline(ports=(settings.port,)), pcap),
-            out,
+            render,
             output.WireWriter(sys.stdout, live=True),
         )
         drops = kernel_drops(sock)
@@ -339,4 +320,4 @@ def sniff_command(
 
     Example: sudo mqctl wire sniff -i eth0 --port 5672 --method 'Basic.*'
     """
-    run_sniff(SniffSettings(interface, port), _live_output(), write)
+    run_sniff(SniffSettings(interface, port), _render_settings(), write)
