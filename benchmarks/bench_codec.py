@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_codec.py [--messages 200000] [--repeat 3] [--only mqctl,pika]
 
+(after ``tools/build-mypyc`` this measures the compiled codec; ``--clean`` undoes that)
+
 The stream is shaped like real traffic: per message pair, Basic.Publish + content header
 (content_type, delivery_mode, message_id and a 3-entry headers table) + a 100-byte body, then
 Basic.Deliver + the same header + body, then Basic.Ack. ``--messages`` counts publishes plus
@@ -35,6 +37,7 @@ from mqctl.wire import (
     FrameDecoder,
     HeaderFrame,
     MethodFrame,
+    codec_build,
     encode_body,
     encode_header,
     encode_method,
@@ -207,7 +210,7 @@ def main() -> int:
     megabytes = len(stream) / 1e6
     print(
         f"stream: {options.messages} messages, {len(frames)} frames, {megabytes:.1f} MB; "
-        f"python {sys.version.split()[0]}; best of {options.repeat}"
+        f"python {sys.version.split()[0]}; mqctl codec {codec_build()}; best of {options.repeat}"
     )
     full = {
         "mqctl": mqctl_full,

@@ -27,7 +27,7 @@ from mqctl.wire import (
 )
 from mqctl.wire.values import decode_array, decode_table, decode_table_typed, encode_table
 
-EXAMPLES = settings(max_examples=150, deadline=None)
+EXAMPLES = settings(max_examples=100, deadline=None)
 
 short_text = st.text(max_size=20).filter(lambda s: len(s.encode()) <= 255)
 invalid_utf8 = st.binary(min_size=1, max_size=10).filter(lambda b: not _is_utf8(b))
@@ -152,7 +152,7 @@ def method_and_args(draw: st.DrawFn) -> tuple[MethodSpec, dict[str, Any]]:
     return spec, args
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(method_and_args(), _int(16, False))
 def test_every_method_round_trips(case: tuple[MethodSpec, dict[str, Any]], channel: int) -> None:
     spec, args = case

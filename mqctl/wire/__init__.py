@@ -13,6 +13,9 @@ The codec's public API, importable from here:
   ``PROPERTIES`` -- :mod:`mqctl.wire.methods`
 - values: ``TypedValue``, ``decode_table``, ``encode_table``, ``CodecError``, ``EncodeError``
   -- :mod:`mqctl.wire.values`
+
+Pure Python everywhere; tools/build-mypyc optionally compiles the hot modules (``codec_build()``
+says which build is in use).
 """
 
 from mqctl.wire.decoder import DEFAULT_MAX_FRAME_SIZE, NEED_DATA, FrameDecoder, NeedData
@@ -52,6 +55,14 @@ from mqctl.wire.methods import (
 )
 from mqctl.wire.values import CodecError, EncodeError, TypedValue
 
+
+def codec_build() -> str:
+    """``"mypyc"`` when tools/build-mypyc's compiled modules are in use, else ``"pure-python"``."""
+    from mqctl.wire import decoder
+
+    return "mypyc" if not str(decoder.__file__).endswith(".py") else "pure-python"
+
+
 __all__ = [
     "CLASS_NAMES",
     "DEFAULT_MAX_FRAME_SIZE",
@@ -79,6 +90,7 @@ __all__ = [
     "PropertySpec",
     "ProtocolHeader",
     "TypedValue",
+    "codec_build",
     "encode_body",
     "encode_frame",
     "encode_header",
