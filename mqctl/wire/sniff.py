@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import os
 import select
 import socket
 import struct
@@ -279,14 +278,15 @@ def sniff_packets(
     ancillary = socket.CMSG_SPACE(_TIMESPEC.size)
     recvmsg_into = sock.recvmsg_into
     fd = sock.fileno()
-    draining = False
+    stopped_at: float | None = None
     while True:
         if stop is not None:
-            if stop.is_set() and not draining:
-                # Stopped: what the kernel already queued still belongs to the capture.
-                draining = True
+            if stop.is_set() and stopped_at is None:
+                # Stopped: what the kernel queued until now still belongs to the capture, but
+                # not what keeps arriving on a busy port.
+                stopped_at = time.time()
                 sock.setblocking(False)
-            if not draining:
+            if stopped_at is None:
                 ready, _, _ = select.select([fd], [], [], poll_interval)
                 if not ready:
                     continue
@@ -300,12 +300,8 @@ def sniff_packets(
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                 sec, nsec = _TIMESPEC.unpack_from(data)
                 ts = sec + nsec * 1e-9
+        ts = ts or time.time()
+        if stopped_at is not None and ts > stopped_at:
+            return
         stats.packets += 1
-        yield Packet(ts or time.time(), linktype, bytes(view[:kept]), wire_len)
-
-
-def interface_names() -> list[str]:
-    try:
-        return sorted(os.listdir("/sys/class/net"))
-    except OSError:
-        return []
+        yield Packet(ts, linktype, bytes(view[:kept]), wire_len)
