@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import signal
 import sys
 import threading
@@ -144,6 +145,12 @@ def render_live(
     stderr.flush()
 
 
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _open_for_writing(path: Path | None) -> IO[bytes] | None:
     if path is None:
         return None
@@ -164,7 +171,11 @@ def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | Non
     tap = LiveTap(settings.queue_bytes, warn=output.warn)
 
     def consume(events: Iterator[LiveEvent]) -> None:
-        render_live(proxy_records(events, WirePipeline(), recorder), render, writer)
+        try:
+            render_live(proxy_records(events, WirePipeline(), recorder), render, writer)
+        except BrokenPipeError:  # `| head`: the reader has gone, the clients have not
+            _silence_stdout()
+            output.warn("stdout was closed: no more frames are shown; forwarding continues")
         if recorder is not None:  # --limit reached: keep recording what still goes by
             for event in events:
                 recorder.handle(event)
