@@ -6,6 +6,7 @@ import base64
 import contextlib
 import io
 import json
+import os
 import queue
 import re
 import signal
@@ -616,3 +617,29 @@ def _broker_connection_name(client_name: str, timeout: float = 10.0) -> str:
                 return str(conn["name"])
         time.sleep(0.2)
     raise AssertionError(f"the management API does not list connection {client_name}")
+
+
+def test_command_keeps_forwarding_when_stdout_is_closed(broker: str, unique: str) -> None:
+    """`wire proxy ... | head`: the view ends, the clients keep being served, exit 0."""
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mqctl", "wire", "proxy", "--listen", "127.0.0.1:0",
+         "--upstream", "127.0.0.1:5672", "--format", "jsonl"],
+        stdout=write_end, stderr=subprocess.PIPE, env=plain_env(),
+    )  # fmt: skip
+    os.close(write_end)
+    try:
+        assert proc.stderr is not None
+        port = int(re.search(r":(\d+),", proc.stderr.readline().decode()).group(1))  # type: ignore[union-attr]
+        os.close(read_end)  # the reader goes away before the first frame
+        assert run_session(port, f"{unique}-1").bodies == BODIES
+        assert run_session(port, f"{unique}-2").bodies == BODIES
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, err.decode()
+    assert "stdout was closed" in err.decode()
+    assert "2 connection(s)" in err.decode()
