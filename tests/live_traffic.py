@@ -177,13 +177,14 @@ def start_proxy(
     queue_bytes: int = 64 << 20,
     sink: RecordingSink | None = None,
     also: LiveSink | None = None,
+    listen: str = "127.0.0.1",
 ) -> Iterator[RunningProxy]:
     """A proxy serving on an ephemeral port in a thread; `also` sees the events too."""
     sink = sink or RecordingSink()
     warnings: list[str] = []
     tap = LiveTap(queue_bytes, warn=warnings.append)
     tap.start(drive(FanOut([sink, also]) if also else sink))
-    settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream, queue_bytes=queue_bytes)
+    settings = ProxySettings(listen=(listen, 0), upstream=upstream, queue_bytes=queue_bytes)
     proxy = TcpProxy(settings, tap, warn=warnings.append)
     bound: list[tuple[str, int]] = []
     ready = threading.Event()

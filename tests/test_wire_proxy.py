@@ -643,3 +643,25 @@ def test_command_keeps_forwarding_when_stdout_is_closed(broker: str, unique: str
     assert proc.returncode == 0, err.decode()
     assert "stdout was closed" in err.decode()
     assert "2 connection(s)" in err.decode()
+
+
+def test_ipv6_client_to_ipv4_broker_recorded_as_one_flow(
+    broker: str, unique: str, tmp_path: Path
+) -> None:
+    """A client on [::1] and the broker on 127.0.0.1: the pcap flow maps the IPv4 end to
+    ::ffff:127.0.0.1, so the conversation reads back as one connection."""
+    capture = tmp_path / "v6.pcap"
+    with capture.open("wb") as stream:
+        for running in start_proxy(("127.0.0.1", 5672), also=PcapRecorder(stream), listen="::1"):
+            assert run_session(running.port, unique, host="::1").bodies == BODIES
+            running.settle(closed=1)
+    (opened,) = running.sink.of(Opened)
+    assert opened.client[0] == socket.inet_pton(socket.AF_INET6, "::1")  # type: ignore[union-attr]
+    assert opened.server == (socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1"), 5672)  # type: ignore[union-attr]
+    records = list(read_capture(str(capture)))
+    assert {r.conn.id for r in records} == {1}
+    assert records[0].src.startswith("[::1]:") and records[0].dst == "[::ffff:127.0.0.1]:5672"
+    assert (
+        sum(1 for r in records if record_type(r) == "method" and r.event.name == "Basic.Publish")
+        == 4
+    )  # type: ignore[union-attr]
