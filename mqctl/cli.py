@@ -48,10 +48,8 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
-    from mqctl.commands import (
-        wire,
-        wire_live,  # noqa: F401  (adds `wire proxy` and `wire sniff`)
-    )
+    import mqctl.commands.wire_live  # noqa: F401  (adds `wire proxy` and `wire sniff`)
+    from mqctl.commands import wire
 
     app.add_typer(wire.app, name="wire")
 
