@@ -9,8 +9,8 @@ Basic.Publish / Basic.Deliver + a content header (content_type, delivery_mode, m
 3-entry headers table) + a 200-byte JSON body; a publisher's message is one TCP segment, the
 broker's deliveries come 10 to a segment. Timestamps advance 50 µs a message.
 
-Measured (best of --runs, output to /dev/null): wall time, and CPU time (user + system, from
-the kernel's accounting of the process) which is steadier on a shared, loaded machine:
+Measured (best of --runs taken round robin, output to /dev/null): wall time, and CPU time (user +
+system, from the kernel's accounting of the process), steadier on a shared, loaded machine:
   mqctl wire read FILE --format jsonl    every frame, arguments and properties decoded, as JSON
   mqctl wire read FILE                   the human one-line view
   mqctl wire read FILE --summary         counts, confirms and acks paired
@@ -30,7 +30,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from mqctl.wire import codec_build
 from mqctl.wire.encoder import encode_message, encode_method
 from mqctl.wire.packets import LINKTYPE_ETHERNET
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
@@ -75,7 +77,7 @@ def connection_start(flow: TcpFlowWriter, ts: float) -> None:
     flow.data(ts, False, encode_method(1, "Channel.OpenOk"))
 
 
-def message(i: int, method: str, **args: object) -> bytes:
+def message(i: int, method: str, **args: Any) -> bytes:
     body = json.dumps({"order": i, "sku": "A-1234", "qty": 3, "note": "x" * 140}).encode()
     body = body[:200].ljust(200, b" ")
     props = {
@@ -145,22 +147,16 @@ def make_capture(path: Path, messages: int) -> int:
     return frames
 
 
-def timed(cmd: list[str], runs: int) -> tuple[float, float, int]:
-    """Best wall time and best CPU time (user + system) over `runs`, and the peak RSS in kB."""
-    best_wall = best_cpu = float("inf")
-    peak = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        with open(os.devnull, "wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        if status != 0:
-            sys.exit(f"failed ({status}): {' '.join(cmd)}")
-        best_wall = min(best_wall, elapsed)
-        best_cpu = min(best_cpu, usage.ru_utime + usage.ru_stime)
-        peak = max(peak, usage.ru_maxrss)
-    return best_wall, best_cpu, peak
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and peak RSS in kB of one run."""
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed ({status}): {' '.join(cmd)}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def main() -> None:
@@ -170,6 +166,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=30000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", help="write the capture here and keep it")
+    parser.add_argument(
+        "--key-only",
+        action="store_true",
+        help="only mqctl jsonl against tshark's one-line summary (skips the slow views)",
+    )
     args = parser.parse_args()
     tshark = shutil.which("tshark")
     if tshark is None:
@@ -186,17 +187,25 @@ def main() -> None:
             ("tshark -Y amqp", [tshark, "-r", str(path), "-Y", "amqp"]),
             ("tshark -Y amqp -T json", [tshark, "-r", str(path), "-Y", "amqp", "-T", "json"]),
         ]
-        wall: dict[str, float] = {}
-        cpu: dict[str, float] = {}
+        if args.key_only:
+            cases = [cases[0], cases[3]]
+        wall = {label: float("inf") for label, _ in cases}
+        cpu = dict(wall)
+        rss = {label: 0 for label, _ in cases}
+        for _ in range(args.runs):  # round robin: every command sees the same load drift
+            for label, cmd in cases:
+                w, c, r = timed(cmd)
+                wall[label], cpu[label] = min(wall[label], w), min(cpu[label], c)
+                rss[label] = max(rss[label], r)
+        print(f"codec build: {codec_build()}; best of {args.runs} runs, round robin")
         print(f"{'':<32} {'wall':>8}  {'cpu':>7}  {'frames/s (wall)':>15}  {'max RSS':>8}")
-        for label, cmd in cases:
-            wall[label], cpu[label], rss = timed(cmd, args.runs)
+        for label, _ in cases:
             print(
                 f"{label:<32} {wall[label]:7.2f}s  {cpu[label]:6.2f}s  "
-                f"{frames / wall[label]:>15,.0f}  {rss / 1024:6.0f} MB"
+                f"{frames / wall[label]:>15,.0f}  {rss[label] / 1024:6.0f} MB"
             )
         ours = "mqctl wire read --format jsonl"
-        for peer in ("tshark -Y amqp", "tshark -Y amqp -T json"):
+        for peer in [label for label, _ in cases if label.startswith("tshark")]:
             print(
                 f"{peer} / mqctl jsonl: {wall[peer] / wall[ours]:.2f}x wall, "
                 f"{cpu[peer] / cpu[ours]:.2f}x cpu"

@@ -301,3 +301,11 @@ def test_pcapng_simple_packet_blocks(tmp_path: Path) -> None:
     assert got.linktype == 1 and got.data == frame and got.ts == 0.0
     seg = pk.parse_packet(got.linktype, got.data, got.wire_len)
     assert seg is not None and seg.payload == b"spb"
+
+
+def test_tso_packet_with_zero_ip_length() -> None:
+    packet = bytearray(ip_tcp_packet(CLIENT[0], 1, SERVER[0], 2, 5, 0, pk.TCP_ACK, b"x" * 3000))
+    packet[2:4] = b"\0\0"  # captured before segmentation offload filled it in
+    frame = link_frame(pk.LINKTYPE_ETHERNET, bytes(packet))
+    seg = pk.parse_packet(1, frame, len(frame))
+    assert seg is not None and seg.payload == b"x" * 3000

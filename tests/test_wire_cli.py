@@ -283,4 +283,5 @@ def test_stdin_is_decoded_as_it_arrives() -> None:
     finally:
         proc.stdin.close()
         proc.wait(timeout=30)
+        proc.stdout.close()
     assert proc.returncode == 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WIRE = ROOT / "mqctl" / "wire"
-MODULES = ["values", "_spec", "decoder"]
+MODULES = ["values", "_spec", "decoder", "dispatch"]
 GROUP = "mqctl.wire"  # the shared runtime library lands inside the package: mqctl/wire__mypyc*.so
 
 SETUP = """

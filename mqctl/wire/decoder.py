@@ -257,9 +257,19 @@ class FrameDecoder:
                             (base + pos, channel, size, class_id, method_id, view[start:end]),
                         )
                     elif kind == 2 and size >= 14:
+                        class_id, weight, body_size, flags = content(buf, start)
                         frame = new(
                             HeaderFrame,
-                            (base + pos, channel, size, *content(buf, start), view[start:end]),
+                            (
+                                base + pos,
+                                channel,
+                                size,
+                                class_id,
+                                weight,
+                                body_size,
+                                flags,
+                                view[start:end],
+                            ),
                         )
                     else:
                         break

@@ -23,6 +23,9 @@ from typing import Any, NamedTuple
 
 from mqctl.wire import _spec
 from mqctl.wire.detail import typed_arguments, typed_properties
+from mqctl.wire.dispatch import NATIVE as _NATIVE
+from mqctl.wire.dispatch import content_properties as _native_properties
+from mqctl.wire.dispatch import method_args as _native_args
 from mqctl.wire.methods import (
     CLASS_NAMES,
     METHODS_BY_KEY,
@@ -164,16 +167,19 @@ class MethodFrame(NamedTuple):
     @property
     def args(self) -> dict[str, Any]:
         """The arguments as ``{spec name with '-' -> '_': value}``; raises :class:`FrameError`."""
-        decoder = _DECODERS.get((self.class_id << 16) | self.method_id)
-        if decoder is None:
-            raise FrameError(
-                DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
-            )
         try:
-            # one copy of the (small) payload: slicing bytes beats slicing a memoryview
-            return decoder(self.payload.tobytes())
+            if _NATIVE:
+                args = _native_args((self.class_id << 16) | self.method_id, self.payload)
+                if args is not None:
+                    return args
+            else:
+                decoder = _DECODERS.get((self.class_id << 16) | self.method_id)
+                if decoder is not None:
+                    # one copy of the (small) payload: slicing bytes beats slicing a memoryview
+                    return decoder(self.payload.tobytes())
         except _DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
+        raise FrameError(DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}"))
 
     def args_or_problem(self) -> dict[str, Any] | DecodeProblem:
         try:
@@ -223,8 +229,13 @@ class HeaderFrame(NamedTuple):
     @property
     def properties(self) -> dict[str, Any]:
         """The properties that are set, as ``{content_type: ..., headers: {...}, ...}``."""
-        decoder = _COMPILED.get((self.class_id << 16) | self.property_flags)
         try:
+            if _NATIVE:
+                props = _native_properties(self.class_id, self.property_flags, self.payload)
+                if props is not None:
+                    return props
+                return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
+            decoder = _COMPILED.get((self.class_id << 16) | self.property_flags)
             if decoder is None:
                 decoder = property_decoder(self.class_id, self.property_flags)
                 if decoder is None:

@@ -137,7 +137,8 @@ def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | None:
         src = data[offset + 12 : offset + 16]
         dst = data[offset + 16 : offset + 20]
         tcp = offset + (vihl & 0x0F) * 4
-        end = offset + total
+        # A zero total length is a TCP-segmentation-offload packet captured before the NIC cut it.
+        end = offset + total if total else offset + max(wire_len - offset, 0)
     elif version == 6:
         if len(data) < offset + 40:
             return None

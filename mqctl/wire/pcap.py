@@ -49,10 +49,11 @@ class CaptureError(BadInput):
 class ChunkReader:
     """A window over a binary stream: `need(n)` makes n bytes available at `pos` in `buf`."""
 
-    __slots__ = ("buf", "name", "offset", "pos", "read", "stream")
+    __slots__ = ("buf", "file", "name", "offset", "pos", "read", "stream")
 
     def __init__(self, stream: IO[bytes], name: str, prefix: bytes = b"") -> None:
         self.stream = stream
+        self.file = stream  # the file underneath (below a gzip layer), closed last
         # read1 returns what has arrived instead of waiting for a whole chunk: a live pipe
         # (tcpdump -U -w - | mqctl wire read -) shows each packet as it comes.
         self.read = getattr(stream, "read1", stream.read)
@@ -95,29 +96,46 @@ class ChunkReader:
 def open_capture(path: str) -> tuple[ChunkReader, bytes]:
     """Open a capture (a path, or `-` for stdin), undo gzip, and return it with its 4-byte magic."""
     name = "stdin" if path == "-" else path
-    raw: IO[bytes]
+    file: IO[bytes]
     if path == "-":
-        raw = sys.stdin.buffer
+        file = sys.stdin.buffer
     else:
         try:
-            raw = open(path, "rb")  # noqa: SIM115 - closed by the generator that reads it
+            file = open(path, "rb")  # noqa: SIM115 - closed by close_capture
         except OSError as exc:
             raise BadInput(f"cannot open capture {path}: {exc.strerror}", "check the path") from exc
-    head = _read_exactly(raw, 4)
-    if head[:2] == GZIP_MAGIC:
-        raw = gzip.GzipFile(fileobj=_Prefixed(head, raw), mode="rb")  # type: ignore[call-overload]
-        try:
-            head = _read_exactly(raw, 4)
-        except (OSError, EOFError) as exc:
-            raise CaptureError(f"{name}: broken gzip data: {exc}", "check the file") from exc
-    if not head:
-        raise CaptureError(f"{name}: the capture is empty", "capture some traffic first")
-    if len(head) < 4 or (head not in PCAP_MAGICS and head != PCAPNG_MAGIC):
-        raise CaptureError(
-            f"{name}: not a pcap or pcapng capture (starts with {head.hex()})",
-            "give a file written by tcpdump -w, dumpcap or Wireshark (gzip is fine)",
-        )
-    return ChunkReader(raw, name), head
+    reader = ChunkReader(file, name)
+    reader.file = file
+    try:
+        head = _read_exactly(file, 4)
+        if head[:2] == GZIP_MAGIC:
+            gz = gzip.GzipFile(fileobj=_Prefixed(head, file), mode="rb")  # type: ignore[call-overload]
+            reader = ChunkReader(gz, name)
+            reader.file = file
+            try:
+                head = _read_exactly(gz, 4)
+            except (OSError, EOFError) as exc:
+                raise CaptureError(f"{name}: broken gzip data: {exc}", "check the file") from exc
+        if not head:
+            raise CaptureError(f"{name}: the capture is empty", "capture some traffic first")
+        if len(head) < 4 or (head not in PCAP_MAGICS and head != PCAPNG_MAGIC):
+            raise CaptureError(
+                f"{name}: not a pcap or pcapng capture (starts with {head.hex()})",
+                "give a file written by tcpdump -w, dumpcap or Wireshark (gzip is fine)",
+            )
+    except BaseException:
+        close_capture(reader)
+        raise
+    return reader, head
+
+
+def close_capture(reader: ChunkReader) -> None:
+    """Close what open_capture opened (never stdin)."""
+    if reader.file is sys.stdin.buffer:
+        return
+    if reader.stream is not reader.file:
+        reader.stream.close()  # the gzip layer; it leaves the file open
+    reader.file.close()
 
 
 def read_packets(path: str) -> Iterator[Packet]:
@@ -137,8 +155,7 @@ def read_packets(path: str) -> Iterator[Packet]:
             truncated=True,
         ) from exc
     finally:
-        if reader.stream is not sys.stdin.buffer:
-            reader.stream.close()
+        close_capture(reader)
 
 
 def read_pcap(reader: ChunkReader, magic: bytes) -> Iterator[Packet]:
@@ -196,16 +213,16 @@ class _Prefixed:
 
     def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
         self._prefix = prefix
-        self._stream = stream
+        self.stream = stream
 
     def read(self, n: int = -1) -> bytes:
         if self._prefix:
             if n < 0:
-                data, self._prefix = self._prefix + self._stream.read(), b""
+                data, self._prefix = self._prefix + self.stream.read(), b""
                 return data
             data, self._prefix = self._prefix[:n], self._prefix[n:]
             return data
-        return self._stream.read(n)
+        return self.stream.read(n)
 
     def close(self) -> None:
-        self._stream.close()
+        self.stream.close()

@@ -222,6 +222,8 @@ class HumanRenderer:
                 (f" (undecodable: {exc.problem.reason})", ERROR_STYLE),
             ]
             return
+        if len(self._content) > 65536:
+            self._content.clear()  # channels come and go: memory stays flat
         self._content[key] = (props.get("content_type"), frame.body_size)
         shown = " ".join(f"{name}={short(value)}" for name, value in props.items())
         yield [

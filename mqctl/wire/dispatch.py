@@ -1,0 +1,41 @@
+"""Argument and property decoding entry points for the compiled (mypyc) build of the codec.
+
+In the pure-Python build, ``frames`` decodes inline (one call less) and content headers go through
+the per-flags decoders that :mod:`mqctl.wire.properties` compiles with ``exec``. When
+tools/build_mypyc.py has compiled this module with ``_spec`` and ``values``, the frame properties
+call these functions instead, so the whole decode runs as native code: the generated property
+decoder (a flag test per property is cheap there) rather than exec'd Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqctl.wire import _spec
+from mqctl.wire.methods import PROPERTIES
+
+__all__ = ["NATIVE", "content_properties", "method_args"]
+
+#: True when this module runs as mypyc-compiled code
+NATIVE = not str(__file__).endswith(".py")
+
+_DECODERS = _spec.DECODERS
+_PROPERTY_DECODERS = _spec.PROPERTY_DECODERS
+# flag bits that need the careful path: a continuation word, or bits past the class's properties
+_SLOW_FLAGS = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
+
+
+def method_args(key: int, payload: memoryview) -> dict[str, Any] | None:
+    """Arguments of the method ``key`` ((class_id << 16) | method_id); None for unknown methods."""
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        return None
+    return decoder(payload.tobytes())
+
+
+def content_properties(class_id: int, flags: int, payload: memoryview) -> dict[str, Any] | None:
+    """Set properties of a content header; None when the careful path must handle the flags."""
+    slow = _SLOW_FLAGS.get(class_id)
+    if slow is None or flags & slow:
+        return None
+    return _PROPERTY_DECODERS[class_id](payload.tobytes(), 14, flags)
