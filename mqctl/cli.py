@@ -49,6 +49,7 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
+    import mqctl.commands.wire_live  # noqa: F401  (adds `wire proxy` and `wire sniff`)
     from mqctl.commands import consume, publish, rpc, wire
 
     publish.register(app)
