@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+import click
 import typer
 
 from mqctl import output
@@ -92,6 +93,7 @@ def read_command(
     frame_type: list[str] = typer.Option(
         [],
         "--type",
+        click_type=click.Choice(RECORD_TYPES),
         help=f"Only records of this type (repeatable): {', '.join(RECORD_TYPES)}. "
         "Example: --type method",
     ),

@@ -18,7 +18,6 @@ from mqctl.wire.pcap import Packet
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet
 from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import Closed, Data, Dropped, LiveEvent, LiveSink, Opened
-from mqctl.wire.reassembly import Gap
 
 FLUSH_EVERY = 0.5  # seconds: a pcap being written live stays readable without a flush per packet
 
@@ -106,16 +105,9 @@ def endpoint_names(event: Opened) -> tuple[str, str]:
 def _stream_gap(
     pipeline: WirePipeline, ts: float, ends: tuple[str, str], from_client: bool, size: int
 ) -> list[Record]:
-    """Bytes the observer skipped, as a gap in that direction (the decoder resynchronises).
-
-    The pipeline has no public call for a gap in a pushed stream yet; this uses the same
-    internal step its packet path uses for a lost segment.
-    """
-    flow = pipeline._stream_flow(ts, ends[0], ends[1])
-    out: list[Record] = []
-    gap = Gap(size, "skipped: the output could not keep up with the traffic")
-    pipeline._decode(ts, flow, flow.direction(from_client), [gap], out)
-    return out
+    """Bytes the observer skipped, as a gap in that direction (the decoder resynchronises)."""
+    reason = "skipped: the output could not keep up with the traffic"
+    return pipeline.stream_gap(ts, ends[0], ends[1], from_client, size, reason)
 
 
 def proxy_records(

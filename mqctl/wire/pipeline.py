@@ -217,6 +217,15 @@ class WirePipeline:
         self._decode(ts, flow, flow.direction(from_client), [data], out)
         return out
 
+    def stream_gap(
+        self, ts: float, client: str, server: str, from_client: bool, size: int, reason: str
+    ) -> list[Record]:
+        """Bytes of a pushed stream the observer did not see: a gap, then the decoder resyncs."""
+        flow = self._stream_flow(ts, client, server)
+        out: list[Record] = []
+        self._decode(ts, flow, flow.direction(from_client), [Gap(size, reason)], out)
+        return out
+
     def stream_closed(self, ts: float, client: str, server: str) -> list[Record]:
         """The proxied connection ended: what the decoders still hold is reported."""
         flow = self._streams.pop((client, server), None)
