@@ -449,7 +449,7 @@ def test_command_filters_and_human_view(broker: str, unique: str) -> None:
         (
             ["--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:5672", "--type", "bogus"],
             4,
-            "unknown --type bogus",
+            "Invalid value for '--type': 'bogus' is not one of",
         ),
     ],
 )
