@@ -49,11 +49,13 @@ def root(
 
 def _register_commands() -> None:
     """Command groups join the app here as their modules land."""
-    from mqctl.commands import consume, publish, rpc, topology
+    import mqctl.commands.wire_live  # noqa: F401  (adds `wire proxy` and `wire sniff`)
+    from mqctl.commands import consume, publish, rpc, topology, wire
 
     publish.register(app)
     consume.register(app)
     rpc.register(app)
+    app.add_typer(wire.app, name="wire")
     app.add_typer(topology.app, name="topology")
 
 

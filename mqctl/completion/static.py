@@ -123,17 +123,9 @@ def complete_methods(
 
 
 def amqp_method_names() -> tuple[str, ...]:
-    """Every AMQP 0-9-1 method name, from the codec's table when it is there.
+    """Every AMQP 0-9-1 method name, from the codec's generated table."""
+    from mqctl.wire.methods import METHODS
 
-    The fallback is generated from the same spec by tools/gen_completions.py (checked for drift);
-    once the codec (`mqctl.wire.methods`) is part of the program, it is the only source used.
-    """
-    try:
-        from mqctl.wire.methods import METHODS  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from mqctl.completion._amqp_names import METHOD_NAMES
-
-        return METHOD_NAMES
     return tuple(str(method.name) for method in METHODS)
 
 

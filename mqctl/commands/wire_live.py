@@ -1,0 +1,334 @@
+"""`mqctl wire proxy` and `mqctl wire sniff`: the live sources of the wire views.
+
+Both join the `wire` app of `mqctl.commands.wire` and take `wire read`'s output options
+(`--format`, `-v`, `--summary`, `--body` and the filters) as the very same click parameters,
+copied from the `read` command, so the two cannot drift apart. What a live source adds is only its
+first step (a proxy's sockets, a packet socket); the records go through the same filters and
+renderers. Output is flushed per frame, so `| jq` works live. When the source stops (Ctrl-C), the
+summary is printed: on stdout in place of the frames with `--summary`, otherwise on stderr so that
+stdout stays a clean stream of frames.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import typer
+from typer.core import TyperCommand
+
+from mqctl import output
+from mqctl.amqp_connection import ssl_context
+from mqctl.commands.common import connection_params, debug_param, given_options
+from mqctl.commands.wire import app
+from mqctl.config import ConnectionOptions, resolve
+from mqctl.errors import BadInput, OperationFailed, Unreachable
+from mqctl.wire.filters import RecordFilter
+from mqctl.wire.live import PcapRecorder, proxy_records, sniff_records
+from mqctl.wire.pcapwriter import PcapWriter
+from mqctl.wire.pipeline import Record, WirePipeline
+from mqctl.wire.proxy import LiveEvent, LiveTap, ProxySettings, TcpProxy, parse_host_port
+from mqctl.wire.render_jsonl import BodyMode
+from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
+from mqctl.wire.render_summary import summary_lines
+from mqctl.wire.sniff import SniffSettings, SniffStats, kernel_drops, open_capture_socket
+from mqctl.wire.sniff import sniff_packets as packets_from
+from mqctl.wire.summary import SummaryBuilder
+
+# `wire read`'s options that the live commands share, by parameter name.
+SHARED_OUTPUT = (
+    "fmt",
+    "verbose",
+    "summary",
+    "body",
+    "channel",
+    "method",
+    "conn",
+    "frame_type",
+    "limit",
+)
+TLS_OPTIONS = ("ca_cert", "client_cert", "client_key", "insecure")
+_META_KEY = "mqctl.wire.output"
+
+
+@functools.cache
+def _read_command() -> click.Command:
+    """`wire read` as a click command, built alone (building the whole group would build us)."""
+    info = next(c for c in app.registered_commands if c.name == "read")
+    return typer.main.get_command_from_info(
+        info, pretty_exceptions_short=True, rich_markup_mode=app.rich_markup_mode
+    )
+
+
+def _read_params() -> list[click.Parameter]:
+    """Copies of `wire read`'s output and filter parameters."""
+    by_name = {p.name: p for p in _read_command().params}
+    missing = [name for name in SHARED_OUTPUT if name not in by_name]
+    if missing:  # a rename in `wire read` must not silently drop options here
+        raise RuntimeError(f"wire read no longer has the options {missing}")
+    return [copy.copy(by_name[name]) for name in SHARED_OUTPUT]
+
+
+class LiveCommand(TyperCommand):
+    """A live wire command: its own options, plus `wire read`'s output options and `--debug`."""
+
+    extra_names: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend([*_read_params(), *self.extra_params(), debug_param()])
+
+    def extra_params(self) -> list[click.Parameter]:
+        return []
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.meta[_META_KEY] = {name: ctx.params.pop(name) for name in SHARED_OUTPUT}
+        return super().invoke(ctx)
+
+
+class ProxyCommand(LiveCommand):
+    """`wire proxy` also takes the connection TLS options, for `--upstream-tls`."""
+
+    def extra_params(self) -> list[click.Parameter]:
+        return [p for p in connection_params() if p.name in TLS_OPTIONS]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        given = {name: ctx.params.pop(name, None) for name in TLS_OPTIONS}
+        ctx.meta.setdefault("mqctl.connection", {})["command"] = {**given, "vhost": ()}
+        return super().invoke(ctx)
+
+
+def _render_settings() -> RenderSettings:
+    given = click.get_current_context().meta[_META_KEY]
+    return RenderSettings(
+        # Raw click values: typer converts only the parameters of the function's own signature.
+        fmt=WireFormat(given["fmt"]),
+        verbose=bool(given["verbose"]),
+        summary=bool(given["summary"]),
+        body=BodyMode(given["body"]),
+        selection=RecordFilter.build(
+            given["conn"], given["channel"], given["method"], given["frame_type"], given["limit"]
+        ),
+    )
+
+
+def render_live(
+    records: Iterable[Record], settings: RenderSettings, writer: output.WireWriter
+) -> None:
+    """Frames as they come (the writer flushes each), then the summary when the source stops:
+    with --summary in their place, as `wire read` does; otherwise on stderr."""
+    if settings.summary:
+        render_records(records, settings, writer)
+        return
+    builder = SummaryBuilder()
+    add = builder.add
+
+    def counted(selected: Iterable[Record]) -> Iterator[Record]:
+        for record in selected:
+            add(record)  # as in `wire read`, the summary covers what the filters let through
+            yield record
+
+    selected = counted(settings.selection.apply(records))
+    render_records(selected, replace(settings, selection=RecordFilter()), writer)
+    stderr = output.WireWriter(sys.stderr, live=True)
+    for line in summary_lines(builder.finish()):
+        stderr.line(line)
+    stderr.flush()
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _open_for_writing(path: Path | None) -> IO[bytes] | None:
+    if path is None:
+        return None
+    try:
+        return path.open("wb")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", "check the path") from None
+
+
+# --- wire proxy --------------------------------------------------------------------------------
+
+
+def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | None) -> None:
+    """Forward until Ctrl-C, showing the frames; the summary is printed at the end."""
+    stream = _open_for_writing(write)
+    recorder = PcapRecorder(stream) if stream is not None else None
+    writer = output.WireWriter(sys.stdout, live=True)
+    tap = LiveTap(settings.queue_bytes, warn=output.warn)
+
+    def consume(events: Iterator[LiveEvent]) -> None:
+        try:
+            render_live(proxy_records(events, WirePipeline(), recorder), render, writer)
+        except BrokenPipeError:  # `| head`: the reader has gone, the clients have not
+            _silence_stdout()
+            output.warn("stdout was closed: no more frames are shown; forwarding continues")
+        if recorder is not None:  # --limit reached: keep recording what still goes by
+            for event in events:
+                recorder.handle(event)
+            recorder.finish()
+
+    proxy = TcpProxy(settings, tap, warn=output.warn)
+    upstream = _show(settings.upstream)
+    tls = " (TLS)" if settings.upstream_tls else ""
+
+    def listening(addresses: list[tuple[str, int]]) -> None:
+        tap.start(consume)  # only now: a proxy that cannot listen has nothing to summarise
+        where = ", ".join(_show(a) for a in addresses)
+        output.info(
+            f"wire proxy: listening on {where}, forwarding to {upstream}{tls}; Ctrl-C stops"
+        )
+
+    try:
+        proxy.serve(listening)
+    finally:
+        tap.close()
+        if stream is not None:
+            stream.close()
+    stats = proxy.stats
+    skipped = f"; the output skipped {stats.dropped_bytes} bytes" if stats.dropped_bytes else ""
+    output.info(
+        f"wire proxy: {stats.connections} connection(s), {stats.bytes_from_clients} bytes from "
+        f"clients, {stats.bytes_from_upstream} bytes from upstream{skipped}"
+    )
+    if tap.error is not None:
+        raise OperationFailed(f"decoding stopped: {tap.error}") from tap.error
+
+
+def _show(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@app.command("proxy", cls=ProxyCommand)
+def proxy_command(
+    listen: str = typer.Option(
+        ...,
+        "--listen",
+        metavar="HOST:PORT",
+        help="Where clients connect instead of the broker; port 0 picks a free one. "
+        "Example: --listen 127.0.0.1:5673",
+    ),
+    upstream: str = typer.Option(
+        ...,
+        "--upstream",
+        metavar="HOST:PORT",
+        help="The broker to forward to. Example: --upstream rabbit.internal:5672",
+    ),
+    write: Path | None = typer.Option(
+        None,
+        "--write",
+        metavar="FILE",
+        help="Also record the traffic as a pcap (wire read and tshark read it). "
+        "Example: --write session.pcap",
+    ),
+    upstream_tls: bool = typer.Option(
+        False,
+        "--upstream-tls",
+        help="Speak TLS (amqps) to the broker while clients connect in plain text; "
+        "verification follows --ca-cert/--insecure. Example: --upstream rabbit:5671 --upstream-tls",
+    ),
+) -> None:
+    """Forward AMQP between clients and a broker unchanged, printing every frame live.
+
+    Example: mqctl wire proxy --listen 127.0.0.1:5673 --upstream 127.0.0.1:5672 --format jsonl | jq .method
+    """
+    tls_context = None
+    upstream_host, upstream_port = parse_host_port(upstream, "--upstream")
+    if upstream_tls:
+        given = given_options()
+        tls = resolve(ConnectionOptions(**{k: given[k] for k in TLS_OPTIONS})).tls
+        try:
+            tls_context = ssl_context(tls)
+        except OSError as exc:
+            raise Unreachable(
+                f"cannot load TLS files: {exc}", "check --ca-cert/--client-cert/--client-key"
+            ) from None
+    settings = ProxySettings(
+        listen=parse_host_port(listen, "--listen"),
+        upstream=(upstream_host, upstream_port),
+        upstream_tls=tls_context,
+    )
+    run_proxy(settings, _render_settings(), write)
+
+
+# --- wire sniff --------------------------------------------------------------------------------
+
+
+def run_sniff(settings: SniffSettings, render: RenderSettings, write: Path | None) -> None:
+    """Capture until Ctrl-C (or SIGTERM), showing the frames; the summary is printed at the end."""
+    sock, linktype = open_capture_socket(settings)
+    stream = _open_for_writing(write)
+    pcap = PcapWriter(stream, linktype) if stream is not None else None
+    stop = threading.Event()
+    stats = SniffStats()
+
+    def stop_once(_signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: give up on the summary
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stop_once) for sig in (signal.SIGINT, signal.SIGTERM)}
+    output.info(
+        f"wire sniff: capturing tcp port {settings.port} on {settings.interface}; Ctrl-C stops"
+    )
+    try:
+        packets = packets_from(sock, linktype, stats, stop)
+        render_live(
+            sniff_records(packets, WirePipeline(ports=(settings.port,)), pcap),
+            render,
+            output.WireWriter(sys.stdout, live=True),
+        )
+        drops = kernel_drops(sock)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+        if stream is not None:
+            stream.close()
+    lost = f"; the kernel dropped {drops} (decoding too slow)" if drops else ""
+    output.info(f"wire sniff: {stats.packets} packet(s) captured{lost}")
+
+
+@app.command("sniff", cls=LiveCommand)
+def sniff_command(
+    interface: str = typer.Option(
+        ...,
+        "--interface",
+        "-i",
+        metavar="IFACE",
+        help="Network interface to capture on ('any' for all); needs root or CAP_NET_RAW. "
+        "Example: -i lo",
+    ),
+    port: int = typer.Option(
+        5672,
+        "--port",
+        min=1,
+        max=65535,
+        help="TCP port of the AMQP traffic; filtered in the kernel. Example: --port 5673",
+    ),
+    write: Path | None = typer.Option(
+        None,
+        "--write",
+        metavar="FILE",
+        help="Also save the captured packets as a pcap. Example: --write capture.pcap",
+    ),
+) -> None:
+    """Capture AMQP live from a network interface and print every frame.
+
+    Example: sudo mqctl wire sniff -i eth0 --port 5672 --method 'Basic.*'
+    """
+    run_sniff(SniffSettings(interface, port), _render_settings(), write)

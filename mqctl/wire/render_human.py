@@ -1,0 +1,322 @@
+"""The human view: one line per frame, a detail tree under it with `-v`.
+
+    14:02:11.017231 #1 → ch1 Basic.Publish x=orders rk=order.created mandatory
+    14:02:11.017316 #1 → ch1   ContentHeader 57 B content_type=application/json delivery_mode=2
+    14:02:11.018038 #1 ← ch2 Channel.Close 404 NOT_FOUND - no queue 'x' in vhost '/' (Queue.Declare)
+
+Time is UTC; `#N` the connection (its endpoints are shown when it first appears), `→` client to
+broker, `←` broker to client. Each connection has its own colour on a terminal; error replies are
+bold red. The renderer returns (text, style) parts; `mqctl.output.WireWriter` writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from mqctl.output import wire_conn_style
+from mqctl.wire.frames import (
+    GAP,
+    BodyFrame,
+    DecodeProblem,
+    FrameError,
+    HeaderFrame,
+    HeartbeatFrame,
+    MethodFrame,
+    ProtocolHeader,
+)
+from mqctl.wire.methods import PROPERTIES, REPLY_CODES, method_name
+from mqctl.wire.pipeline import Record
+from mqctl.wire.render_jsonl import redact_args
+from mqctl.wire.values import FIELD_TYPE_NAMES, TypedValue
+
+Part = tuple[str, str | None]
+Line = list[Part]
+
+ERROR_STYLE = "bold red"
+DIM = "dim"
+NAME_STYLE = "bold"
+
+ABBREVIATIONS = {
+    "exchange": "x",
+    "routing_key": "rk",
+    "queue": "q",
+    "consumer_tag": "ctag",
+    "delivery_tag": "tag",
+    "message_count": "msgs",
+    "consumer_count": "consumers",
+    "destination": "dest",
+    "source": "src",
+    "prefetch_count": "prefetch",
+}
+# Arguments that say nothing in a one-line view (reserved, deprecated, protocol versions).
+QUIET = {"ticket", "reserved_1", "reserved_2", "reserved_3", "version_major", "version_minor"}
+PEER_PROPERTIES = ("connection_name", "product", "version", "platform")
+SHOWN_EMPTY = {"exchange"}  # the default exchange is worth saying
+MAX_VALUE = 80
+MAX_PRETTY_JSON = 4096
+
+
+_SECONDS: dict[int, str] = {}
+
+
+def _clock(ts: float) -> str:
+    """`HH:MM:SS.ffffff` (UTC); the seconds part formatted once per second of capture."""
+    micros = round(ts * 1e6)
+    whole, frac = divmod(micros, 1_000_000)
+    text = _SECONDS.get(whole)
+    if text is None:
+        if len(_SECONDS) > 1024:
+            _SECONDS.clear()
+        text = _SECONDS[whole] = dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%H:%M:%S")
+    return f"{text}.{frac:06d}"
+
+
+def short(value: Any, limit: int = MAX_VALUE) -> str:
+    """A value as it reads best on one line."""
+    if isinstance(value, TypedValue):
+        value = value.value
+    if isinstance(value, str):
+        text = (
+            value
+            if value and value.isprintable() and " " not in value and '"' not in value
+            else json.dumps(value, ensure_ascii=False)
+        )
+    elif isinstance(value, bytes | memoryview):
+        if limit < 100:
+            text = f"<{len(value)} bytes>"
+        else:
+            text = f"<{len(value)} bytes {bytes(value[:32]).hex()}{'…' if len(value) > 32 else ''}>"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dict):
+        inner = ", ".join(f"{k}={short(v, 24)}" for k, v in value.items())
+        text = "{" + inner + "}"
+    elif isinstance(value, list | tuple):
+        text = "[" + ", ".join(short(v, 24) for v in value) + "]"
+    elif isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_error_reply(frame: MethodFrame, args: dict[str, Any]) -> bool:
+    is_close = (frame.class_id, frame.method_id) in ((10, 50), (20, 40))
+    return is_close and args.get("reply_code") not in (0, 200)  # pika closes with 0 too
+
+
+def method_summary(frame: MethodFrame, args: dict[str, Any]) -> str:
+    """The key arguments of a method: `x=orders rk=order.created mandatory`."""
+    parts = []
+    if "reply_code" in args:
+        parts.append(f"{args['reply_code']} {args.get('reply_text', '')}".rstrip())
+        failing = args.get("class_id")
+        if failing and "method_id" in args:
+            parts.append(f"({method_name(failing, args['method_id'])})")
+    for name, value in args.items():
+        if name in QUIET or name in ("reply_code", "reply_text", "class_id", "method_id"):
+            continue
+        if name in ("server_properties", "client_properties") and isinstance(value, dict):
+            parts.extend(f"{key}={short(value[key])}" for key in PEER_PROPERTIES if key in value)
+            continue
+        if isinstance(value, bool):
+            if value:
+                parts.append(name)
+            continue
+        if isinstance(value, dict | list) and not value:
+            continue
+        if value == "" and name not in SHOWN_EMPTY:
+            continue
+        label = ABBREVIATIONS.get(name, name)
+        parts.append(f'{label}=""' if value == "" else f"{label}={short(value)}")
+    return " ".join(parts)
+
+
+class HumanRenderer:
+    """Turns records into lines; keeps what it needs across frames (content types per channel)."""
+
+    def __init__(self, verbose: bool = False) -> None:
+        self.verbose = verbose
+        self._announced: set[int] = set()
+        self._content: dict[tuple[int, bool, int], tuple[str | None, int]] = {}
+
+    def lines(self, record: Record) -> Iterator[Line]:
+        conn = record.conn
+        style = wire_conn_style(conn.id)
+        if conn.id not in self._announced:
+            self._announced.add(conn.id)
+            when = dt.datetime.fromtimestamp(record.ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            yield [(f"#{conn.id} {conn.client} → {conn.server}", style), (f"  {when}", DIM)]
+        event = record.event
+        arrow = "→" if record.from_client else "←"
+        channel = getattr(event, "channel", None)
+        head: Line = [
+            (_clock(record.ts) + " ", DIM),
+            (f"#{conn.id} {arrow}", style),
+            (f" ch{channel} " if channel is not None else " ", None),
+        ]
+        kind = type(event)
+        if kind is MethodFrame:
+            assert isinstance(event, MethodFrame)
+            yield from self._method(record, event, head)
+        elif kind is HeaderFrame:
+            assert isinstance(event, HeaderFrame)
+            yield from self._header(record, event, head)
+        elif kind is BodyFrame:
+            assert isinstance(event, BodyFrame)
+            yield from self._body(record, event, head)
+        elif kind is HeartbeatFrame:
+            yield [*head, ("Heartbeat", DIM)]
+        elif kind is ProtocolHeader:
+            assert isinstance(event, ProtocolHeader)
+            text = f"protocol header {event.description}"
+            yield [*head, (text, None if event.is_amqp091 else ERROR_STYLE)]
+        else:
+            assert isinstance(event, DecodeProblem)
+            label = "GAP" if event.kind == GAP else f"ERROR {event.kind}"
+            where = f" at offset {event.offset}"
+            yield [*head, (f"{label}: {event.reason}{where}", ERROR_STYLE)]
+
+    # --- frames ---------------------------------------------------------------------------------
+
+    def _method(self, record: Record, frame: MethodFrame, head: Line) -> Iterator[Line]:
+        try:
+            args = redact_args(frame, frame.args)
+        except FrameError as exc:
+            yield [
+                *head,
+                (frame.name, NAME_STYLE),
+                (f" (undecodable: {exc.problem.reason})", ERROR_STYLE),
+            ]
+            return
+        summary = method_summary(frame, args)
+        if _is_error_reply(frame, args):
+            code = args["reply_code"]
+            name = REPLY_CODES.get(code, "")
+            yield [
+                *head,
+                (f"{frame.name} {summary}", ERROR_STYLE),
+                (f"  [{name}]" if name else "", DIM),
+            ]
+        else:
+            yield [*head, (frame.name, NAME_STYLE), (" " + summary if summary else "", None)]
+        if self.verbose:
+            spec = frame.spec
+            typed = redact_args(frame, frame.typed_args())
+            if spec is not None:
+                entries = [(arg.name, arg.amqp_type, typed.get(arg.name)) for arg in spec.arguments]
+                yield from tree(entries)
+
+    def _header(self, record: Record, frame: HeaderFrame, head: Line) -> Iterator[Line]:
+        key = (record.conn.id, record.from_client, frame.channel)
+        try:
+            props = frame.properties
+        except FrameError as exc:
+            self._content[key] = (None, frame.body_size)
+            yield [
+                *head,
+                ("  ContentHeader", NAME_STYLE),
+                (f" (undecodable: {exc.problem.reason})", ERROR_STYLE),
+            ]
+            return
+        if len(self._content) > 65536:
+            self._content.clear()  # channels come and go: memory stays flat
+        self._content[key] = (props.get("content_type"), frame.body_size)
+        shown = " ".join(f"{name}={short(value)}" for name, value in props.items())
+        yield [
+            *head,
+            ("  ContentHeader", NAME_STYLE),
+            (f" {frame.body_size} B {shown}".rstrip(), None),
+        ]
+        if self.verbose:
+            typed = frame.typed_properties()
+            types = {p.name: p.amqp_type for p in PROPERTIES.get(frame.class_id, ())}
+            yield from tree([(name, types.get(name, "?"), value) for name, value in typed.items()])
+
+    def _body(self, record: Record, frame: BodyFrame, head: Line) -> Iterator[Line]:
+        key = (record.conn.id, record.from_client, frame.channel)
+        content_type, body_size = self._content.get(key, (None, -1))
+        pretty = None
+        if (
+            content_type
+            and "json" in content_type
+            and frame.size == body_size
+            and frame.size <= MAX_PRETTY_JSON
+        ):
+            try:
+                pretty = json.dumps(json.loads(bytes(frame.payload)), indent=2, ensure_ascii=False)
+            except ValueError:
+                pretty = None  # says it is JSON but is not: show it as it is
+        if pretty is not None:
+            yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B JSON:", None)]
+            for row in pretty.splitlines():
+                yield [("      " + row, None)]
+            return
+        shown = body_preview(frame.payload)
+        yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B ", None), (shown, DIM)]
+
+
+def body_preview(payload: memoryview | bytes, limit: int = 64) -> str:
+    """Text in quotes when the body reads as text; otherwise its first bytes in hex."""
+    head = bytes(payload[: limit * 4])
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
+        if not text:
+            return _hex(payload)
+    if not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
+        return _hex(payload)
+    shown = json.dumps(text[:limit], ensure_ascii=False)
+    return shown + ("…" if len(text[:limit].encode()) < len(payload) else "")
+
+
+def _hex(payload: memoryview | bytes, count: int = 24) -> str:
+    more = " …" if len(payload) > count else ""
+    return "hex " + bytes(payload[:count]).hex(" ") + more
+
+
+def tree(entries: list[tuple[str, str, Any]], indent: str = "      ") -> Iterator[Line]:
+    """`name (type) = value` rows with box-drawing branches; tables and arrays nest."""
+    for i, (name, amqp_type, value) in enumerate(entries):
+        last = i == len(entries) - 1
+        branch = "└─ " if last else "├─ "
+        if isinstance(value, TypedValue):
+            amqp_type = f"{value.type_code} {FIELD_TYPE_NAMES.get(value.type_code, '?')}"
+            value = value.value
+        if isinstance(value, dict):
+            yield [
+                (indent + branch, DIM),
+                (name, None),
+                (f" ({amqp_type})", DIM),
+                (f" {len(value)} entries", DIM),
+            ]
+            yield from tree(
+                [(str(k), "", v) for k, v in value.items()], indent + ("   " if last else "│  ")
+            )
+        elif isinstance(value, list):
+            yield [
+                (indent + branch, DIM),
+                (name, None),
+                (f" ({amqp_type})", DIM),
+                (f" {len(value)} items", DIM),
+            ]
+            yield from tree(
+                [(f"[{j}]", "", v) for j, v in enumerate(value)],
+                indent + ("   " if last else "│  "),
+            )
+        else:
+            shown = (
+                short(value, 200)
+                if not isinstance(value, str)
+                else json.dumps(value, ensure_ascii=False)
+            )
+            yield [
+                (indent + branch, DIM),
+                (name, None),
+                (f" ({amqp_type})", DIM),
+                (" = " + shown, None),
+            ]

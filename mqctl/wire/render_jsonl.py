@@ -1,0 +1,234 @@
+"""`--format jsonl`: one JSON object per AMQP frame (and per problem) — a contract for scripts.
+
+Every record: `ts` (capture time, seconds since the epoch), `conn` (the connection's number),
+`src`, `dst` (`ip:port`, IPv6 as `[addr]:port`), `channel`, `type`, `size` (the frame's payload
+size from its header).
+
+- `protocol-header`: `protocol` (`AMQP 0-9-1`, or what the 8 bytes are instead); channel 0, size 8.
+- `method`: `class_id`, `method_id`, `method` (`Basic.Publish`), `args` (every argument).
+- `header`: `class_id`, `body_size`, `properties` (only the properties that are set).
+- `body`: `preview` (up to 64 characters of the body, UTF-8, undecodable bytes escaped) and, with
+  `--body full`, `body` as `{"bytes": "<base64>"}`; `--body none` leaves both out.
+- `heartbeat`: nothing more.
+- `gap` (bytes missing from the capture) and `error` (bytes skipped to resynchronise, a bad frame
+  end, a frame cut off at the end, undecodable arguments): `reason`, `kind`, `offset` (stream
+  offset in that direction); `size` is the number of bytes lost or skipped; channel 0.
+
+Secrets never appear: the password in Connection.StartOk's PLAIN `response` (the user stays),
+any other StartOk/SecureOk `response` and Connection.UpdateSecret's `new_secret` are replaced by
+`****`.
+
+A method whose arguments do not decode keeps its record with `args: null` and an `error` reason;
+likewise a header's `properties`. Values follow `mqctl.jsonvalues` (timestamps as ISO 8601 UTC,
+decimals as strings, byte arrays as `{"bytes": "<base64>"}`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+from mqctl.jsonvalues import to_json
+from mqctl.redact import MASK
+from mqctl.wire.frames import (
+    GAP,
+    BodyFrame,
+    DecodeProblem,
+    FrameError,
+    HeaderFrame,
+    HeartbeatFrame,
+    MethodFrame,
+    ProtocolHeader,
+)
+from mqctl.wire.methods import NAMES_BY_KEY
+from mqctl.wire.pipeline import Connection, Record
+
+PREVIEW_CHARS = 64
+
+
+class BodyMode(StrEnum):
+    none = "none"
+    preview = "preview"
+    full = "full"
+
+
+def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
+    """The start of a body as text: UTF-8 where it decodes, `\\xNN` escapes where it does not."""
+    return bytes(payload[: limit * 4]).decode("utf-8", "backslashreplace")[:limit]
+
+
+# Arguments that carry credentials, by method key ((class_id << 16) | method_id).
+SECRET_ARGUMENTS = {
+    (10 << 16) | 11: "response",
+    (10 << 16) | 21: "response",
+    (10 << 16) | 70: "new_secret",
+}
+
+
+def redact_args(frame: MethodFrame, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with credentials masked (a PLAIN response keeps its user name)."""
+    name = SECRET_ARGUMENTS.get((frame.class_id << 16) | frame.method_id)
+    if name is None or name not in args:
+        return args
+    value = args[name]
+    args = dict(args)
+    if isinstance(value, str) and args.get("mechanism") == "PLAIN" and value.count("\0") == 2:
+        authzid, user, _password = value.split("\0")
+        args[name] = f"{authzid}\0{user}\0{MASK}"
+    else:
+        args[name] = MASK
+    return args
+
+
+def _default(value: Any) -> Any:
+    """json.dumps hook for what JSON lacks: the shared AMQP value mapping (`mqctl.jsonvalues`)."""
+    return to_json(value)
+
+
+# One C encoder made once (json.dumps builds a new one per call): ensure_ascii=False, ", "/": "
+# separators as json.dumps, no circular check (decoded frames cannot hold cycles), NaN allowed.
+_c_encoder = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ", False, False, True)
+
+
+def _encode(value: Any) -> str:
+    return "".join(_c_encoder(value, 0))
+
+
+def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, Any]:
+    """The JSON object of one record (before encoding)."""
+    event = record.event
+    out: dict[str, Any] = {
+        "ts": record.ts,
+        "conn": record.conn.id,
+        "src": record.src,
+        "dst": record.dst,
+    }
+    kind = type(event)
+    if kind is MethodFrame:
+        assert isinstance(event, MethodFrame)
+        out["channel"] = event.channel
+        out["type"] = "method"
+        out["size"] = event.size
+        out["class_id"] = event.class_id
+        out["method_id"] = event.method_id
+        out["method"] = event.name
+        try:
+            out["args"] = redact_args(event, event.args)
+        except FrameError as exc:
+            out["args"] = None
+            out["error"] = exc.problem.reason
+    elif kind is HeaderFrame:
+        assert isinstance(event, HeaderFrame)
+        out["channel"] = event.channel
+        out["type"] = "header"
+        out["size"] = event.size
+        out["class_id"] = event.class_id
+        out["body_size"] = event.body_size
+        try:
+            out["properties"] = event.properties
+        except FrameError as exc:
+            out["properties"] = None
+            out["error"] = exc.problem.reason
+    elif kind is BodyFrame:
+        assert isinstance(event, BodyFrame)
+        out["channel"] = event.channel
+        out["type"] = "body"
+        out["size"] = event.size
+        if body is not BodyMode.none:
+            out["preview"] = preview(event.payload)
+        if body is BodyMode.full:
+            out["body"] = {"bytes": base64.b64encode(event.payload).decode("ascii")}
+    elif kind is HeartbeatFrame:
+        assert isinstance(event, HeartbeatFrame)
+        out["channel"] = event.channel
+        out["type"] = "heartbeat"
+        out["size"] = event.size
+    elif kind is ProtocolHeader:
+        assert isinstance(event, ProtocolHeader)
+        out["channel"] = 0
+        out["type"] = "protocol-header"
+        out["size"] = 8
+        out["protocol"] = event.description
+    else:
+        assert isinstance(event, DecodeProblem)
+        out["channel"] = 0
+        out["type"] = "gap" if event.kind == GAP else "error"
+        out["size"] = event.skipped_bytes
+        out["kind"] = event.kind
+        out["offset"] = event.offset
+        out["reason"] = event.reason
+    return out
+
+
+def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:
+    """One record as one line of JSON (without the newline)."""
+    return next(jsonl_lines((record,), body))
+
+
+def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) -> Iterator[str]:
+    """Each record as one line of JSON (without the newline): `record_dict` encoded, but built
+    directly for the frames that fill captures, in one loop (a bulk capture holds hundreds of
+    thousands; a function call and a dict per frame are what costs)."""
+    endpoints: dict[tuple[Connection, bool], str] = {}
+    preview_bodies = body is BodyMode.preview
+    encode = _encode
+    last_ts: object = None
+    last_conn: object = None
+    last_from_client = False
+    where = head = ""
+    for record in records:
+        ts, conn, from_client, event = record
+        kind = type(event)
+        # The frames of one packet share its time and endpoints: `head` is made once for them.
+        if ts is not last_ts or conn is not last_conn or from_client is not last_from_client:
+            if conn is not last_conn or from_client is not last_from_client:
+                found = endpoints.get((conn, from_client))
+                if found is None:
+                    if len(endpoints) > 4096:
+                        endpoints.clear()  # connections come and go: stay flat
+                    found = endpoints[(conn, from_client)] = (
+                        f'"conn": {conn.id}, "src": {encode_basestring(record.src)}, '
+                        f'"dst": {encode_basestring(record.dst)}, '
+                    )
+                where = found
+            head = f'{{"ts": {ts!r}, {where}"channel": '
+            last_ts, last_conn, last_from_client = ts, conn, from_client
+        try:
+            # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
+            if kind is HeaderFrame:
+                _o, channel, size, class_id, _w, body_size, _f, _p = event  # type: ignore[misc]
+                props = event.properties  # type: ignore[union-attr]
+                yield (
+                    f'{head}{channel}, "type": "header", '
+                    f'"size": {size}, "class_id": {class_id}, "body_size": {body_size}, '
+                    f'"properties": {encode(props)}}}'
+                )
+            elif kind is MethodFrame:
+                _o, channel, size, class_id, method_id, _p = event  # type: ignore[misc]
+                args = event.args  # type: ignore[union-attr]
+                name = NAMES_BY_KEY.get((class_id << 16) | method_id) or event.name  # type: ignore[union-attr]
+                if (class_id << 16) | method_id in SECRET_ARGUMENTS:
+                    args = redact_args(event, args)  # type: ignore[arg-type]
+                yield (
+                    f'{head}{channel}, "type": "method", '
+                    f'"size": {size}, "class_id": {class_id}, "method_id": {method_id}, '
+                    f'"method": "{name}", "args": {encode(args)}}}'
+                )
+            elif kind is BodyFrame and preview_bodies:
+                _o, channel, size, payload = event  # type: ignore[misc]
+                text = preview(payload)  # type: ignore[arg-type]
+                yield (
+                    f'{head}{channel}, "type": "body", '
+                    f'"size": {size}, "preview": {encode_basestring(text)}}}'
+                )
+            else:
+                yield encode(record_dict(record, body))
+        except FrameError:
+            yield encode(record_dict(record, body))  # with "args": null and the error
+        except (TypeError, ValueError):
+            # Table keys that are not text, or values json cannot take: the full mapping.
+            yield json.dumps(to_json(record_dict(record, body)), ensure_ascii=False)
