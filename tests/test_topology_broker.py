@@ -479,3 +479,24 @@ def test_larger_apply_with_awkward_names_replans_to_zero(
     state = definitions(vhost)
     assert (len(state["exchanges"]), len(state["queues"]), len(state["bindings"])) == (10, 250, 300)
     assert cli("topology", "plan", str(files)).status == 0
+
+
+def test_create_vhosts_creates_the_missing_vhost_first(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        f"vhost: {unique}\nexchanges:\n  - {{name: e, type: direct}}\n"
+        "queues:\n  - {name: q}\nbindings:\n  - {from: e, to_queue: q, routing_key: k}\n"
+        "policies:\n  - {name: p, pattern: '^q$', definition: {message-ttl: 1000}}\n",
+    )
+    with own_vhosts(unique):
+        refused = cli("topology", "apply", str(path))
+        assert refused.status == 1
+        assert unique not in {v["name"] for v in api("GET", "vhosts")}
+
+        applied = cli("topology", "apply", "--create-vhosts", str(path))
+        assert applied.status == 0, applied.err
+        assert api("GET", f"queues/{quote(unique)}/q")["name"] == "q"
+        assert api("GET", f"policies/{quote(unique)}/p")["definition"] == {"message-ttl": 1000}
+        assert cli("topology", "plan", str(path)).status == 0

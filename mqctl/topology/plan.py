@@ -201,6 +201,11 @@ def compute_plan(
     create_vhosts: bool = False,
 ) -> Plan:
     changes: list[Change] = []
+    if create_vhosts:
+        # Vhosts the objects use that neither the files nor the broker have: created first.
+        changes.extend(
+            Change(Action.create, Vhost(name=name)) for name in _missing_vhosts(desired, facts)
+        )
     for obj in desired:
         have = actual.get(obj.kind, obj.key)
         if have is None:
@@ -300,18 +305,22 @@ def _names(obj: TopologyObject) -> list[str]:
     return [obj.key[-1]]
 
 
+def _missing_vhosts(desired: Topology, facts: BrokerFacts) -> list[str]:
+    """Vhosts the files put objects in but neither declare nor find on the broker."""
+    declared = {v.name for v in desired.of(Vhost)}
+    return [
+        name
+        for name in desired.vhosts_used()
+        if name not in declared and name not in facts.existing_vhosts
+    ]
+
+
 def preflight(
     desired: Topology, actual: Topology, facts: BrokerFacts, *, create_vhosts: bool
 ) -> list[str]:
     """Everything that would fail half-way, found before anything changes."""
     refusals: list[str] = []
-    declared_vhosts = {v.name for v in desired.of(Vhost)}
-    missing = [
-        name
-        for name in desired.vhosts_used()
-        if name not in declared_vhosts and name not in facts.existing_vhosts
-    ]
-    for name in missing:
+    for name in _missing_vhosts(desired, facts):
         if not create_vhosts:
             refusals.append(
                 f"vhost {name!r} is used by the files but neither declared in them nor present on "
