@@ -11,7 +11,6 @@ import socket
 from collections.abc import Callable, Sequence
 
 import click
-import yaml
 from click.shell_completion import CompletionItem
 
 from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
@@ -144,6 +143,8 @@ def complete_profiles(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Profile names from the profile file; a missing or broken file completes nothing."""
+    import yaml
+
     from mqctl.config import config_path
 
     try:
