@@ -7,7 +7,6 @@ never raise: a completer that fails completes nothing (the shell classes guard t
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Sequence
 
 import click
@@ -132,6 +131,8 @@ def complete_interfaces(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Network interfaces of this machine, and `any` (the sniffer's all-interfaces name)."""
+    import socket
+
     try:
         names = sorted(name for _, name in socket.if_nameindex())
     except OSError:
