@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -75,12 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = command.main(args=args, prog_name="mqctl", standalone_mode=False)
     except MqctlError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         output.error_line(str(exc))
         return int(exc.exit_status)
     except click.UsageError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         where = exc.ctx.command_path if exc.ctx else "mqctl"
         output.error_line(f"{exc.format_message().rstrip('.')}; see '{where} --help'")
         return int(ExitStatus.BAD_INPUT)
@@ -103,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitStatus.FAILED)
     return result if isinstance(result, int) else int(ExitStatus.OK)
+
+
+def _print_traceback() -> None:
+    import traceback  # only with --debug: start-up does not pay for it
+
+    traceback.print_exc()
 
 
 def _silence_stdout() -> None:

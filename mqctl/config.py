@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import yaml
-
 from mqctl.errors import ConfigError
 from mqctl.redact import redact_url, register_secret
 
@@ -277,6 +275,8 @@ def _load_profile(name: str | None, env: Mapping[str, str]) -> dict[str, Any]:
                 "create it (see README, 'Profiles') or drop --profile/MQCTL_PROFILE",
             )
         return {}
+    import yaml  # only when a profile file exists: most runs never read one
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError) as exc:

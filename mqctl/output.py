@@ -20,17 +20,18 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any, Protocol, TextIO
-
-import yaml
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from mqctl.jsonvalues import to_json
-from mqctl.messaging.message import OutputFailed, delivery_record
 from mqctl.redact import scrub
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+# rich, yaml and the messaging modules are imported inside the functions that use them: every
+# command, and every completion TAB, imports this module, and most never render anything rich.
 
 
 class OutputFormat(StrEnum):
@@ -48,6 +49,8 @@ def color_enabled(stream: TextIO) -> bool:
 
 
 def _console(stream: TextIO) -> Console:
+    from rich.console import Console
+
     color = color_enabled(stream)
     return Console(
         file=stream,
@@ -72,15 +75,21 @@ def stderr_console() -> Console:
 
 
 def info(message: str) -> None:
+    from rich.text import Text
+
     stderr_console().print(Text(scrub(message)))
 
 
 def warn(message: str) -> None:
+    from rich.text import Text
+
     stderr_console().print(Text(f"warning: {scrub(message)}", style="yellow"))
 
 
 def error_line(message: str) -> None:
     """The one line the error boundary prints."""
+    from rich.text import Text
+
     stderr_console().print(Text(f"mqctl: error: {scrub(message)}", style="bold red"))
 
 
@@ -110,6 +119,8 @@ def emit_document(value: Any, fmt: OutputFormat) -> None:
 
 
 def dump_yaml(value: Any) -> str:
+    import yaml
+
     return yaml.safe_dump(to_json(value), sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -121,6 +132,8 @@ def emit_rows(
 ) -> None:
     """A list of records in any format; `columns` picks and orders the table's columns."""
     if fmt is OutputFormat.table:
+        from rich.table import Table
+
         cols = list(columns or (rows[0].keys() if rows else []))
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in cols:
@@ -136,6 +149,8 @@ def emit_rows(
 
 
 def _cell(value: Any) -> Text:
+    from rich.text import Text
+
     if value is None:
         return Text("")
     if isinstance(value, str):
@@ -160,6 +175,14 @@ def progress(total: int | None, description: str) -> Iterator[Advance]:
 
         yield silent
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -205,6 +228,8 @@ class MessageWriter:
 
     def write_batch(self, deliveries: Sequence[Any]) -> None:
         """Write and flush; raise OutputFailed saying how many of them got out."""
+        from mqctl.messaging.message import OutputFailed
+
         if self._pipe_fd is not None:
             for index, delivery in enumerate(deliveries):
                 self._emit([self._render(delivery)], written=index)
@@ -223,6 +248,8 @@ class MessageWriter:
                 self._write(closing.encode())
 
     def _emit(self, chunks: list[bytes], written: int) -> None:
+        from mqctl.messaging.message import OutputFailed
+
         try:
             self._write(b"".join(chunks))
         except OSError as exc:
@@ -240,6 +267,8 @@ class MessageWriter:
             self.stream.flush()
 
     def _render(self, delivery: Any) -> bytes:
+        from mqctl.messaging.message import delivery_record
+
         self.count += 1
         if self.body_only:
             body: bytes = delivery.body
@@ -254,6 +283,9 @@ class MessageWriter:
 
 
 def _pretty_message(record: Mapping[str, Any], number: int, color: bool) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -378,6 +410,8 @@ class WireWriter:
             if self.live:
                 self.stream.flush()
             return
+        from rich.text import Text
+
         text = Text()
         for chunk, style in parts:
             text.append(chunk, style=style or "")
@@ -415,6 +449,8 @@ def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> Non
         sys.stdout.write("".join(_plan_lines(plan, show_unchanged)))
         sys.stdout.flush()
         return
+    from rich.text import Text
+
     console = stdout_console()
     for change in plan["changes"]:
         action = change["action"]
@@ -471,6 +507,7 @@ def _plan_summary(summary: Mapping[str, int]) -> str:
 
 def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:
     """A routing graph: each branch {"label", "children": [...]} nested as a tree."""
+    from rich.text import Text
     from rich.tree import Tree
 
     root = Tree(Text(title, style="bold"))
@@ -493,6 +530,8 @@ def dump_topology_yaml(document: Any) -> str:
     Unicode is written as itself, except when a text holds a character YAML reads as a line
     break (NEL, U+2028, U+2029): PyYAML writes those raw, and they would come back as spaces.
     """
+    import yaml
+
     data = to_json(document)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     if any(mark in text for mark in _YAML_BREAKS):

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mqctl import output
 from mqctl.commands.common import ConnectedCommand, connection_settings
 from mqctl.errors import BadInput, Interrupted, OperationFailed
-from mqctl.messaging.consumer import (
-    AckMode,
-    ConsumeOptions,
-    ConsumeResult,
-    ConsumeSource,
-    StopReason,
-    consume,
-    get_messages,
-    parse_offset,
-)
 from mqctl.output import MessageFormat, MessageWriter
+
+if TYPE_CHECKING:
+    from mqctl.messaging.consumer import AckMode, ConsumeResult
+
+# mqctl.messaging.consumer (and pika with it) is imported inside the commands, not here: the
+# command tree is built at every start and every completion TAB.
 
 ACK = "Acknowledgement"
 
@@ -57,6 +53,8 @@ Reject = Annotated[
 
 
 def ack_mode(requeue: bool, reject: bool, no_ack: bool = False) -> AckMode:
+    from mqctl.messaging.consumer import AckMode
+
     chosen = [
         name
         for name, on in (("--requeue", requeue), ("--reject", reject), ("--no-ack", no_ack))
@@ -144,6 +142,8 @@ def consume_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
+    from mqctl.messaging.consumer import ConsumeOptions, ConsumeSource, consume, parse_offset
+
     source = ConsumeSource(
         queue=queue,
         exchange=exchange,
@@ -163,6 +163,8 @@ def consume_command(
 
 
 def report_consume(result: ConsumeResult, count: int | None, name: str) -> None:
+    from mqctl.messaging.consumer import StopReason
+
     done = f"{result.written} message(s) written"
     back = f", {result.put_back} put back in the queue" if result.put_back else ""
     lost = f", {result.lost} delivered but not written (lost: --no-ack)" if result.lost else ""
@@ -194,6 +196,8 @@ def get_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
+    from mqctl.messaging.consumer import get_messages
+
     mode = ack_mode(requeue, reject)
     writer = MessageWriter(fmt, body_only=body_only)
     settings = connection_settings()

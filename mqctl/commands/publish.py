@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mqctl import output
 from mqctl.commands.common import ConnectedCommand, connection_settings
 from mqctl.errors import BadInput, Interrupted, OperationFailed
-from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
-from mqctl.messaging.properties import (
-    HEADER_TYPES,
-    PropertyOptions,
-    basic_properties,
-    properties_from_options,
-)
-from mqctl.messaging.publisher import DEFAULT_WINDOW, PublishOptions, Repeated, publish
+from mqctl.messaging.choices import DEFAULT_WINDOW, HEADER_TYPES
+
+if TYPE_CHECKING:
+    from mqctl.messaging.publisher import PublishOptions
+
+# The messaging modules (and pika with them) are imported inside the commands, not here: the
+# command tree is built at every start and every completion TAB.
 
 PROPS = "Properties"
 BODY = "Body"
@@ -168,6 +167,8 @@ PUBLISH_HELP = (
 
 def properties_from_params(params: dict[str, Any]) -> dict[str, Any]:
     """Validated properties from a command's property flags, --header and --properties-json."""
+    from mqctl.messaging.properties import PropertyOptions, properties_from_options
+
     values = {name: params[name] for name in PROPERTY_PARAMS}
     return properties_from_options(PropertyOptions(headers=tuple(params["header"] or ()), **values))
 
@@ -242,6 +243,10 @@ def publish_command(
     ] = False,
 ) -> None:
     props = properties_from_params(locals())
+    from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
+    from mqctl.messaging.properties import basic_properties
+    from mqctl.messaging.publisher import PublishOptions, Repeated, publish
+
     if input is not None:
         if any(v is not None for v in (body, body_file, body_base64)):
             raise BadInput("--input and a --body option were both given", "give one of them")

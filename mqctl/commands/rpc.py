@@ -31,8 +31,6 @@ from mqctl.commands.publish import (
     UserId,
     properties_from_params,
 )
-from mqctl.messaging import rpc
-from mqctl.messaging.message import read_body
 from mqctl.output import MessageFormat, MessageWriter
 
 RPC_HELP = (
@@ -72,7 +70,11 @@ def rpc_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
-    props = rpc.request_properties(properties_from_params(locals()))
+    params = locals()
+    from mqctl.messaging import rpc  # here, not at the top: pika costs every start
+    from mqctl.messaging.message import read_body
+
+    props = rpc.request_properties(properties_from_params(params))
     payload = read_body(body, body_file, body_base64)
     writer = MessageWriter(fmt, body_only=body_only)
     reply = rpc.call(

@@ -25,16 +25,15 @@ from mqctl.commands.common import (
 )
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput, ExitStatus
-from mqctl.topology.apply import Backend, PlanOptions, check_plan, execute, make_plan
-from mqctl.topology.export import export_topology, to_document
-from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
-from mqctl.topology.plan import Action, Plan
-from mqctl.topology.remove import delete_plan, execute_delete
-from mqctl.topology.validate import load_topology
 
 if TYPE_CHECKING:
+    from mqctl.topology.apply import Backend, PlanOptions
     from mqctl.topology.backends.http import HttpBackend
     from mqctl.topology.model import Topology
+    from mqctl.topology.plan import Plan
+
+# The topology engine (loader, model, plan, graph) is imported inside the commands: this module is
+# imported whenever the command tree is built (every start, every completion TAB).
 
 app = typer.Typer(
     help=(
@@ -135,6 +134,8 @@ def refuse_non_amqp(desired: Topology) -> None:
 def _options(
     prune: bool, prune_prefix: str | None, create_vhosts: bool, recreate: bool = False
 ) -> PlanOptions:
+    from mqctl.topology.apply import PlanOptions
+
     if prune_prefix is not None and not prune:
         raise BadInput("--prune-prefix narrows --prune", "add --prune, or drop --prune-prefix")
     return PlanOptions(
@@ -148,6 +149,8 @@ def validate(files: list[Path] = FILES) -> None:
 
     Exit 0 when valid, 4 otherwise. Example: mqctl topology validate topologies/
     """
+    from mqctl.topology.validate import load_topology
+
     topology = load_topology(files)
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())
     output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
@@ -174,6 +177,9 @@ def plan(
     Exit 0 when nothing would change, 2 when something would, 1 on error.
     Example: mqctl topology plan topologies/dead-letter-retry.yaml --format json
     """
+    from mqctl.topology.apply import make_plan
+    from mqctl.topology.validate import load_topology
+
     options = _options(prune, prune_prefix, create_vhosts)
     _refuse_amqp_prune(via, prune)
     desired = load_topology(files)
@@ -232,6 +238,10 @@ def apply(
 
     Example: mqctl topology apply topologies/ --prune --prune-prefix demo.
     """
+    from mqctl.topology.apply import check_plan, execute, make_plan
+    from mqctl.topology.plan import Action
+    from mqctl.topology.validate import load_topology
+
     options = _options(prune, prune_prefix, create_vhosts, recreate)
     _refuse_amqp_prune(via, prune)
     desired = load_topology(files)
@@ -273,6 +283,8 @@ def export(
     left out: their password hashes are never printed.
     Example: mqctl topology export --vhost orders --vhost billing > live.yaml
     """
+    from mqctl.topology.export import export_topology, to_document
+
     settings = connection_settings_multi()
     vhosts = list(selected_vhosts()) or [settings.vhost]
     with http_backend(settings) as backend:
@@ -306,6 +318,9 @@ def delete(
 
     Example: mqctl topology delete topologies/pubsub-fanout.yaml --yes
     """
+    from mqctl.topology.remove import delete_plan, execute_delete
+    from mqctl.topology.validate import load_topology
+
     desired = load_topology(files)
     if via is Via.amqp:
         refuse_non_amqp(desired)
@@ -344,6 +359,10 @@ def show(
 
     Example: mqctl topology show topologies/alternate-exchange.yaml --format dot | dot -Tsvg
     """
+    from mqctl.topology.export import export_topology
+    from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
+    from mqctl.topology.validate import load_topology
+
     if live == bool(files):
         raise BadInput(
             "give topology files or --live (one of them)",

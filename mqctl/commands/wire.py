@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -15,11 +16,13 @@ import typer
 from mqctl import output
 from mqctl.commands.common import PlainCommand
 from mqctl.errors import OperationFailed
-from mqctl.wire.filters import RECORD_TYPES, RecordFilter
-from mqctl.wire.pcap import CaptureError
-from mqctl.wire.pipeline import DEFAULT_PORTS, read_capture
-from mqctl.wire.render_jsonl import BodyMode
-from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
+from mqctl.wire.choices import DEFAULT_PORTS, RECORD_TYPES, BodyMode, WireFormat
+
+if TYPE_CHECKING:
+    from mqctl.wire.render_records import RenderSettings
+
+# The codec and the capture readers are imported inside the functions that run them: this module
+# is imported whenever the command tree is built (every start, every completion TAB).
 
 app = typer.Typer(
     name="wire",
@@ -42,6 +45,10 @@ class ReadSettings:
 
 def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     """Decode the capture and write it; a capture cut off mid-way fails after its output."""
+    from mqctl.wire.pcap import CaptureError
+    from mqctl.wire.pipeline import read_capture
+    from mqctl.wire.render_records import render_records
+
     records = read_capture(settings.capture, settings.ports, settings.detect)
     try:
         render_records(records, settings.render, writer)
@@ -126,6 +133,9 @@ def read_command(
 
     Example: tcpdump -i lo -U -w - port 5672 | mqctl wire read -
     """
+    from mqctl.wire.filters import RecordFilter
+    from mqctl.wire.render_records import RenderSettings
+
     settings = ReadSettings(
         capture=capture,
         ports=tuple(port),

@@ -20,29 +20,27 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import typer
 from typer.core import TyperCommand
 
 from mqctl import output
-from mqctl.amqp_connection import ssl_context
 from mqctl.commands.common import connection_params, debug_param, given_options
 from mqctl.commands.wire import app
 from mqctl.config import ConnectionOptions, resolve
 from mqctl.errors import BadInput, OperationFailed, Unreachable
-from mqctl.wire.filters import RecordFilter
-from mqctl.wire.live import PcapRecorder, proxy_records, sniff_records
-from mqctl.wire.pcapwriter import PcapWriter
-from mqctl.wire.pipeline import Record, WirePipeline
-from mqctl.wire.proxy import LiveEvent, LiveTap, ProxySettings, TcpProxy, parse_host_port
-from mqctl.wire.render_jsonl import BodyMode
-from mqctl.wire.render_records import RenderSettings, WireFormat, render_records
-from mqctl.wire.render_summary import summary_lines
-from mqctl.wire.sniff import SniffSettings, SniffStats, kernel_drops, open_capture_socket
-from mqctl.wire.sniff import sniff_packets as packets_from
-from mqctl.wire.summary import SummaryBuilder
+from mqctl.wire.choices import BodyMode, WireFormat
+
+if TYPE_CHECKING:
+    from mqctl.wire.pipeline import Record
+    from mqctl.wire.proxy import LiveEvent, ProxySettings
+    from mqctl.wire.render_records import RenderSettings
+    from mqctl.wire.sniff import SniffSettings
+
+# The codec, the sources and the renderers are imported inside the functions that run them: this
+# module is imported whenever the command tree is built (every start, every completion TAB).
 
 # `wire read`'s options that the live commands share, by parameter name.
 SHARED_OUTPUT = (
@@ -108,6 +106,9 @@ class ProxyCommand(LiveCommand):
 
 
 def _render_settings() -> RenderSettings:
+    from mqctl.wire.filters import RecordFilter
+    from mqctl.wire.render_records import RenderSettings
+
     given = click.get_current_context().meta[_META_KEY]
     return RenderSettings(
         # Raw click values: typer converts only the parameters of the function's own signature.
@@ -126,6 +127,11 @@ def render_live(
 ) -> None:
     """Frames as they come (the writer flushes each), then the summary when the source stops:
     with --summary in their place, as `wire read` does; otherwise on stderr."""
+    from mqctl.wire.filters import RecordFilter
+    from mqctl.wire.render_records import render_records
+    from mqctl.wire.render_summary import summary_lines
+    from mqctl.wire.summary import SummaryBuilder
+
     if settings.summary:
         render_records(records, settings, writer)
         return
@@ -165,6 +171,10 @@ def _open_for_writing(path: Path | None) -> IO[bytes] | None:
 
 def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | None) -> None:
     """Forward until Ctrl-C, showing the frames; the summary is printed at the end."""
+    from mqctl.wire.live import PcapRecorder, proxy_records
+    from mqctl.wire.pipeline import WirePipeline
+    from mqctl.wire.proxy import LiveTap, TcpProxy
+
     stream = _open_for_writing(write)
     recorder = PcapRecorder(stream) if stream is not None else None
     writer = output.WireWriter(sys.stdout, live=True)
@@ -246,6 +256,9 @@ def proxy_command(
 
     Example: mqctl wire proxy --listen 127.0.0.1:5673 --upstream 127.0.0.1:5672 --format jsonl | jq .method
     """
+    from mqctl.amqp_connection import ssl_context
+    from mqctl.wire.proxy import ProxySettings, parse_host_port
+
     tls_context = None
     upstream_host, upstream_port = parse_host_port(upstream, "--upstream")
     if upstream_tls:
@@ -270,6 +283,12 @@ def proxy_command(
 
 def run_sniff(settings: SniffSettings, render: RenderSettings, write: Path | None) -> None:
     """Capture until Ctrl-C (or SIGTERM), showing the frames; the summary is printed at the end."""
+    from mqctl.wire.live import sniff_records
+    from mqctl.wire.pcapwriter import PcapWriter
+    from mqctl.wire.pipeline import WirePipeline
+    from mqctl.wire.sniff import SniffStats, kernel_drops, open_capture_socket
+    from mqctl.wire.sniff import sniff_packets as packets_from
+
     sock, linktype = open_capture_socket(settings)
     stream = _open_for_writing(write)
     pcap = PcapWriter(stream, linktype) if stream is not None else None
@@ -331,4 +350,6 @@ def sniff_command(
 
     Example: sudo mqctl wire sniff -i eth0 --port 5672 --method 'Basic.*'
     """
+    from mqctl.wire.sniff import SniffSettings
+
     run_sniff(SniffSettings(interface, port), _render_settings(), write)

@@ -14,11 +14,8 @@ those and the names: never a password, nor anything derived from one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +113,8 @@ def with_deadline(work: Callable[[], list[str]], deadline: float) -> list[str]:
         except BaseException as exc:  # handed to the caller below
             outcome.append(exc)
 
+    import threading  # hashlib, tempfile, threading: only a broker look-up needs them
+
     thread = threading.Thread(target=run, name="mqctl-completion", daemon=True)
     thread.start()
     thread.join(deadline)
@@ -150,6 +149,8 @@ def cache_key(kind: str, settings: ConnectionSettings) -> dict[str, str]:
 
 
 def cache_file(kind: str, settings: ConnectionSettings) -> Path:
+    import hashlib
+
     key = json.dumps(cache_key(kind, settings), sort_keys=True)
     return cache_dir() / f"completion-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
@@ -175,6 +176,8 @@ def _write_cache(path: Path, kind: str, settings: ConnectionSettings, names: lis
         **cache_key(kind, settings),
         "names": names,
     }
+    import tempfile
+
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # mkstemp makes the file 0600; written aside and renamed, a concurrent TAB never reads

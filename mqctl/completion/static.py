@@ -7,11 +7,9 @@ never raise: a completer that fails completes nothing (the shell classes guard t
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Sequence
 
 import click
-import yaml
 from click.shell_completion import CompletionItem
 
 from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
@@ -133,6 +131,8 @@ def complete_interfaces(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Network interfaces of this machine, and `any` (the sniffer's all-interfaces name)."""
+    import socket
+
     try:
         names = sorted(name for _, name in socket.if_nameindex())
     except OSError:
@@ -144,6 +144,8 @@ def complete_profiles(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Profile names from the profile file; a missing or broken file completes nothing."""
+    import yaml
+
     from mqctl.config import config_path
 
     try:

@@ -27,6 +27,7 @@ from mqctl.jsonvalues import (
     parse_timestamp,
     to_typed_json,
 )
+from mqctl.messaging.choices import HEADER_TYPES
 from mqctl.messaging.codec import PROPERTY_NAMES, FieldError, TypedBasicProperties, encode_table
 
 SHORT_STRING_PROPERTIES = (
@@ -42,20 +43,6 @@ SHORT_STRING_PROPERTIES = (
     "cluster_id",
 )
 DELIVERY_MODES = {"1": 1, "2": 2, "transient": 1, "persistent": 2}
-
-# The explicit header forms, KEY:TYPE=VALUE.
-HEADER_TYPES = (
-    "string",
-    "json",
-    "bool",
-    "bytes",
-    "timestamp",
-    "decimal",
-    "float",
-    "double",
-    *INT_TYPES,
-    "void",
-)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ import pika.frame
 import pika.spec
 
 from mqctl.config import ConnectionSettings
+from mqctl.messaging.choices import DEFAULT_WINDOW
 from mqctl.messaging.message import OutgoingMessage
 from mqctl.messaging.session import AsyncSession
 
-DEFAULT_WINDOW = 1000
 BURST = 500  # messages queued per loop turn without confirms, so that the socket gets written
 MAX_BUFFERED = 8 * 1024 * 1024  # bytes waiting in pika's output buffer before we pause
 

@@ -18,42 +18,96 @@ Pure Python everywhere; tools/build-mypyc optionally compiles the hot modules (`
 says which build is in use).
 """
 
-from mqctl.wire.decoder import DEFAULT_MAX_FRAME_SIZE, NEED_DATA, FrameDecoder, NeedData
-from mqctl.wire.encoder import (
-    PROTOCOL_HEADER,
-    encode_body,
-    encode_frame,
-    encode_header,
-    encode_heartbeat,
-    encode_message,
-    encode_method,
-    encode_method_payload,
-)
-from mqctl.wire.frames import (
-    BodyFrame,
-    DecodeProblem,
-    Event,
-    Frame,
-    FrameError,
-    HeaderFrame,
-    HeartbeatFrame,
-    MethodFrame,
-    ProtocolHeader,
-)
-from mqctl.wire.methods import (
-    CLASS_NAMES,
-    METHODS,
-    METHODS_BY_ID,
-    METHODS_BY_NAME,
-    PROPERTIES,
-    REPLY_CODES,
-    ArgumentSpec,
-    MethodSpec,
-    PropertySpec,
-    method_name,
-    method_spec,
-)
-from mqctl.wire.values import CodecError, EncodeError, TypedValue
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mqctl.wire.decoder import DEFAULT_MAX_FRAME_SIZE, NEED_DATA, FrameDecoder, NeedData
+    from mqctl.wire.encoder import (
+        PROTOCOL_HEADER,
+        encode_body,
+        encode_frame,
+        encode_header,
+        encode_heartbeat,
+        encode_message,
+        encode_method,
+        encode_method_payload,
+    )
+    from mqctl.wire.frames import (
+        BodyFrame,
+        DecodeProblem,
+        Event,
+        Frame,
+        FrameError,
+        HeaderFrame,
+        HeartbeatFrame,
+        MethodFrame,
+        ProtocolHeader,
+    )
+    from mqctl.wire.methods import (
+        CLASS_NAMES,
+        METHODS,
+        METHODS_BY_ID,
+        METHODS_BY_NAME,
+        PROPERTIES,
+        REPLY_CODES,
+        ArgumentSpec,
+        MethodSpec,
+        PropertySpec,
+        method_name,
+        method_spec,
+    )
+    from mqctl.wire.values import CodecError, EncodeError, TypedValue
+
+
+# The names load on first use (PEP 562): `mqctl.wire.choices`, which the command tree needs at
+# every start and completion TAB, must not pull in the generated spec tables and the decoder.
+_EXPORTS = {
+    "ArgumentSpec": "mqctl.wire.methods",
+    "BodyFrame": "mqctl.wire.frames",
+    "CLASS_NAMES": "mqctl.wire.methods",
+    "CodecError": "mqctl.wire.values",
+    "DEFAULT_MAX_FRAME_SIZE": "mqctl.wire.decoder",
+    "DecodeProblem": "mqctl.wire.frames",
+    "EncodeError": "mqctl.wire.values",
+    "Event": "mqctl.wire.frames",
+    "Frame": "mqctl.wire.frames",
+    "FrameDecoder": "mqctl.wire.decoder",
+    "FrameError": "mqctl.wire.frames",
+    "HeaderFrame": "mqctl.wire.frames",
+    "HeartbeatFrame": "mqctl.wire.frames",
+    "METHODS": "mqctl.wire.methods",
+    "METHODS_BY_ID": "mqctl.wire.methods",
+    "METHODS_BY_NAME": "mqctl.wire.methods",
+    "MethodFrame": "mqctl.wire.frames",
+    "MethodSpec": "mqctl.wire.methods",
+    "NEED_DATA": "mqctl.wire.decoder",
+    "NeedData": "mqctl.wire.decoder",
+    "PROPERTIES": "mqctl.wire.methods",
+    "PROTOCOL_HEADER": "mqctl.wire.encoder",
+    "PropertySpec": "mqctl.wire.methods",
+    "ProtocolHeader": "mqctl.wire.frames",
+    "REPLY_CODES": "mqctl.wire.methods",
+    "TypedValue": "mqctl.wire.values",
+    "encode_body": "mqctl.wire.encoder",
+    "encode_frame": "mqctl.wire.encoder",
+    "encode_header": "mqctl.wire.encoder",
+    "encode_heartbeat": "mqctl.wire.encoder",
+    "encode_message": "mqctl.wire.encoder",
+    "encode_method": "mqctl.wire.encoder",
+    "encode_method_payload": "mqctl.wire.encoder",
+    "method_name": "mqctl.wire.methods",
+    "method_spec": "mqctl.wire.methods",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def codec_build() -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mqctl.errors import BadInput
+from mqctl.wire.choices import RECORD_TYPES
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
@@ -23,8 +24,6 @@ from mqctl.wire.frames import (
     ProtocolHeader,
 )
 from mqctl.wire.pipeline import Record
-
-RECORD_TYPES = ("protocol-header", "method", "header", "body", "heartbeat", "gap", "error")
 
 
 def record_type(record: Record) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from mqctl.wire.choices import DEFAULT_PORTS
 from mqctl.wire.decoder import NEED_DATA, FrameDecoder
 from mqctl.wire.frames import GAP, RESYNC, DecodeProblem, Event
 from mqctl.wire.packets import (
@@ -39,7 +40,6 @@ from mqctl.wire.packets import (
 from mqctl.wire.pcap import CaptureError, read_packets
 from mqctl.wire.reassembly import SEQ_MASK, Gap, StreamItem, StreamSide
 
-DEFAULT_PORTS = (5672, 5671)
 TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol version 3.x
 ENCRYPTED = "encrypted"
 ENCRYPTED_PROBLEM = DecodeProblem(

@@ -28,12 +28,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from mqctl.jsonvalues import to_json
 from mqctl.redact import MASK
+from mqctl.wire.choices import BodyMode
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
@@ -48,12 +48,6 @@ from mqctl.wire.methods import NAMES_BY_KEY
 from mqctl.wire.pipeline import Connection, Record
 
 PREVIEW_CHARS = 64
-
-
-class BodyMode(StrEnum):
-    none = "none"
-    preview = "preview"
-    full = "full"
 
 
 def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from mqctl import output
+from mqctl.wire.choices import BodyMode, WireFormat
 from mqctl.wire.filters import RecordFilter
 from mqctl.wire.pipeline import Record
-from mqctl.wire.render_jsonl import BodyMode, jsonl_lines
-
-
-class WireFormat(StrEnum):
-    human = "human"
-    jsonl = "jsonl"
+from mqctl.wire.render_jsonl import jsonl_lines
 
 
 @dataclass(frozen=True)
