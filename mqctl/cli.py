@@ -51,11 +51,11 @@ def _register_commands() -> None:
     import mqctl.commands.wire_live  # noqa: F401  (adds `wire proxy` and `wire sniff`)
     from mqctl.commands import consume, publish, rpc, topology, wire
 
+    app.add_typer(topology.app, name="topology")
     publish.register(app)
     consume.register(app)
     rpc.register(app)
     app.add_typer(wire.app, name="wire")
-    app.add_typer(topology.app, name="topology")
 
 
 _register_commands()

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="wire",
     help=(
-        "Decode AMQP 0-9-1 frames from captures: every frame of every connection, with "
-        "filters, a detail view, JSON lines and a summary.\n\n"
+        "Decode AMQP 0-9-1 frames from captures (read) and live connections (proxy, sniff): "
+        "every frame of every connection, with filters, a detail view, JSON lines and a "
+        "summary.\n\n"
         "Example: mqctl wire read capture.pcapng --method 'Basic.*'"
     ),
     no_args_is_help=True,
