@@ -90,7 +90,10 @@ def error_line(message: str) -> None:
     """The one line the error boundary prints."""
     from rich.text import Text
 
-    stderr_console().print(Text(f"mqctl: error: {scrub(message)}", style="bold red"))
+    # soft_wrap: one line, whatever the terminal's width (scripts and people grep it)
+    stderr_console().print(
+        Text(f"mqctl: error: {scrub(message)}", style="bold red"), soft_wrap=True
+    )
 
 
 # --- data (stdout) --------------------------------------------------------------------------

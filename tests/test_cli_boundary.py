@@ -36,3 +36,17 @@ def test_help_lists_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "Exit statuses: 0 success, 1 operation failed" in out
+
+
+def test_error_is_one_line_even_on_a_narrow_terminal(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mqctl import output
+
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr(output, "color_enabled", lambda stream: True)
+    assert main(["get", "--queue", "q", "--url", "amqp://guest:guest@127.0.0.1:1/%2f"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "connection refused by 127.0.0.1:1; is RabbitMQ running there?" in err

@@ -98,8 +98,8 @@ field_values = st.recursive(
         st.integers(-128, 127).map(Int8),
         st.integers(0, 2**16 - 1).map(UInt16),
         st.integers(0, 2**32 - 1).map(UInt32),
-        st.floats(allow_nan=False, width=32).map(Float32),
-        st.floats(allow_nan=False),
+        st.floats(allow_nan=False, allow_infinity=False, width=32).map(Float32),
+        st.floats(allow_nan=False, allow_infinity=False),
         st.text(),
         st.binary(),
         st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
@@ -247,6 +247,26 @@ def test_bad_header_specs(spec: str, message: str) -> None:
             "--properties-json: unknown property 'colour'; known: content_type, content_encoding, "
             "headers, delivery_mode, priority, correlation_id, reply_to, expiration, message_id, "
             "timestamp, type, user_id, app_id, cluster_id",
+        ),
+        (
+            PropertyOptions(headers=("x:float=1e50",)),
+            "--header: x: 1e+50 does not fit a 32-bit float (use :double); "
+            "see `mqctl publish --help` for header types",
+        ),
+        (
+            PropertyOptions(headers=("x:float=nan",)),
+            "--header: x: nan is not a finite number; brokers refuse it; "
+            "see `mqctl publish --help` for header types",
+        ),
+        (
+            PropertyOptions(headers=("x:double=-inf",)),
+            "--header: x: -inf is not a finite number; brokers refuse it; "
+            "see `mqctl publish --help` for header types",
+        ),
+        (
+            PropertyOptions(headers=('x:json={"a": [1e400]}',)),
+            "--header: a[0]: inf is not a finite number; brokers refuse it; "
+            "see `mqctl publish --help` for header types",
         ),
         (
             PropertyOptions(properties_json="{"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -46,6 +47,9 @@ _INT_BY_CODE: dict[bytes, tuple[type[TypedInt], struct.Struct]] = {
 _PACK_INT = {cls: (code, fmt) for code, (cls, fmt) in _INT_BY_CODE.items()}
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 class FieldError(ValueError):
@@ -83,9 +87,16 @@ def encode_value(value: Any, where: str = "value") -> bytes:
         if -(2**63) <= value < 2**63:
             return b"l" + struct.pack(">q", value)
         raise FieldError(f"{where}: {value} does not fit a 64-bit integer")
-    if isinstance(value, Float32):
-        return b"f" + struct.pack(">f", value)
     if isinstance(value, float):
+        # RabbitMQ closes the connection (541) on NaN or infinity: refuse them here instead.
+        if not math.isfinite(value):
+            raise FieldError(f"{where}: {float(value)} is not a finite number; brokers refuse it")
+        if isinstance(value, Float32):
+            if abs(value) > _FLOAT32_MAX:
+                raise FieldError(
+                    f"{where}: {float(value):g} does not fit a 32-bit float (use :double)"
+                )
+            return b"f" + struct.pack(">f", value)
         return b"d" + struct.pack(">d", value)
     if isinstance(value, str):
         raw = value.encode("utf-8")
