@@ -508,6 +508,9 @@ def _plan_summary(summary: Mapping[str, int]) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
+_UNLIMITED_WIDTH = 100_000
+
+
 def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:
     """A routing graph: each branch {"label", "children": [...]} nested as a tree."""
     from rich.text import Text
@@ -521,7 +524,11 @@ def render_tree(title: str, branches: Sequence[Mapping[str, Any]]) -> None:
             grow(child, item.get("children", []))
 
     grow(root, branches)
-    stdout_console().print(root)
+    console = stdout_console()
+    if not color_enabled(sys.stdout):
+        # On a terminal the tree fits the window; into a file or a pipe no label is cut off.
+        console.width = _UNLIMITED_WIDTH
+    console.print(root)
 
 
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")

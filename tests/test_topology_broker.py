@@ -500,3 +500,20 @@ def test_create_vhosts_creates_the_missing_vhost_first(
         assert api("GET", f"queues/{quote(unique)}/q")["name"] == "q"
         assert api("GET", f"policies/{quote(unique)}/p")["definition"] == {"message-ttl": 1000}
         assert cli("topology", "plan", str(path)).status == 0
+
+
+def test_export_of_an_unknown_vhost_is_exit_3(unique: str, cli: Cli) -> None:
+    result = cli("topology", "export", "--vhost", unique)
+    assert (result.status, result.out) == (3, "")
+    assert result.err == (
+        f"mqctl: error: no such vhost on the broker: '{unique}'; "
+        "check --vhost (mqctl topology export --vhost NAME)\n"
+    )
+
+
+def test_recreate_over_amqp_is_refused(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    path = write(tmp_path / "t.yaml", f"vhost: {vhost}\nqueues:\n  - {{name: q}}\n")
+    result = cli("topology", "apply", "--via", "amqp", "--recreate", str(path))
+    assert result.status == 4
+    assert "--recreate needs --via http" in result.err
+    assert api("GET", f"queues/{quote(vhost)}") == []

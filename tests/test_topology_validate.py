@@ -286,3 +286,16 @@ def test_json_schema_keys_match_the_loader() -> None:
         assert set(props[section]["items"]["properties"]) == set(keys), section
     policy = _schema()["$defs"]["policies"]["items"]["properties"]  # type: ignore[index]
     assert set(policy) == set(parse.POLICY_KEYS)
+
+
+def test_show_into_a_pipe_cuts_no_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    long_queue = "q-" + "x" * 150
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "vhost: v\nexchanges:\n  - {name: e, type: topic}\n"
+        f"queues:\n  - {{name: {long_queue}}}\n"
+        f"bindings:\n  - {{from: e, to_queue: {long_queue}, routing_key: 'a.#'}}\n",
+        encoding="utf-8",
+    )
+    assert main(["topology", "show", str(path)]) == 0
+    assert f"[a.#] -> queue '{long_queue}'" in capsys.readouterr().out

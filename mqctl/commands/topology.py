@@ -169,7 +169,9 @@ def plan(
         help="text (a coloured diff) or json (for scripts). Example: --format json",
     ),
     show_unchanged: bool = typer.Option(
-        False, "--show-unchanged", help="List unchanged objects too. Example: --show-unchanged"
+        False,
+        "--show-unchanged",
+        help="List unchanged objects too (also in --format json). Example: --show-unchanged",
     ),
 ) -> int:
     """Show what apply would change, field by field, against the live broker.
@@ -187,7 +189,7 @@ def plan(
         refuse_non_amqp(desired)
     with open_backend(via) as backend:
         result, _ = make_plan(backend, desired, options)
-    _render_plan(result.to_json(), fmt, show_unchanged)
+    _render_plan(result.to_json(with_unchanged=show_unchanged), fmt, show_unchanged)
     return _plan_status(result)
 
 
@@ -198,11 +200,17 @@ def _plan_status(result: Plan) -> int:
     return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
 
 
-def _refuse_amqp_prune(via: Via, prune: bool) -> None:
+def _refuse_amqp_prune(via: Via, prune: bool, recreate: bool = False) -> None:
+    """What AMQP cannot do: list what exists (prune), read a queue's state (recreate)."""
     if via is Via.amqp and prune:
         raise BadInput(
             "--prune needs --via http: AMQP cannot list what exists",
             "drop --prune or use --via http",
+        )
+    if via is Via.amqp and recreate:
+        raise BadInput(
+            "--recreate needs --via http: AMQP cannot read a queue's arguments to find a conflict",
+            "drop --recreate or use --via http",
         )
 
 
@@ -243,7 +251,7 @@ def apply(
     from mqctl.topology.validate import load_topology
 
     options = _options(prune, prune_prefix, create_vhosts, recreate)
-    _refuse_amqp_prune(via, prune)
+    _refuse_amqp_prune(via, prune, recreate)
     desired = load_topology(files)
     if via is Via.amqp:
         refuse_non_amqp(desired)

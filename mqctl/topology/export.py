@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from mqctl.errors import BadInput
+from mqctl.errors import AccessRefused
 from mqctl.topology.model import (
     Binding,
     Exchange,
@@ -42,7 +42,8 @@ def export_topology(reader: StateReader, vhosts: list[str]) -> Topology:
     facts = reader.facts(with_users=False)
     missing = [v for v in vhosts if v not in facts.existing_vhosts]
     if missing:
-        raise BadInput(
+        # An unknown vhost is exit 3 everywhere, as when AMQP refuses to open it.
+        raise AccessRefused(
             f"no such vhost on the broker: {', '.join(repr(v) for v in missing)}",
             "check --vhost (mqctl topology export --vhost NAME)",
         )

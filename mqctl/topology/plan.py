@@ -134,9 +134,13 @@ class Plan:
             counts[str(change.action)] += 1
         return counts
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, with_unchanged: bool = False) -> dict[str, Any]:
         return {
-            "changes": [c.to_json() for c in self.changes if c.action is not Action.unchanged],
+            "changes": [
+                c.to_json()
+                for c in self.changes
+                if with_unchanged or c.action is not Action.unchanged
+            ],
             "summary": self.counts(),
             "refusals": self.refusals,
             "has_changes": self.has_changes,
