@@ -12,6 +12,10 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.utils.connection_workflow import (
+    AMQPConnectorException,
+    AMQPConnectorStackTimeout,
+)
 
 from mqctl.config import ConnectionSettings, TlsSettings
 from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
@@ -49,7 +53,7 @@ def connection_parameters(
         "credentials": pika.PlainCredentials(settings.username, settings.password),
         "connection_attempts": 1,
         "socket_timeout": settings.connection_timeout,
-        "stack_timeout": settings.connection_timeout + 5,
+        "stack_timeout": settings.connection_timeout,
         "blocked_connection_timeout": 60,
         "client_properties": {"product": "mqctl", "connection_name": "mqctl"},
     }
@@ -75,7 +79,8 @@ def open_connection(settings: ConnectionSettings, **overrides: Any) -> pika.Bloc
     """A pika BlockingConnection, or an `Unreachable`/`AccessRefused` saying why not."""
     try:
         return pika.BlockingConnection(connection_parameters(settings, **overrides))
-    except (pika.exceptions.AMQPError, OSError) as exc:
+    except (pika.exceptions.AMQPError, AMQPConnectorException, OSError) as exc:
+        # pika raises its connector exceptions (a handshake timeout, say) outside AMQPError.
         raise connection_error(exc, settings) from None
 
 
@@ -108,6 +113,11 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
         return Unreachable(
             f"connection refused by {where}",
             "is RabbitMQ running there? check the host and port in --url",
+        )
+    if isinstance(root, AMQPConnectorStackTimeout):
+        return Unreachable(
+            f"no AMQP answer from {where} within {settings.connection_timeout:g}s",
+            "check that this is the broker's AMQP port (5672, 5671 for amqps) and that it is up",
         )
     if isinstance(root, TimeoutError | socket.timeout):
         return Unreachable(

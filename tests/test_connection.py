@@ -99,3 +99,20 @@ def test_management_api_errors(broker: str, clean_env: Path, unique: str) -> Non
 
 def test_api_path_encodes_each_segment_whole() -> None:
     assert api_path("queues", "/", "a/b c%ü") == "/api/queues/%2F/a%2Fb%20c%25%C3%BC"
+
+
+def test_a_peer_that_never_answers_is_unreachable(clean_env: Path) -> None:
+    # A TCP listener that accepts and then says nothing: the AMQP handshake times out.
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        url = f"amqp://guest:guest@127.0.0.1:{port}/%2f?connection_timeout=1"
+        with pytest.raises(Unreachable) as info:
+            open_connection(settings(url))
+    assert str(info.value) == (
+        f"no AMQP answer from 127.0.0.1:{port} within 1s; check that this is the broker's "
+        "AMQP port (5672, 5671 for amqps) and that it is up"
+    )
