@@ -17,6 +17,7 @@ from pika.adapters.utils.connection_workflow import (
     AMQPConnectorStackTimeout,
 )
 
+from mqctl import __version__
 from mqctl.config import ConnectionSettings, TlsSettings
 from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
 
@@ -55,7 +56,11 @@ def connection_parameters(
         "socket_timeout": settings.connection_timeout,
         "stack_timeout": settings.connection_timeout,
         "blocked_connection_timeout": 60,
-        "client_properties": {"product": "mqctl", "connection_name": "mqctl"},
+        "client_properties": {
+            "product": "mqctl",
+            "version": __version__,
+            "connection_name": "mqctl",
+        },
     }
     if settings.heartbeat is not None:
         params["heartbeat"] = settings.heartbeat
