@@ -517,3 +517,27 @@ def test_recreate_over_amqp_is_refused(vhost: str, cli: Cli, tmp_path: Path) -> 
     assert result.status == 4
     assert "--recreate needs --via http" in result.err
     assert api("GET", f"queues/{quote(vhost)}") == []
+
+
+def test_per_vhost_definitions_export_takes_its_vhost_from_the_option(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    source = write(
+        tmp_path / "t.yaml",
+        f"vhost: {vhost}\nexchanges:\n  - {{name: e, type: topic}}\n"
+        "queues:\n  - {name: q, message_ttl: 1000}\n"
+        "bindings:\n  - {from: e, to_queue: q, routing_key: 'a.#'}\n",
+    )
+    assert cli("topology", "apply", str(source)).status == 0
+    # GET /api/definitions/{vhost} writes no `vhost` keys: the file belongs to whichever vhost
+    exported = api("GET", f"definitions/{quote(vhost)}")
+    assert "vhost" not in exported["queues"][0]
+    path = write(tmp_path / "defs.json", json.dumps(exported))
+
+    without = cli("topology", "plan", str(path))
+    assert without.status == 4
+    assert "has no 'vhost'" in without.err
+
+    planned = cli("topology", "plan", str(path), "--vhost", vhost)
+    assert planned.status == 0, planned.out + planned.err
+    assert "3 unchanged" in planned.out

@@ -184,13 +184,19 @@ def plan(
 
     options = _options(prune, prune_prefix, create_vhosts)
     _refuse_amqp_prune(via, prune)
-    desired = load_topology(files)
+    desired = load_topology(files, default_vhost=_definitions_vhost())
     if via is Via.amqp:
         refuse_non_amqp(desired)
     with open_backend(via) as backend:
         result, _ = make_plan(backend, desired, options)
     _render_plan(result.to_json(with_unchanged=show_unchanged), fmt, show_unchanged)
     return _plan_status(result)
+
+
+def _definitions_vhost() -> str | None:
+    """`--vhost`, when given once: where a per-vhost definitions export (no `vhost` keys) goes."""
+    vhosts = selected_vhosts()
+    return vhosts[0] if len(vhosts) == 1 else None
 
 
 def _plan_status(result: Plan) -> int:
@@ -252,7 +258,7 @@ def apply(
 
     options = _options(prune, prune_prefix, create_vhosts, recreate)
     _refuse_amqp_prune(via, prune, recreate)
-    desired = load_topology(files)
+    desired = load_topology(files, default_vhost=_definitions_vhost())
     if via is Via.amqp:
         refuse_non_amqp(desired)
     with open_backend(via) as backend:
@@ -329,7 +335,7 @@ def delete(
     from mqctl.topology.remove import delete_plan, execute_delete
     from mqctl.topology.validate import load_topology
 
-    desired = load_topology(files)
+    desired = load_topology(files, default_vhost=_definitions_vhost())
     if via is Via.amqp:
         refuse_non_amqp(desired)
     with open_backend(via) as backend:
@@ -382,7 +388,7 @@ def show(
         with http_backend(settings) as backend:
             topology = export_topology(backend, vhosts)
     else:
-        topology = load_topology(files)
+        topology = load_topology(files, default_vhost=_definitions_vhost())
     if fmt is GraphFormat.dot:
         output.write_text(graph_dot(topology))
     elif fmt is GraphFormat.mermaid:

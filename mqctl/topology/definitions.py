@@ -59,11 +59,29 @@ def _args(f: Fields, key: str = "arguments") -> dict[str, Any]:
     return {k: typed_value(v, value.loc_of(k), f.problems) for k, v in value.items()}
 
 
-def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Located]:
+def parse_definitions(
+    data: Any, path: str, problems: list[Problem], default_vhost: str | None = None
+) -> list[Located]:
+    """Objects of a definitions file; those without a `vhost` key (a per-vhost export, as
+    GET /api/definitions/{vhost} writes) go to `default_vhost` when one is given."""
     if not isinstance(data, LMap):
         problems.append(Problem(Loc(path, 1, 1), "a definitions file must be a JSON object"))
         return []
     out: list[Located] = []
+
+    def vhost_of(f: _Lenient) -> str:
+        if f.has("vhost"):
+            return f.text("vhost", required=True) or ""
+        if default_vhost is not None:
+            return default_vhost
+        problems.append(
+            Problem(
+                f.data.loc,
+                f"{f.what} has no 'vhost'",
+                "vhost: <text>; for a per-vhost export (GET /api/definitions/VHOST) give --vhost",
+            )
+        )
+        return ""
 
     def section(key: str) -> list[tuple[LMap, Loc]]:
         return items(data.get(key), key, data.loc_of(key), problems)
@@ -109,7 +127,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
             (
                 Permission(
                     user=f.text("user", required=True) or "",
-                    vhost=f.text("vhost", required=True) or "",
+                    vhost=vhost_of(f),
                     configure=f.text("configure", "") or "",
                     write=f.text("write", "") or "",
                     read=f.text("read", "") or "",
@@ -125,7 +143,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
             (
                 TopicPermission(
                     user=f.text("user", required=True) or "",
-                    vhost=f.text("vhost", required=True) or "",
+                    vhost=vhost_of(f),
                     exchange=f.text("exchange", "") or "",
                     write=f.text("write", "") or "",
                     read=f.text("read", "") or "",
@@ -138,7 +156,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
     for item, _ in section("parameters"):
         f = _Lenient(item, "a parameter", problems)
         component = f.text("component", required=True) or ""
-        vhost_name = f.text("vhost", required=True) or ""
+        vhost_name = vhost_of(f)
         value = typed_value(item.get("value"), item.loc_of("value"), problems)
         if component == "vhost-limits" and isinstance(value, dict):
             vhost_limits[vhost_name] = {k: v for k, v in value.items() if isinstance(v, int)}
@@ -157,7 +175,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
         for item, _ in section(key):
             f = _Lenient(item, "a policy", problems)
             policy = cls(
-                vhost=f.text("vhost", required=True) or "",
+                vhost=vhost_of(f),
                 name=f.name(),
                 pattern=f.text("pattern", required=True) or "",
                 definition=_args(f, "definition"),
@@ -170,7 +188,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
     for item, _ in section("exchanges"):
         f = _Lenient(item, "an exchange", problems)
         exchange = Exchange(
-            vhost=f.text("vhost", required=True) or "",
+            vhost=vhost_of(f),
             name=f.name(),
             type=f.text("type", "direct") or "direct",
             durable=f.flag("durable", True),
@@ -188,7 +206,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
         if qtype and qtype != "classic" and "x-queue-type" not in args:
             args["x-queue-type"] = qtype
         queue = Queue(
-            vhost=f.text("vhost", required=True) or "",
+            vhost=vhost_of(f),
             name=f.name(),
             durable=f.flag("durable", True),
             auto_delete=f.flag("auto_delete", False),
@@ -200,7 +218,7 @@ def parse_definitions(data: Any, path: str, problems: list[Problem]) -> list[Loc
     for item, _ in section("bindings"):
         f = _Lenient(item, "a binding", problems)
         binding = Binding(
-            vhost=f.text("vhost", required=True) or "",
+            vhost=vhost_of(f),
             source=f.text("source", "") or "",
             destination=f.text("destination", required=True) or "",
             destination_type=f.text("destination_type", "queue") or "queue",

@@ -68,9 +68,14 @@ def check_object(obj: TopologyObject, where: Callable[[str], Loc]) -> list[Probl
 
 
 def read_topology(
-    paths: Sequence[str | Path], env: Mapping[str, str] | None = None
+    paths: Sequence[str | Path],
+    env: Mapping[str, str] | None = None,
+    default_vhost: str | None = None,
 ) -> tuple[Topology, list[Problem]]:
-    """The merged topology and the problems found (an empty list means valid)."""
+    """The merged topology and the problems found (an empty list means valid).
+
+    `default_vhost` is where objects of a definitions file without `vhost` keys go.
+    """
     import os
 
     env = os.environ if env is None else env
@@ -82,7 +87,7 @@ def read_topology(
     located: list[Located] = []
     for doc in load_documents(paths, env, problems):
         if doc.is_definitions:
-            located.extend(parse_definitions(doc.data, doc.path, problems))
+            located.extend(parse_definitions(doc.data, doc.path, problems, default_vhost))
         else:
             located.extend(parse_document(doc.data, doc.path, env, problems))
     located = _apply_default_queue_types(located)
@@ -127,9 +132,13 @@ def _apply_default_queue_types(located: list[Located]) -> list[Located]:
     return result
 
 
-def load_topology(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> Topology:
+def load_topology(
+    paths: Sequence[str | Path],
+    env: Mapping[str, str] | None = None,
+    default_vhost: str | None = None,
+) -> Topology:
     """The merged, valid topology; raises `InvalidTopology` with every problem otherwise."""
-    topology, problems = read_topology(paths, env)
+    topology, problems = read_topology(paths, env, default_vhost)
     if problems:
         raise InvalidTopology(problems)
     return topology
