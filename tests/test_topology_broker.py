@@ -541,3 +541,34 @@ def test_per_vhost_definitions_export_takes_its_vhost_from_the_option(
     planned = cli("topology", "plan", str(path), "--vhost", vhost)
     assert planned.status == 0, planned.out + planned.err
     assert "3 unchanged" in planned.out
+
+
+def test_round_trip_with_users(vhost: str, unique: str, cli: Cli, tmp_path: Path) -> None:
+    user = f"{unique}-user"
+    secret = "Pw-" + unique  # a password that must never be printed
+    api("PUT", f"users/{quote(user)}", {"password": secret, "tags": "monitoring"})
+    try:
+        perms = {"configure": "^app\\.", "write": ".*", "read": ".*"}
+        api("PUT", f"permissions/{quote(vhost)}/{quote(user)}", perms)
+        stored = api("GET", f"users/{quote(user)}")
+        for fmt, suffix in (("yaml", "yaml"), ("definitions", "json")):
+            exported = cli("topology", "export", "--vhost", vhost, "--with-users", "--format", fmt)
+            assert exported.status == 0, exported.err
+            assert secret not in exported.out + exported.err
+            assert stored["password_hash"] in exported.out
+            without = cli("topology", "export", "--vhost", vhost, "--format", fmt)
+            assert stored["password_hash"] not in without.out  # users only when asked for
+            path = write(tmp_path / f"export.{suffix}", exported.out)
+            api("DELETE", f"vhosts/{quote(vhost)}")  # wipe: the vhost and the user
+            api("DELETE", f"users/{quote(user)}")
+            result = cli("topology", "apply", str(path))
+            assert result.status == 0, result.err
+            assert secret not in result.out + result.err
+            again = api("GET", f"users/{quote(user)}")
+            assert again["password_hash"] == stored["password_hash"], fmt
+            assert again["tags"] in (["monitoring"], "monitoring")
+            got = api("GET", f"permissions/{quote(vhost)}/{quote(user)}")
+            assert {k: got[k] for k in perms} == perms
+            assert cli("topology", "plan", str(path)).status == 0
+    finally:
+        api("DELETE", f"users/{quote(user)}")

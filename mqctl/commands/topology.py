@@ -290,11 +290,18 @@ def export(
         help="yaml (mqctl's format), json (the same as JSON) or definitions (RabbitMQ's). "
         "Example: --format definitions",
     ),
+    with_users: bool = typer.Option(
+        False,
+        "--with-users",
+        help="Also export the users with permissions in these vhosts, with their password "
+        "hashes (never passwords), so that applying the export restores them; keep such a "
+        "file as safe as the broker's own definitions. Example: --with-users",
+    ),
 ) -> None:
     """Write the live broker's vhosts as a self-contained topology on stdout.
 
     Give --vhost several times for several vhosts (default: the connection's vhost). Users are
-    left out: their password hashes are never printed.
+    left out unless --with-users: their password hashes are then in the file.
     Example: mqctl topology export --vhost orders --vhost billing > live.yaml
     """
     from mqctl.topology.export import export_topology, to_document
@@ -302,11 +309,13 @@ def export(
     settings = connection_settings_multi()
     vhosts = list(selected_vhosts()) or [settings.vhost]
     with http_backend(settings) as backend:
-        topology = export_topology(backend, vhosts)
+        topology = export_topology(backend, vhosts, with_users=with_users)
     if fmt is ExportFormat.definitions:
         from mqctl.topology.definitions import to_definitions
 
-        output.emit_document(to_definitions(topology), output.OutputFormat.json)
+        output.emit_document(
+            to_definitions(topology, include_users=with_users), output.OutputFormat.json
+        )
         return
     document = to_document(topology)
     if fmt is ExportFormat.yaml:

@@ -34,11 +34,17 @@ _LIMIT_KEYS = {v: k for k, v in LIMIT_NAMES.items()}
 class StateReader(Protocol):
     def facts(self, *, with_users: bool = True) -> Any: ...
 
-    def read_state(self, vhosts: list[str]) -> Topology: ...
+    def read_state(self, vhosts: list[str], *, all_users: bool = False) -> Topology: ...
 
 
-def export_topology(reader: StateReader, vhosts: list[str]) -> Topology:
-    """Everything in `vhosts` (which must exist); users are not included."""
+def export_topology(
+    reader: StateReader, vhosts: list[str], *, with_users: bool = False
+) -> Topology:
+    """Everything in `vhosts` (which must exist).
+
+    Users only `with_users`: those with permissions in these vhosts, with their password hashes
+    (never a password) so that applying the export gives them back as they were.
+    """
     facts = reader.facts(with_users=False)
     missing = [v for v in vhosts if v not in facts.existing_vhosts]
     if missing:
@@ -47,7 +53,13 @@ def export_topology(reader: StateReader, vhosts: list[str]) -> Topology:
             f"no such vhost on the broker: {', '.join(repr(v) for v in missing)}",
             "check --vhost (mqctl topology export --vhost NAME)",
         )
-    return reader.read_state(vhosts)
+    state = reader.read_state(vhosts, all_users=with_users)
+    if with_users:
+        granted = {p.user for p in [*state.of(Permission), *state.of(TopicPermission)]}
+        users = state.objects[User.kind]
+        for key in [key for key in users if key[0] not in granted]:
+            del users[key]
+    return state
 
 
 def to_document(topology: Topology) -> dict[str, Any]:
@@ -103,7 +115,13 @@ def to_document(topology: Topology) -> dict[str, Any]:
             }
             sections.setdefault(key, []).append(scoped(p.vhost, body))
     for u in topology.of(User):
-        sections.setdefault("users", []).append({"name": u.name, "tags": list(u.tags)})
+        user: dict[str, Any] = {"name": u.name, "tags": list(u.tags)}
+        if u.password_hash is not None:
+            user["password_hash"] = u.password_hash
+            user["hashing_algorithm"] = u.hashing_algorithm or "rabbit_password_hashing_sha256"
+        if u.limits:
+            user["limits"] = {_LIMIT_KEYS.get(k, k): v for k, v in u.limits.items()}
+        sections.setdefault("users", []).append(user)
     for perm in topology.of(Permission):
         body = {
             "user": perm.user,
