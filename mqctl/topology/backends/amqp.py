@@ -162,7 +162,7 @@ class AmqpBackend:
             impl = channel._impl
             try:
                 for obj in objects:
-                    _declare_nowait(impl, obj)
+                    _declare(impl, obj, callback=None)
                 channel.basic_qos(prefetch_count=0)  # the barrier
             except pika.exceptions.ChannelClosedByBroker as exc:
                 raise channel_error(exc, f"declaring in vhost {vhost!r}") from None
@@ -251,37 +251,9 @@ class _Prober:
         channel = self.connection._impl.channel(on_open_callback=on_open)
 
 
-def _declare_nowait(impl: Any, obj: TopologyObject) -> None:
-    if isinstance(obj, Exchange):
-        impl.exchange_declare(
-            obj.name,
-            exchange_type=obj.type,
-            durable=obj.durable,
-            auto_delete=obj.auto_delete,
-            internal=obj.internal,
-            arguments=obj.arguments or None,
-            callback=None,
-        )
-    elif isinstance(obj, Queue):
-        impl.queue_declare(
-            obj.name,
-            durable=obj.durable,
-            auto_delete=obj.auto_delete,
-            arguments=obj.arguments or None,
-            callback=None,
-        )
-    elif isinstance(obj, Binding):
-        if obj.destination_type == "queue":
-            impl.queue_bind(
-                obj.destination, obj.source, obj.routing_key, obj.arguments or None, callback=None
-            )
-        else:
-            impl.exchange_bind(
-                obj.destination, obj.source, obj.routing_key, obj.arguments or None, callback=None
-            )
-
-
-def _declare(channel: Any, obj: TopologyObject) -> None:
+def _declare(channel: Any, obj: TopologyObject, **extra: Any) -> None:
+    """Declare `obj` on a blocking channel, or (with callback=None in `extra`) on pika's
+    underlying channel, which then sends the nowait form."""
     if isinstance(obj, Exchange):
         channel.exchange_declare(
             obj.name,
@@ -290,6 +262,7 @@ def _declare(channel: Any, obj: TopologyObject) -> None:
             auto_delete=obj.auto_delete,
             internal=obj.internal,
             arguments=obj.arguments or None,
+            **extra,
         )
     elif isinstance(obj, Queue):
         channel.queue_declare(
@@ -297,13 +270,10 @@ def _declare(channel: Any, obj: TopologyObject) -> None:
             durable=obj.durable,
             auto_delete=obj.auto_delete,
             arguments=obj.arguments or None,
+            **extra,
         )
     elif isinstance(obj, Binding):
         if obj.source in BUILTIN_EXCHANGES and obj.source == "":
             raise BrokerError("cannot bind to the default exchange")
-        if obj.destination_type == "queue":
-            channel.queue_bind(obj.destination, obj.source, obj.routing_key, obj.arguments or None)
-        else:
-            channel.exchange_bind(
-                obj.destination, obj.source, obj.routing_key, obj.arguments or None
-            )
+        bind = channel.queue_bind if obj.destination_type == "queue" else channel.exchange_bind
+        bind(obj.destination, obj.source, obj.routing_key, obj.arguments or None, **extra)
