@@ -31,7 +31,7 @@ REPLY_HINTS = {
 }
 
 
-def ssl_context(tls: TlsSettings, *, purpose_client: bool = True) -> ssl.SSLContext:
+def ssl_context(tls: TlsSettings) -> ssl.SSLContext:
     """A client TLS context: verification on unless `tls.insecure`."""
     context = ssl.create_default_context(cafile=str(tls.ca_cert) if tls.ca_cert else None)
     if tls.insecure:

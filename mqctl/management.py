@@ -139,11 +139,19 @@ def _api_reason(response: requests.Response) -> str:
     return response.reason or "error"
 
 
+# Phrases in urllib3's long connection errors, and how to say them in one line.
+_CONNECT_REASONS = {
+    "Failed to resolve": "cannot resolve host",
+    "Name or service not known": "name or service not known",
+    "Connection refused": "connection refused",
+}
+
+
 def _reason(exc: BaseException) -> str:
     """The innermost, human part of a requests/urllib3 connection error."""
     text = str(exc)
-    for marker in ("Failed to resolve", "Connection refused", "Name or service not known"):
+    for marker, reason in _CONNECT_REASONS.items():
         if marker in text:
-            return marker.lower() if marker != "Failed to resolve" else "cannot resolve host"
+            return reason
     inner = exc.__context__ or exc.__cause__
     return str(inner or exc).split(": ", 1)[-1][:200]
