@@ -183,7 +183,7 @@ def plan(
     from mqctl.topology.validate import load_topology
 
     options = _options(prune, prune_prefix, create_vhosts)
-    _refuse_amqp_prune(via, prune)
+    _refuse_what_amqp_cannot_do(via, prune)
     desired = load_topology(files, default_vhost=_definitions_vhost())
     if via is Via.amqp:
         refuse_non_amqp(desired)
@@ -206,7 +206,7 @@ def _plan_status(result: Plan) -> int:
     return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
 
 
-def _refuse_amqp_prune(via: Via, prune: bool, recreate: bool = False) -> None:
+def _refuse_what_amqp_cannot_do(via: Via, prune: bool, recreate: bool = False) -> None:
     """What AMQP cannot do: list what exists (prune), read a queue's state (recreate)."""
     if via is Via.amqp and prune:
         raise BadInput(
@@ -257,7 +257,7 @@ def apply(
     from mqctl.topology.validate import load_topology
 
     options = _options(prune, prune_prefix, create_vhosts, recreate)
-    _refuse_amqp_prune(via, prune, recreate)
+    _refuse_what_amqp_cannot_do(via, prune, recreate)
     desired = load_topology(files, default_vhost=_definitions_vhost())
     if via is Via.amqp:
         refuse_non_amqp(desired)
