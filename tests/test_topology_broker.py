@@ -272,6 +272,21 @@ def test_amqp_reports_a_conflict_from_the_broker(vhost: str, cli: Cli, tmp_path:
     assert api("GET", f"queues/{quote(vhost)}/q")["arguments"] == {"x-message-ttl": 1000}
 
 
+def test_amqp_names_the_conflict_among_many_channels(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    """Declares go out over many channels at once; one refused among them is still named."""
+    api("PUT", f"queues/{quote(vhost)}/q37", {"durable": True, "arguments": {"x-max-length": 5}})
+    queues = ", ".join(f"{{name: q{i}}}" for i in range(80))
+    bindings = ", ".join(f"{{from: x, to_queue: q{i}, routing_key: k{i}}}" for i in range(80))
+    text = (
+        f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: x, type: direct}}]\n"
+        f"queues: [{queues}]\nbindings: [{bindings}]\n"
+    )
+    result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
+    assert result.status == 1, result.err
+    assert "406 PRECONDITION_FAILED" in result.err and "'q37'" in result.err
+    assert api("GET", f"queues/{quote(vhost)}/q37")["arguments"] == {"x-max-length": 5}
+
+
 def test_amqp_refuses_what_it_cannot_declare(vhost: str, cli: Cli, tmp_path: Path) -> None:
     files = write(
         tmp_path / "a.yaml",

@@ -10,11 +10,10 @@ re-declared on every apply, which the broker treats as a no-op when they exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pika.exceptions
 
@@ -25,10 +24,10 @@ from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology,
 from mqctl.topology.plan import BUILTIN_EXCHANGES, BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
 
-_T = TypeVar("_T")
-# Connections used side by side for declares and passive checks: the broker runs each channel in
-# its own process, so a few of them keep both of its schedulers busy.
-CONNECTIONS = 4
+# Channels declaring side by side on one connection: the broker runs each channel in its own
+# process, and measured on 3.10 with 1,000 queues and 2,000 bindings, 32 of them took 1.0 s
+# where 4 took 1.8 s and one took 3.3 s (more than 64 got slower again).
+LANES = 32
 NEEDS_HTTP = (
     "AMQP 0-9-1 can declare only exchanges, queues and bindings; vhosts, users, permissions, "
     "policies and parameters need the management API"
@@ -58,20 +57,18 @@ class AmqpBackend:
         self.probe: Topology | None = None
 
     @contextmanager
-    def _channel(self, vhost: str) -> Iterator[Any]:
-        connection = open_connection(replace(self.settings, vhost=vhost))
+    def _connection(self, vhost: str) -> Iterator[Any]:
+        connection = self._open(vhost)
         try:
             yield connection
         finally:
-            if connection.is_open:
-                with suppress(pika.exceptions.AMQPError):
-                    connection.close()
+            _close_quietly(connection)
 
     def facts(self, *, with_users: bool = True) -> BrokerFacts:
         vhosts = set()
         for vhost in self.probe.vhosts_used() if self.probe else []:
             try:
-                with self._channel(vhost):
+                with self._connection(vhost):
                     vhosts.add(vhost)
             except AccessRefused:
                 continue
@@ -101,76 +98,58 @@ class AmqpBackend:
         objects = [
             o for o in (*self.probe.of(Exchange), *self.probe.of(Queue)) if o.vhost_name in wanted
         ]
-        for found in self._parallel(objects, self._probe_slice):
-            for obj in found:
+        by_vhost: dict[str, list[TopologyObject]] = {}
+        for obj in objects:
+            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
+        for vhost, items in by_vhost.items():
+            for obj in self._probe_vhost(vhost, items):
                 actual.add(obj)  # exists; its properties are not visible over AMQP
         return actual
 
-    def _probe_slice(self, vhost: str, objects: list[TopologyObject]) -> list[TopologyObject]:
+    def _probe_vhost(self, vhost: str, objects: list[TopologyObject]) -> list[TopologyObject]:
         """Passive declares, each on a channel of its own, many in flight at once.
 
         A passive declare of a missing object closes its channel (404), so one channel per probe
         lets them all be pipelined instead of paying a channel reopen and a round trip each.
         """
         try:
-            with self._channel(vhost) as connection:
+            with self._connection(vhost) as connection:
                 return _Prober(connection).run(objects)
         except AccessRefused:
             return []  # the vhost does not exist (yet): nothing in it exists either
 
-    def _parallel(
-        self,
-        objects: Sequence[TopologyObject],
-        work: Callable[[str, list[TopologyObject]], _T],
-    ) -> list[_T]:
-        """Run `work` on slices of `objects` (grouped by vhost) over CONNECTIONS connections."""
-        by_vhost: dict[str, list[TopologyObject]] = {}
-        for obj in objects:
-            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
-        jobs = [
-            (vhost, items[i::CONNECTIONS])
-            for vhost, items in by_vhost.items()
-            for i in range(min(CONNECTIONS, len(items)))
-        ]
-        if len(jobs) <= 1:
-            return [work(vhost, items) for vhost, items in jobs]
-        with ThreadPoolExecutor(min(CONNECTIONS, len(jobs))) as pool:
-            return list(pool.map(lambda job: work(*job), jobs))
-
     def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
-        with self._channel(vhost) as connection:
+        with self._connection(vhost) as connection:
             ok = connection.channel().queue_declare(name, passive=True)
             return int(ok.method.message_count), int(ok.method.consumer_count)
 
     def bulk_create(self, objects: list[TopologyObject]) -> None:
-        """Exchanges, then queues, then bindings: each phase pipelined over several connections."""
-        for phase in (Exchange, Queue, Binding):
-            self._parallel([o for o in objects if isinstance(o, phase)], self._declare_slice)
+        """Exchanges first, then queues each followed by their bindings, pipelined over many
+        channels of one connection per vhost.
 
-    def _declare_slice(self, vhost: str, objects: list[TopologyObject]) -> None:
-        """Send every declare without waiting (nowait), then one synchronous call as a barrier.
-
-        The broker handles a channel's methods in order, so when the barrier's reply arrives every
-        declare before it has been carried out; if one failed, the broker closed the channel and
-        the barrier raises with the broker's reason (which names the object).
+        The broker orders methods only within a channel, so a queue's bindings go on the
+        queue's channel right after it: they never race a queue another channel is creating.
         """
-        with self._channel(vhost) as connection:
-            channel = connection.channel()
-            # pika's blocking channel always waits for each reply; its underlying channel object
-            # sends the nowait form when no callback is given. Waiting per object is what makes
-            # one-by-one declaring slow.
-            impl = channel._impl
-            try:
-                for obj in objects:
-                    _declare(impl, obj, callback=None)
-                channel.basic_qos(prefetch_count=0)  # the barrier
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                raise channel_error(exc, f"declaring in vhost {vhost!r}") from None
-            except pika.exceptions.ChannelWrongStateError:
-                raise BrokerError(
-                    f"the broker closed the channel while declaring in vhost {vhost!r}",
-                    "run mqctl topology plan to see what differs",
-                ) from None
+        by_vhost: dict[str, list[TopologyObject]] = {}
+        for obj in objects:
+            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
+        for vhost, items in by_vhost.items():
+            self._create_in_vhost(vhost, items)
+
+    def _create_in_vhost(self, vhost: str, objects: list[TopologyObject]) -> None:
+        exchanges = [o for o in objects if isinstance(o, Exchange)]
+        runs = _queues_then_their_bindings(
+            [o for o in objects if isinstance(o, Queue)],
+            [o for o in objects if isinstance(o, Binding)],
+        )
+        with self._connection(vhost) as connection:
+            lanes = _Lanes(connection, vhost, min(LANES, max(len(exchanges), len(runs))))
+            # Bindings need their exchanges: all exchanges are declared before any binding.
+            lanes.declare([[e] for e in exchanges])
+            lanes.declare(runs)
+
+    def _open(self, vhost: str) -> Any:
+        return open_connection(replace(self.settings, vhost=vhost))
 
     def put(self, obj: TopologyObject) -> None:
         if obj.kind not in AMQP_KINDS:
@@ -184,7 +163,7 @@ class AmqpBackend:
             raise BadInput(
                 f"--via amqp cannot delete {obj.title()}: {NEEDS_HTTP}", "use --via http"
             )
-        with self._channel(obj.vhost_name or "/") as connection:
+        with self._connection(obj.vhost_name or "/") as connection:
             channel = connection.channel()
             try:
                 if isinstance(obj, Queue):
@@ -249,6 +228,77 @@ class _Prober:
                 opened.queue_declare(obj.name, passive=True, callback=on_ok)
 
         channel = self.connection._impl.channel(on_open_callback=on_open)
+
+
+def _close_quietly(connection: Any) -> None:
+    if connection.is_open:
+        with suppress(pika.exceptions.AMQPError):
+            connection.close()
+
+
+def _queues_then_their_bindings(
+    queues: list[Queue], bindings: list[Binding]
+) -> list[list[TopologyObject]]:
+    """Runs to keep together on one channel: a queue and the bindings to it; other bindings
+    (to exchanges or to queues that already exist) one run each."""
+    runs: dict[tuple[str, str], list[TopologyObject]] = {(q.vhost, q.name): [q] for q in queues}
+    loose: list[list[TopologyObject]] = []
+    for b in bindings:
+        run = runs.get((b.vhost, b.destination)) if b.destination_type == "queue" else None
+        if run is None:
+            loose.append([b])
+        else:
+            run.append(b)
+    return [*runs.values(), *loose]
+
+
+class _Lanes:
+    """Channels of one connection, each sent its share of declares without waiting (nowait),
+    then one synchronous call each as a barrier.
+
+    The broker handles a channel's methods in order, so when a barrier's reply arrives every
+    declare before it on that channel has been carried out. If one failed, the broker closed
+    that channel; its reason (which names the object) is kept and raised.
+    """
+
+    BATCH = 20  # declares per channel per turn, so that every channel has work from the start
+
+    def __init__(self, connection: Any, vhost: str, count: int) -> None:
+        self.vhost = vhost
+        self.failure: BaseException | None = None
+        self.channels = [connection.channel() for _ in range(max(1, count))]
+        for channel in self.channels:
+            channel._impl.add_on_close_callback(self._on_closed)
+
+    def _on_closed(self, _channel: Any, reason: BaseException) -> None:
+        if self.failure is None and isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+            self.failure = reason
+
+    def declare(self, runs: list[list[TopologyObject]]) -> None:
+        """Declare every run, each on one channel in its order, runs dealt round the channels."""
+        queues: list[list[TopologyObject]] = [[] for _ in self.channels]
+        for i, run in enumerate(runs):
+            queues[i % len(queues)].extend(run)
+        # pika's blocking channel waits for each reply; its underlying channel object sends the
+        # nowait form when no callback is given. Waiting per object is what makes one-by-one
+        # declaring slow. Nothing reaches the socket until the first barrier runs the I/O loop.
+        for start in range(0, max(map(len, queues), default=0), self.BATCH):
+            for channel, objects in zip(self.channels, queues, strict=True):
+                for obj in objects[start : start + self.BATCH]:
+                    _declare(channel._impl, obj, callback=None)
+        try:
+            for channel in self.channels:
+                if self.failure is None:
+                    channel.basic_qos(prefetch_count=0)
+        except (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ChannelWrongStateError):
+            pass  # the close callback kept the broker's reason
+        if self.failure is not None:
+            if isinstance(self.failure, pika.exceptions.ChannelClosedByBroker):
+                raise channel_error(self.failure, f"declaring in vhost {self.vhost!r}") from None
+            raise BrokerError(
+                f"the broker closed a channel while declaring in vhost {self.vhost!r}",
+                "run mqctl topology plan to see what differs",
+            )
 
 
 def _declare(channel: Any, obj: TopologyObject, **extra: Any) -> None:
