@@ -470,8 +470,10 @@ def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> Non
             field.append(dumps_json(diff["new"]), style="green")
             field.append(" (files)")
             console.print(field)
-        if change.get("note") and action in ("conflict", "ensure"):
+        if change.get("note") and action == "conflict":
             console.print(Text(f"      {change['note']}", style="italic"))
+    for note in _ensure_notes(plan):
+        console.print(Text(note, style="italic"))
     for refusal in plan.get("refusals", []):
         console.print(Text(f"x refused   {refusal}", style="bold red"))
     console.print(Text(_plan_summary(plan["summary"]), style="bold"))
@@ -488,11 +490,26 @@ def _plan_lines(plan: Mapping[str, Any], show_unchanged: bool) -> Iterator[str]:
         for diff in change.get("fields", []):
             old, new = dumps_json(diff["old"]), dumps_json(diff["new"])
             yield f"      {diff['field']}: {old} (broker) -> {new} (files)\n"
-        if change.get("note") and action in ("conflict", "ensure"):
+        if change.get("note") and action == "conflict":
             yield f"      {change['note']}\n"
+    for note in _ensure_notes(plan):
+        yield note + "\n"
     for refusal in plan.get("refusals", []):
         yield f"x refused   {refusal}\n"
     yield _plan_summary(plan["summary"]) + "\n"
+
+
+def _ensure_notes(plan: Mapping[str, Any]) -> list[str]:
+    """Why objects are declared again (over AMQP), once per reason rather than once per object:
+    a plan of thousands of bindings would otherwise repeat the same line thousands of times."""
+    counts: dict[str, int] = {}
+    for change in plan["changes"]:
+        if change["action"] == "ensure" and change.get("note"):
+            counts[change["note"]] = counts.get(change["note"], 0) + 1
+    return [
+        f"= ensure ({count} {'object' if count == 1 else 'objects'}): {note}"
+        for note, count in counts.items()
+    ]
 
 
 def _plan_summary(summary: Mapping[str, int]) -> str:

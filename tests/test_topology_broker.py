@@ -265,6 +265,9 @@ def test_amqp_reports_a_conflict_from_the_broker(vhost: str, cli: Cli, tmp_path:
     )
     again = cli("topology", "plan", "--via", "amqp", str(tmp_path / "a.yaml"))
     assert again.status == 0 and "= ensure" in again.out
+    # The reason is given once for all the objects it covers, not on every line.
+    assert again.out.count("AMQP cannot read its properties") == 1
+    assert "= ensure (1 object): exists; AMQP cannot read its properties" in again.out
     changed = write(tmp_path / "b.yaml", text.replace("1000", "2000"))
     result = cli("topology", "apply", "--via", "amqp", str(changed))
     assert result.status == 1

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from mqctl.amqp_connection import open_connection
 from mqctl.errors import BrokerError
 from mqctl.management import ManagementClient
 from mqctl.topology.definitions import (
@@ -142,6 +141,8 @@ class HttpBackend:
         """
         info = self.client.get("queues", vhost, name)
         messages, consumers = int(info.get("messages") or 0), int(info.get("consumers") or 0)
+        from mqctl.amqp_connection import open_connection  # pika only when recreating
+
         connection = open_connection(replace(self.client.settings, vhost=vhost))
         try:
             ok = connection.channel().queue_declare(name, passive=True)
