@@ -590,3 +590,45 @@ def test_round_trip_with_users(vhost: str, unique: str, cli: Cli, tmp_path: Path
             assert cli("topology", "plan", str(path)).status == 0
     finally:
         api("DELETE", f"users/{quote(user)}")
+
+
+def test_a_binding_that_breaks_the_management_api_is_refused(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    """RabbitMQ 3.10's API fails every binding listing while a binding with arguments has a '~'
+    inside its key: mqctl refuses to create one (both ways), and explains the 500 it causes."""
+    text = (
+        f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: x, type: headers}}]\n"
+        "queues: [{name: q}]\n"
+        "bindings: [{from: x, to_queue: q, routing_key: 'a~b', arguments: {x-match: any, h: v}}]\n"
+    )
+    files = write(tmp_path / "a.yaml", text)
+    for via in ("http", "amqp"):
+        refused = cli("topology", "apply", "--via", via, str(files))
+        assert refused.status == 1, refused.err
+        assert "'~'" in refused.err and "breaks RabbitMQ's management API" in refused.err
+    assert definitions(vhost)["queues"] == []  # refused before anything changed
+    # Keys the API copes with go through: a trailing '~', or no arguments.
+    fine = write(tmp_path / "b.yaml", text.replace("'a~b'", "'a~~'"))
+    assert cli("topology", "apply", str(fine)).status == 0
+    assert cli("topology", "plan", str(fine)).status == 0
+
+    # Made by another tool, such a binding makes the vhost unreadable: the 500 is explained,
+    # and delete --via amqp removes it.
+    import pika
+
+    connection = pika.BlockingConnection(
+        pika.URLParameters(f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}")
+    )
+    try:
+        connection.channel().queue_bind("q", "x", "a~b", {"x-match": "any", "h": "v"})
+        broken = cli("topology", "plan", str(fine))
+        assert broken.status == 1
+        assert "500" in broken.err and "'~' inside its routing key" in broken.err
+        gone = cli("topology", "delete", "--via", "amqp", "--yes", str(files))
+        assert gone.status == 0, gone.err
+        assert cli("topology", "plan", str(fine)).status == 2  # readable again; x and q to make
+    finally:
+        channel = connection.channel()
+        channel.queue_unbind("q", "x", "a~b", {"x-match": "any", "h": "v"})
+        connection.close()
