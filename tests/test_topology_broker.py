@@ -632,3 +632,26 @@ def test_a_binding_that_breaks_the_management_api_is_refused(
         channel = connection.channel()
         channel.queue_unbind("q", "x", "a~b", {"x-match": "any", "h": "v"})
         connection.close()
+
+
+def test_amqp_refuses_a_binding_to_nothing_before_changing_anything(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    """Over AMQP too, the ends of each binding are checked (passive declares) before any declare:
+    a binding from an exchange that exists nowhere leaves the vhost untouched."""
+    text = (
+        f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: x, type: topic}}]\n"
+        "queues: [{name: a}, {name: b}]\n"
+        "bindings:\n  - {from: x, to_queue: a, routing_key: 'k.#'}\n"
+        "  - {from: elsewhere, to_queue: b, routing_key: k}\n"
+    )
+    files = write(tmp_path / "a.yaml", text)
+    refused = cli("topology", "apply", "--via", "amqp", str(files))
+    assert refused.status == 1
+    assert "exchange 'elsewhere' is neither declared in the files nor present" in refused.err
+    assert definitions(vhost)["queues"] == []
+    # Once the exchange exists on the broker (made elsewhere), the same files apply.
+    api("PUT", f"exchanges/{quote(vhost)}/elsewhere", {"type": "direct"})
+    applied = cli("topology", "apply", "--via", "amqp", str(files))
+    assert applied.status == 0, applied.err
+    assert {b["source"] for b in definitions(vhost)["bindings"]} == {"x", "elsewhere"}

@@ -356,8 +356,7 @@ def preflight(
                 f"{perm.title()}: user {perm.user!r} is neither declared in the files nor "
                 "present on the broker"
             )
-    if not facts.amqp_only:
-        refusals.extend(_dangling_bindings(desired, actual))
+    refusals.extend(_dangling_bindings(desired, actual))
     refusals.extend(
         f"{b.title()}: {UNLISTABLE_BINDING}"
         for b in desired.of(Binding)

@@ -90,13 +90,16 @@ class AmqpBackend:
         global_names: Iterable[str] = (),
         all_users: bool = False,
     ) -> Topology:
-        """Which of the probed exchanges and queues exist (passive declares, side by side)."""
+        """Which of the declared exchanges and queues exist, and which of those the bindings
+        name without declaring them (passive declares, side by side)."""
         actual = Topology()
         if self.probe is None:
             return actual
         wanted = set(vhosts)
         objects = [
-            o for o in (*self.probe.of(Exchange), *self.probe.of(Queue)) if o.vhost_name in wanted
+            o
+            for o in (*self.probe.of(Exchange), *self.probe.of(Queue), *_binding_ends(self.probe))
+            if o.vhost_name in wanted
         ]
         by_vhost: dict[str, list[TopologyObject]] = {}
         for obj in objects:
@@ -228,6 +231,23 @@ class _Prober:
                 opened.queue_declare(obj.name, passive=True, callback=on_ok)
 
         channel = self.connection._impl.channel(on_open_callback=on_open)
+
+
+def _binding_ends(topology: Topology) -> list[TopologyObject]:
+    """The exchanges and queues bindings name that the topology does not declare: probed too, so
+    that a binding to nothing is refused before anything changes, as over http."""
+    ends: dict[tuple[str, str, str], TopologyObject] = {}
+    for b in topology.of(Binding):
+        named: list[TopologyObject] = [Exchange(b.vhost, b.source)]
+        named.append(
+            Queue(b.vhost, b.destination)
+            if b.destination_type == "queue"
+            else Exchange(b.vhost, b.destination)
+        )
+        for obj in named:
+            if obj.name not in BUILTIN_EXCHANGES and topology.get(obj.kind, obj.key) is None:
+                ends.setdefault((obj.kind, *obj.key), obj)
+    return list(ends.values())
 
 
 def _close_quietly(connection: Any) -> None:
