@@ -236,9 +236,9 @@ class _Prober:
 def _binding_ends(topology: Topology) -> list[TopologyObject]:
     """The exchanges and queues bindings name that the topology does not declare: probed too, so
     that a binding to nothing is refused before anything changes, as over http."""
-    ends: dict[tuple[str, str, str], TopologyObject] = {}
+    ends: dict[tuple[str, tuple[str, ...]], Exchange | Queue] = {}
     for b in topology.of(Binding):
-        named: list[TopologyObject] = [Exchange(b.vhost, b.source)]
+        named: list[Exchange | Queue] = [Exchange(b.vhost, b.source)]
         named.append(
             Queue(b.vhost, b.destination)
             if b.destination_type == "queue"
@@ -246,7 +246,7 @@ def _binding_ends(topology: Topology) -> list[TopologyObject]:
         )
         for obj in named:
             if obj.name not in BUILTIN_EXCHANGES and topology.get(obj.kind, obj.key) is None:
-                ends.setdefault((obj.kind, *obj.key), obj)
+                ends.setdefault((obj.kind, obj.key), obj)
     return list(ends.values())
 
 
