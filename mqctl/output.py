@@ -472,7 +472,7 @@ def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> Non
             console.print(field)
         if change.get("note") and action == "conflict":
             console.print(Text(f"      {change['note']}", style="italic"))
-    for note in _ensure_notes(plan):
+    for note in _shared_notes(plan):
         console.print(Text(note, style="italic"))
     for refusal in plan.get("refusals", []):
         console.print(Text(f"x refused   {refusal}", style="bold red"))
@@ -492,23 +492,25 @@ def _plan_lines(plan: Mapping[str, Any], show_unchanged: bool) -> Iterator[str]:
             yield f"      {diff['field']}: {old} (broker) -> {new} (files)\n"
         if change.get("note") and action == "conflict":
             yield f"      {change['note']}\n"
-    for note in _ensure_notes(plan):
+    for note in _shared_notes(plan):
         yield note + "\n"
     for refusal in plan.get("refusals", []):
         yield f"x refused   {refusal}\n"
     yield _plan_summary(plan["summary"]) + "\n"
 
 
-def _ensure_notes(plan: Mapping[str, Any]) -> list[str]:
-    """Why objects are declared again (over AMQP), once per reason rather than once per object:
-    a plan of thousands of bindings would otherwise repeat the same line thousands of times."""
-    counts: dict[str, int] = {}
+def _shared_notes(plan: Mapping[str, Any]) -> list[str]:
+    """The reasons given for re-declares and deletes, once per reason rather than once per
+    object: a plan of thousands of bindings would otherwise repeat a line thousands of times."""
+    counts: dict[tuple[str, str], int] = {}
     for change in plan["changes"]:
-        if change["action"] == "ensure" and change.get("note"):
-            counts[change["note"]] = counts.get(change["note"], 0) + 1
+        if change["action"] in ("ensure", "delete") and change.get("note"):
+            key = (change["action"], change["note"])
+            counts[key] = counts.get(key, 0) + 1
     return [
-        f"= ensure ({count} {'object' if count == 1 else 'objects'}): {note}"
-        for note, count in counts.items()
+        f"{_PLAN_MARKS[action][0]} {action} ({count} {'object' if count == 1 else 'objects'}): "
+        f"{note}"
+        for (action, note), count in counts.items()
     ]
 
 

@@ -288,6 +288,53 @@ def test_amqp_names_the_conflict_among_many_channels(vhost: str, cli: Cli, tmp_p
     assert result.status == 1, result.err
     assert "406 PRECONDITION_FAILED" in result.err and "'q37'" in result.err
     assert api("GET", f"queues/{quote(vhost)}/q37")["arguments"] == {"x-max-length": 5}
+    # Existing objects are declared again before anything is created: nothing else was made.
+    state = definitions(vhost)
+    assert [q["name"] for q in state["queues"]] == ["q37"]
+    assert state["exchanges"] == [] and state["bindings"] == []
+
+
+def test_amqp_keeps_to_the_channel_limit_the_url_sets(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    queues = ", ".join(f"{{name: q{i}}}" for i in range(30))
+    text = f"vhost: {json.dumps(vhost)}\nqueues: [{queues}]\n"
+    files = write(tmp_path / "a.yaml", text)
+    url = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}?channel_max=8"
+    applied = cli.raw("topology", "apply", "--via", "amqp", "--url", url, str(files))
+    assert applied.status == 0, applied.err
+    planned = cli.raw("topology", "plan", "--via", "amqp", "--url", url, str(files))
+    assert planned.status == 0, planned.err
+    assert len(definitions(vhost)["queues"]) == 30
+
+
+def test_amqp_unknown_exchange_type_fails_cleanly_before_the_rest(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    """No plugin provides the type: the broker closes the connection (503). mqctl says so in one
+    line, and declared such exchanges first, so nothing else was created."""
+    text = (
+        f"vhost: {json.dumps(vhost)}\n"
+        "exchanges: [{name: plain, type: direct}, {name: odd, type: x-no-such-plugin}]\n"
+        "queues: [{name: q}]\n"
+    )
+    result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
+    assert result.status == 1
+    assert "503" in result.err and "x-no-such-plugin" in result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+    state = definitions(vhost)
+    assert state["queues"] == [] and [e["name"] for e in state["exchanges"]] == []
+
+
+def test_amqp_refuses_arguments_it_cannot_encode_before_sending(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    text = (
+        f"vhost: {json.dumps(vhost)}\nqueues: [{{name: a}}, "
+        "{name: b, arguments: {x-big: 99999999999999999999}}]\n"
+    )
+    result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
+    assert result.status == 4
+    assert "queue 'b'" in result.err and "cannot be sent over AMQP" in result.err
+    assert definitions(vhost)["queues"] == []
 
 
 def test_amqp_refuses_what_it_cannot_declare(vhost: str, cli: Cli, tmp_path: Path) -> None:
@@ -625,9 +672,15 @@ def test_a_binding_that_breaks_the_management_api_is_refused(
         broken = cli("topology", "plan", str(fine))
         assert broken.status == 1
         assert "500" in broken.err and "'~' inside its routing key" in broken.err
-        gone = cli("topology", "delete", "--via", "amqp", "--yes", str(files))
+        just_it = write(
+            tmp_path / "c.yaml",
+            f"vhost: {json.dumps(vhost)}\nbindings: [{{from: x, to_queue: q, "
+            "routing_key: 'a~b', arguments: {x-match: any, h: v}}]\n",
+        )
+        gone = cli("topology", "delete", "--via", "amqp", "--yes", str(just_it))
         assert gone.status == 0, gone.err
-        assert cli("topology", "plan", str(fine)).status == 2  # readable again; x and q to make
+        assert "AMQP cannot list bindings: unbound whether it exists or not" in gone.out
+        assert cli("topology", "plan", str(fine)).status == 0  # readable again, all else kept
     finally:
         channel = connection.channel()
         channel.queue_unbind("q", "x", "a~b", {"x-match": "any", "h": "v"})
@@ -655,3 +708,13 @@ def test_amqp_refuses_a_binding_to_nothing_before_changing_anything(
     applied = cli("topology", "apply", "--via", "amqp", str(files))
     assert applied.status == 0, applied.err
     assert {b["source"] for b in definitions(vhost)["bindings"]} == {"x", "elsewhere"}
+
+
+def test_amqp_names_a_way_out_it_can_take_for_a_missing_vhost(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    files = write(tmp_path / "a.yaml", f"vhost: {json.dumps(unique)}\nqueues: [{{name: q}}]\n")
+    result = cli("topology", "apply", "--via", "amqp", str(files))
+    assert result.status == 1
+    assert f"vhost {unique!r} is used by the files but neither declared" in result.err
+    assert "create it first over http" in result.err and "--create-vhosts" not in result.err

@@ -53,8 +53,12 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *args: str) -> Run:
+        return self.raw(*args, "--url", AMQP_URL, "--api", API_URL)
+
+    def raw(self, *args: str) -> Run:
+        """Without the test broker's --url and --api added (the test gives its own)."""
         self.capsys.readouterr()
-        status = main([*args, "--url", AMQP_URL, "--api", API_URL])
+        status = main(list(args))
         captured = self.capsys.readouterr()
         return Run(status, captured.out, captured.err)
 

@@ -30,6 +30,7 @@ from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, compute_plan
 class Backend(Protocol):
     name: str
     probe: Topology | None  # the desired objects, for backends that can only check by name
+    lists_bindings: bool  # False over AMQP: a binding's existence cannot be read
 
     def facts(self, *, with_users: bool = True) -> BrokerFacts: ...
 

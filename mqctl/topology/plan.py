@@ -326,9 +326,15 @@ def preflight(
     refusals: list[str] = []
     for name in _missing_vhosts(desired, facts):
         if not create_vhosts:
+            way_out = (
+                "create it first over http (a file declaring it under vhosts:, applied without "
+                "--via amqp), or with rabbitmqctl add_vhost"
+                if facts.amqp_only
+                else "declare it under vhosts:, create it, or pass --create-vhosts"
+            )
             refusals.append(
                 f"vhost {name!r} is used by the files but neither declared in them nor present on "
-                "the broker; declare it under vhosts:, create it, or pass --create-vhosts"
+                f"the broker; {way_out}"
             )
     for ex in desired.of(Exchange):
         if ex.type not in facts.exchange_types:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mqctl.topology.model import KINDS, GlobalParameter, Topology, User, Vhost
+from mqctl.topology.model import KINDS, Binding, GlobalParameter, Topology, User, Vhost
 from mqctl.topology.plan import Action, Change, Plan
 
 if TYPE_CHECKING:
     from mqctl.topology.apply import Backend
+
+
+UNLISTED_BINDING = "AMQP cannot list bindings: unbound whether it exists or not"
 
 
 def delete_plan(backend: Backend, desired: Topology) -> Plan:
@@ -24,6 +27,9 @@ def delete_plan(backend: Backend, desired: Topology) -> Plan:
     for obj in desired:
         have = actual.get(obj.kind, obj.key)
         if have is None:
+            if isinstance(obj, Binding) and not backend.lists_bindings:
+                # Unbinding what does not exist is no error for the broker: unbind them all.
+                changes.append(Change(Action.delete, obj, note=UNLISTED_BINDING))
             continue
         inside_doomed = obj.vhost_name in doomed_vhosts
         note = "goes with its vhost" if inside_doomed else None

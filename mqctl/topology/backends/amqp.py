@@ -10,14 +10,15 @@ re-declared on every apply, which the broker treats as a no-op when they exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import struct
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
 import pika.exceptions
 
-from mqctl.amqp_connection import channel_error, open_connection
+from mqctl.amqp_connection import channel_error, connection_error, open_connection
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BadInput, BrokerError
 from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
@@ -55,12 +56,20 @@ class AmqpBackend:
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
         self.probe: Topology | None = None
+        self.existing: set[tuple[str, tuple[str, ...]]] = set()  # found by read_state
+
+    lists_bindings = False
 
     @contextmanager
     def _connection(self, vhost: str) -> Iterator[Any]:
-        connection = self._open(vhost)
+        """A connection to `vhost`, closed afterwards; a failure of the connection itself (the
+        broker closing it, say for an exchange type no plugin provides) becomes mqctl's error."""
+        settings = replace(self.settings, vhost=vhost)
+        connection = open_connection(settings)
         try:
             yield connection
+        except pika.exceptions.AMQPConnectionError as exc:
+            raise connection_error(exc, settings) from None
         finally:
             _close_quietly(connection)
 
@@ -107,6 +116,7 @@ class AmqpBackend:
         for vhost, items in by_vhost.items():
             for obj in self._probe_vhost(vhost, items):
                 actual.add(obj)  # exists; its properties are not visible over AMQP
+                self.existing.add((obj.kind, obj.key))
         return actual
 
     def _probe_vhost(self, vhost: str, objects: list[TopologyObject]) -> list[TopologyObject]:
@@ -132,27 +142,39 @@ class AmqpBackend:
 
         The broker orders methods only within a channel, so a queue's bindings go on the
         queue's channel right after it: they never race a queue another channel is creating.
+        Only an object that exists can be refused (406, its properties differ), so the existing
+        ones are declared again first, in every vhost: a conflict then leaves nothing created.
         """
-        by_vhost: dict[str, list[TopologyObject]] = {}
-        for obj in objects:
-            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
-        for vhost, items in by_vhost.items():
-            self._create_in_vhost(vhost, items)
+        _check_encodable(objects)
+        existing = [o for o in objects if (o.kind, o.key) in self.existing]
+        rest = [o for o in objects if (o.kind, o.key) not in self.existing]
+        for part in (existing, rest):
+            by_vhost: dict[str, list[TopologyObject]] = {}
+            for obj in part:
+                by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
+            for vhost, items in by_vhost.items():
+                self._create_in_vhost(vhost, items)
 
     def _create_in_vhost(self, vhost: str, objects: list[TopologyObject]) -> None:
         exchanges = [o for o in objects if isinstance(o, Exchange)]
+        # An exchange type no enabled plugin provides makes the broker close the connection
+        # (503): such exchanges go first, so that nothing else is created before that happens.
+        plugin_typed: list[list[TopologyObject]] = [
+            [e] for e in exchanges if e.type not in BUILTIN_EXCHANGE_TYPES
+        ]
+        built_in: list[list[TopologyObject]] = [
+            [e] for e in exchanges if e.type in BUILTIN_EXCHANGE_TYPES
+        ]
         runs = _queues_then_their_bindings(
             [o for o in objects if isinstance(o, Queue)],
             [o for o in objects if isinstance(o, Binding)],
         )
         with self._connection(vhost) as connection:
-            lanes = _Lanes(connection, vhost, min(LANES, max(len(exchanges), len(runs))))
             # Bindings need their exchanges: all exchanges are declared before any binding.
-            lanes.declare([[e] for e in exchanges])
-            lanes.declare(runs)
-
-    def _open(self, vhost: str) -> Any:
-        return open_connection(replace(self.settings, vhost=vhost))
+            phases = [phase for phase in (plugin_typed, built_in, runs) if phase]
+            lanes = _Lanes(connection, vhost, max(map(len, phases), default=1))
+            for phase in phases:
+                lanes.declare(phase)
 
     def put(self, obj: TopologyObject) -> None:
         if obj.kind not in AMQP_KINDS:
@@ -190,10 +212,11 @@ class AmqpBackend:
 class _Prober:
     """Drives pika's underlying (callback) channel API from a blocking connection."""
 
-    WINDOW = 200  # channels in flight; well under the broker's channel_max
+    WINDOW = 200  # channels in flight, at most; fewer when the connection allows fewer
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
+        self.window = min(self.WINDOW, _channel_limit(connection))
         self.found: list[TopologyObject] = []
         self.failure: BrokerError | None = None
         self.in_flight = 0
@@ -201,11 +224,9 @@ class _Prober:
     def run(self, objects: list[TopologyObject]) -> list[TopologyObject]:
         pending = list(reversed(objects))
         while (pending or self.in_flight) and self.failure is None:
-            while pending and self.in_flight < self.WINDOW:
+            while pending and self.in_flight < self.window:
                 self._start(pending.pop())
-            # Callbacks on the underlying channels do not end a blocking wait early: poll in
-            # short slices instead (each slice handles everything that has arrived).
-            self.connection.process_data_events(time_limit=0.005)
+            _poll(self.connection)
         if self.failure is not None:
             raise self.failure
         return self.found
@@ -251,9 +272,49 @@ def _binding_ends(topology: Topology) -> list[TopologyObject]:
 
 
 def _close_quietly(connection: Any) -> None:
+    """Close the connection underneath pika's blocking wrapper: pika sends the close of every
+    channel at once and then the connection's (two round trips), where the wrapper would close
+    the channels one by one, and it would fail on channels opened without it (lanes, probes)."""
     if connection.is_open:
         with suppress(pika.exceptions.AMQPError):
-            connection.close()
+            connection._impl.close()
+            _wait(connection, lambda: bool(connection.is_closed))
+
+
+def _poll(connection: Any) -> None:
+    # Callbacks on the underlying channels do not end a blocking wait early: poll in short
+    # slices instead (each slice handles everything that has arrived).
+    connection.process_data_events(time_limit=0.005)
+
+
+def _wait(connection: Any, done: Callable[[], bool]) -> None:
+    while not done():
+        _poll(connection)
+
+
+def _channel_limit(connection: Any) -> int:
+    """How many channels may be open at once on `connection`: the channel_max agreed with the
+    broker (a URL can lower it: ?channel_max=8), less one to spare."""
+    agreed = int(connection._impl.params.channel_max or 0) or 65535
+    return max(1, agreed - 1)
+
+
+def _check_encodable(objects: Iterable[TopologyObject]) -> None:
+    """Refuse, before anything is sent, arguments AMQP cannot carry (an integer beyond 64 bits,
+    say): pika would fail half-way through the declares otherwise."""
+    import pika.data
+
+    for obj in objects:
+        arguments = getattr(obj, "arguments", None)
+        if not arguments:
+            continue
+        try:
+            pika.data.encode_table([], dict(arguments))
+        except (pika.exceptions.UnsupportedAMQPFieldException, OverflowError, struct.error) as exc:
+            raise BadInput(
+                f"{obj.title()}: its arguments cannot be sent over AMQP ({exc})",
+                "use --via http, or values AMQP can carry (integers within 64 bits)",
+            ) from None
 
 
 def _queues_then_their_bindings(
@@ -278,17 +339,24 @@ class _Lanes:
 
     The broker handles a channel's methods in order, so when a barrier's reply arrives every
     declare before it on that channel has been carried out. If one failed, the broker closed
-    that channel; its reason (which names the object) is kept and raised.
+    that channel; its reason (which names the object) is kept and raised. The channels are
+    opened, and their barriers sent, all at once: a few round trips whatever their number.
     """
 
     BATCH = 20  # declares per channel per turn, so that every channel has work from the start
 
-    def __init__(self, connection: Any, vhost: str, count: int) -> None:
+    def __init__(self, connection: Any, vhost: str, wanted: int) -> None:
+        self.connection = connection
         self.vhost = vhost
         self.failure: BaseException | None = None
-        self.channels = [connection.channel() for _ in range(max(1, count))]
+        count = max(1, min(LANES, wanted, _channel_limit(connection)))
+        opened: list[Any] = []
+        self.channels = [
+            connection._impl.channel(on_open_callback=opened.append) for _ in range(count)
+        ]
         for channel in self.channels:
-            channel._impl.add_on_close_callback(self._on_closed)
+            channel.add_on_close_callback(self._on_closed)
+        self._wait_for(lambda: len(opened) == count)
 
     def _on_closed(self, _channel: Any, reason: BaseException) -> None:
         if self.failure is None and isinstance(reason, pika.exceptions.ChannelClosedByBroker):
@@ -299,26 +367,21 @@ class _Lanes:
         queues: list[list[TopologyObject]] = [[] for _ in self.channels]
         for i, run in enumerate(runs):
             queues[i % len(queues)].extend(run)
-        # pika's blocking channel waits for each reply; its underlying channel object sends the
-        # nowait form when no callback is given. Waiting per object is what makes one-by-one
-        # declaring slow. Nothing reaches the socket until the first barrier runs the I/O loop.
+        # With no callback, pika's underlying channel sends the nowait form. Nothing reaches the
+        # socket until the I/O loop runs, below.
         for start in range(0, max(map(len, queues), default=0), self.BATCH):
             for channel, objects in zip(self.channels, queues, strict=True):
                 for obj in objects[start : start + self.BATCH]:
-                    _declare(channel._impl, obj, callback=None)
-        try:
-            for channel in self.channels:
-                if self.failure is None:
-                    channel.basic_qos(prefetch_count=0)
-        except (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ChannelWrongStateError):
-            pass  # the close callback kept the broker's reason
-        if self.failure is not None:
-            if isinstance(self.failure, pika.exceptions.ChannelClosedByBroker):
-                raise channel_error(self.failure, f"declaring in vhost {self.vhost!r}") from None
-            raise BrokerError(
-                f"the broker closed a channel while declaring in vhost {self.vhost!r}",
-                "run mqctl topology plan to see what differs",
-            )
+                    _declare(channel, obj, callback=None)
+        passed: list[Any] = []
+        for channel in self.channels:
+            channel.basic_qos(prefetch_count=0, callback=passed.append)
+        self._wait_for(lambda: len(passed) == len(self.channels))
+
+    def _wait_for(self, done: Callable[[], bool]) -> None:
+        _wait(self.connection, lambda: done() or self.failure is not None)
+        if isinstance(self.failure, pika.exceptions.ChannelClosedByBroker):
+            raise channel_error(self.failure, f"declaring in vhost {self.vhost!r}") from None
 
 
 def _declare(channel: Any, obj: TopologyObject, **extra: Any) -> None:

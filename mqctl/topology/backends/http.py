@@ -46,6 +46,7 @@ IMPORT_TIMEOUT = 600.0
 
 class HttpBackend:
     name = "http"
+    lists_bindings = True
 
     def __init__(self, client: ManagementClient) -> None:
         self.client = client
@@ -141,9 +142,9 @@ class HttpBackend:
                 raise
             raise BrokerError(
                 str(exc),
-                "RabbitMQ 3.10 fails so while the vhost has a binding with arguments and a '~' "
-                "inside its routing key; the broker's log names the cause (remove such a binding "
-                "with an AMQP unbind, e.g. mqctl topology delete --via amqp)",
+                "the broker's log names the cause; one known cause (RabbitMQ 3.10) is a binding "
+                "with arguments and a '~' inside its routing key: remove it with mqctl topology "
+                "delete --via amqp FILE, FILE declaring just that binding",
                 reply_code=500,
             ) from None
 
