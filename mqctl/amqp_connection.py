@@ -111,7 +111,19 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
             REPLY_HINTS.get(exc.reply_code),
             reply_code=exc.reply_code,
         )
+    if isinstance(exc, pika.exceptions.ConnectionBlockedTimeout):
+        return BrokerError(
+            f"{where} blocked the connection for too long: a resource alarm (memory or disk) is on",
+            "see the broker's alarms (rabbitmq-diagnostics alarms) and free memory or disk",
+        )
     root = _root_cause(exc)
+    if isinstance(exc, pika.exceptions.StreamLostError) and not isinstance(
+        root, ssl.SSLError | TimeoutError | socket.timeout
+    ):
+        return Unreachable(
+            f"lost the connection to {where}: {str(root) or type(root).__name__}",
+            "check that RabbitMQ is still running, and its log",
+        )
     if isinstance(root, socket.gaierror):
         return Unreachable(f"cannot resolve host {settings.host!r}", "check the host name in --url")
     if isinstance(root, ConnectionRefusedError):

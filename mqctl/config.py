@@ -20,7 +20,14 @@ from mqctl.redact import redact_url, register_secret
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2f"
 AMQP_PORTS = {"amqp": 5672, "amqps": 5671}
 API_PORTS = {"amqp": ("http", 15672), "amqps": ("https", 15671)}
-URL_QUERY_KEYS = {"heartbeat", "connection_timeout", "frame_max", "channel_max"}
+# What pika accepts for each (frame sizes per the AMQP spec's minimum and pika's maximum).
+URL_QUERY_RANGES: dict[str, tuple[float, float]] = {
+    "heartbeat": (0, 65535),
+    "connection_timeout": (0.001, 86400),
+    "frame_max": (4096, 131072),
+    "channel_max": (1, 65535),
+}
+URL_QUERY_KEYS = set(URL_QUERY_RANGES)
 
 # Environment variables, by option name; flags win over them, they win over the profile.
 ENV = {
@@ -233,11 +240,18 @@ def _parse_query(query: str, shown: str) -> dict[str, Any]:
                 f"supported: {', '.join(sorted(URL_QUERY_KEYS))}",
             )
         try:
-            result[key] = float(value) if key == "connection_timeout" else int(value)
+            number = float(value) if key == "connection_timeout" else int(value)
         except ValueError:
             raise ConfigError(
                 f"URL parameter {key}={value!r} in {shown!r} is not a number", "give a number"
             ) from None
+        low, high = URL_QUERY_RANGES[key]
+        if not low <= number <= high:
+            raise ConfigError(
+                f"URL parameter {key}={value} in {shown!r} is out of range",
+                f"give {key} from {low:g} to {high:g}",
+            )
+        result[key] = number
     return result
 
 

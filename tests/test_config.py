@@ -88,6 +88,16 @@ def test_url_query_parameters(clean_env: Path) -> None:
             "amqp://h/?heartbeat=x",
             "URL parameter heartbeat='x' in 'amqp://h/?heartbeat=x' is not a number; give a number",
         ),
+        (
+            "amqp://h/?channel_max=0",
+            "URL parameter channel_max=0 in 'amqp://h/?channel_max=0' is out of range; "
+            "give channel_max from 1 to 65535",
+        ),
+        (
+            "amqp://h/?frame_max=100",
+            "URL parameter frame_max=100 in 'amqp://h/?frame_max=100' is out of range; "
+            "give frame_max from 4096 to 131072",
+        ),
     ],
 )
 def test_malformed_urls(clean_env: Path, url: str, message: str) -> None:

@@ -718,3 +718,42 @@ def test_amqp_names_a_way_out_it_can_take_for_a_missing_vhost(
     assert result.status == 1
     assert f"vhost {unique!r} is used by the files but neither declared" in result.err
     assert "create it first over http" in result.err and "--create-vhosts" not in result.err
+
+
+def test_amqp_refuses_what_it_cannot_carry_before_sending_anything(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    long_key = "k" * 300
+    text = (
+        f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: x, type: topic}}]\n"
+        f"queues: [{{name: q}}]\nbindings: [{{from: x, to_queue: q, routing_key: {long_key}}}]\n"
+    )
+    result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
+    assert result.status == 4
+    assert "its routing key is 300 bytes; AMQP carries at most 255" in result.err
+    floats = (
+        f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: h, type: headers}}]\n"
+        "queues: [{name: q}]\n"
+        "bindings: [{from: h, to_queue: q, arguments: {x-match: any, f: 1.5}}]\n"
+    )
+    files = write(tmp_path / "b.yaml", floats)
+    for command in (["apply"], ["delete", "--yes"]):
+        result = cli("topology", *command, "--via", "amqp", str(files))
+        assert result.status == 4, (command, result.err)
+        assert "argument 'f' (a float: 1.5) cannot be sent over AMQP" in result.err
+    state = definitions(vhost)
+    assert state["queues"] == [] and state["exchanges"] == []
+
+
+def test_delete_over_amqp_in_a_missing_vhost_finds_nothing(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    text = (
+        f"vhost: {json.dumps(unique)}\nexchanges: [{{name: x, type: direct}}]\n"
+        "queues: [{name: q}]\nbindings: [{from: x, to_queue: q, routing_key: k}]\n"
+    )
+    result = cli(
+        "topology", "delete", "--via", "amqp", "--yes", str(write(tmp_path / "a.yaml", text))
+    )
+    assert result.status == 0, result.err
+    assert "nothing to delete" in result.err

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mqctl.topology.model import KINDS, Binding, GlobalParameter, Topology, User, Vhost
-from mqctl.topology.plan import Action, Change, Plan
+from mqctl.topology.plan import BUILTIN_EXCHANGES, Action, Change, Plan
 
 if TYPE_CHECKING:
     from mqctl.topology.apply import Backend
@@ -27,7 +27,7 @@ def delete_plan(backend: Backend, desired: Topology) -> Plan:
     for obj in desired:
         have = actual.get(obj.kind, obj.key)
         if have is None:
-            if isinstance(obj, Binding) and not backend.lists_bindings:
+            if isinstance(obj, Binding) and not backend.lists_bindings and _ends_exist(obj, actual):
                 # Unbinding what does not exist is no error for the broker: unbind them all.
                 changes.append(Change(Action.delete, obj, note=UNLISTED_BINDING))
             continue
@@ -35,6 +35,17 @@ def delete_plan(backend: Backend, desired: Topology) -> Plan:
         note = "goes with its vhost" if inside_doomed else None
         changes.append(Change(Action.delete, obj, have, note=note))
     return Plan(changes)
+
+
+def _ends_exist(binding: Binding, actual: Topology) -> bool:
+    """Whether a binding's exchange and queue (or exchange) exist, so that it might: built-in
+    exchanges count when the other end was found (which also says the vhost is there)."""
+    ends = [("exchanges", binding.source)]
+    ends.append(
+        ("queues" if binding.destination_type == "queue" else "exchanges", binding.destination)
+    )
+    own = [(kind, name) for kind, name in ends if name not in BUILTIN_EXCHANGES]
+    return bool(own) and all(actual.get(kind, (binding.vhost, name)) for kind, name in own)
 
 
 def execute_delete(plan: Plan, backend: Backend) -> int:

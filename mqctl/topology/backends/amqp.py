@@ -105,6 +105,7 @@ class AmqpBackend:
         if self.probe is None:
             return actual
         wanted = set(vhosts)
+        _check_encodable(o for o in self.probe if o.kind in AMQP_KINDS)
         objects = [
             o
             for o in (*self.probe.of(Exchange), *self.probe.of(Queue), *_binding_ends(self.probe))
@@ -147,8 +148,12 @@ class AmqpBackend:
         """
         _check_encodable(objects)
         existing = [o for o in objects if (o.kind, o.key) in self.existing]
-        rest = [o for o in objects if (o.kind, o.key) not in self.existing]
-        for part in (existing, rest):
+        new = [o for o in objects if (o.kind, o.key) not in self.existing]
+        # An exchange type no enabled plugin provides makes the broker close the connection
+        # (503): such exchanges go next, in every vhost, before anything else is created.
+        plugin_typed = [o for o in new if _plugin_typed(o)]
+        rest = [o for o in new if not _plugin_typed(o)]
+        for part in (existing, plugin_typed, rest):
             by_vhost: dict[str, list[TopologyObject]] = {}
             for obj in part:
                 by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
@@ -156,22 +161,14 @@ class AmqpBackend:
                 self._create_in_vhost(vhost, items)
 
     def _create_in_vhost(self, vhost: str, objects: list[TopologyObject]) -> None:
-        exchanges = [o for o in objects if isinstance(o, Exchange)]
-        # An exchange type no enabled plugin provides makes the broker close the connection
-        # (503): such exchanges go first, so that nothing else is created before that happens.
-        plugin_typed: list[list[TopologyObject]] = [
-            [e] for e in exchanges if e.type not in BUILTIN_EXCHANGE_TYPES
-        ]
-        built_in: list[list[TopologyObject]] = [
-            [e] for e in exchanges if e.type in BUILTIN_EXCHANGE_TYPES
-        ]
+        exchanges: list[list[TopologyObject]] = [[o] for o in objects if isinstance(o, Exchange)]
         runs = _queues_then_their_bindings(
             [o for o in objects if isinstance(o, Queue)],
             [o for o in objects if isinstance(o, Binding)],
         )
         with self._connection(vhost) as connection:
             # Bindings need their exchanges: all exchanges are declared before any binding.
-            phases = [phase for phase in (plugin_typed, built_in, runs) if phase]
+            phases = [phase for phase in (exchanges, runs) if phase]
             lanes = _Lanes(connection, vhost, max(map(len, phases), default=1))
             for phase in phases:
                 lanes.declare(phase)
@@ -271,6 +268,10 @@ def _binding_ends(topology: Topology) -> list[TopologyObject]:
     return list(ends.values())
 
 
+def _plugin_typed(obj: TopologyObject) -> bool:
+    return isinstance(obj, Exchange) and obj.type not in BUILTIN_EXCHANGE_TYPES
+
+
 def _close_quietly(connection: Any) -> None:
     """Close the connection underneath pika's blocking wrapper: pika sends the close of every
     channel at once and then the connection's (two round trips), where the wrapper would close
@@ -295,26 +296,46 @@ def _wait(connection: Any, done: Callable[[], bool]) -> None:
 def _channel_limit(connection: Any) -> int:
     """How many channels may be open at once on `connection`: the channel_max agreed with the
     broker (a URL can lower it: ?channel_max=8), less one to spare."""
-    agreed = int(connection._impl.params.channel_max or 0) or 65535
-    return max(1, agreed - 1)
+    return max(1, int(connection._impl.params.channel_max) - 1)
+
+
+SHORT_STRING = 255  # bytes: AMQP's limit for names, routing keys and table keys
 
 
 def _check_encodable(objects: Iterable[TopologyObject]) -> None:
-    """Refuse, before anything is sent, arguments AMQP cannot carry (an integer beyond 64 bits,
-    say): pika would fail half-way through the declares otherwise."""
+    """Refuse, before anything is sent, what AMQP cannot carry: names, routing keys and argument
+    keys over 255 bytes, argument values pika cannot encode (an integer beyond 64 bits, say).
+    pika would otherwise fail half-way, with declares already queued."""
     import pika.data
 
     for obj in objects:
-        arguments = getattr(obj, "arguments", None)
-        if not arguments:
-            continue
-        try:
-            pika.data.encode_table([], dict(arguments))
-        except (pika.exceptions.UnsupportedAMQPFieldException, OverflowError, struct.error) as exc:
-            raise BadInput(
-                f"{obj.title()}: its arguments cannot be sent over AMQP ({exc})",
-                "use --via http, or values AMQP can carry (integers within 64 bits)",
-            ) from None
+        texts = {"name": getattr(obj, "name", "")}
+        if isinstance(obj, Binding):
+            texts = {"source": obj.source, "destination": obj.destination}
+            texts["routing key"] = obj.routing_key
+        for what, text in texts.items():
+            if len(text.encode()) > SHORT_STRING:
+                raise BadInput(
+                    f"{obj.title()}: its {what} is {len(text.encode())} bytes; AMQP carries at "
+                    f"most {SHORT_STRING}",
+                    "shorten it",
+                )
+        for key, value in (getattr(obj, "arguments", None) or {}).items():
+            try:
+                if len(str(key).encode()) > SHORT_STRING:
+                    raise pika.exceptions.ShortStringTooLong(key)
+                pika.data.encode_table([], {key: value})
+            except (
+                pika.exceptions.UnsupportedAMQPFieldException,
+                pika.exceptions.ShortStringTooLong,
+                OverflowError,
+                struct.error,
+            ):
+                raise BadInput(
+                    f"{obj.title()}: argument {key!r} (a {type(value).__name__}: "
+                    f"{str(value)[:40]}) cannot be sent over AMQP",
+                    "use --via http, which sends it as JSON",
+                ) from None
 
 
 def _queues_then_their_bindings(
