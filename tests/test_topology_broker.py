@@ -731,18 +731,23 @@ def test_amqp_refuses_what_it_cannot_carry_before_sending_anything(
     result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
     assert result.status == 4
     assert "its routing key is 300 bytes; AMQP carries at most 255" in result.err
-    floats = (
+    assert definitions(vhost)["queues"] == []
+
+
+def test_amqp_sends_float_arguments(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    """pika's own table encoder refuses floats; mqctl's field encoding sends them."""
+    text = (
         f"vhost: {json.dumps(vhost)}\nexchanges: [{{name: h, type: headers}}]\n"
         "queues: [{name: q}]\n"
         "bindings: [{from: h, to_queue: q, arguments: {x-match: any, f: 1.5}}]\n"
     )
-    files = write(tmp_path / "b.yaml", floats)
-    for command in (["apply"], ["delete", "--yes"]):
-        result = cli("topology", *command, "--via", "amqp", str(files))
-        assert result.status == 4, (command, result.err)
-        assert "argument 'f' (a float: 1.5) cannot be sent over AMQP" in result.err
-    state = definitions(vhost)
-    assert state["queues"] == [] and state["exchanges"] == []
+    files = write(tmp_path / "a.yaml", text)
+    applied = cli("topology", "apply", "--via", "amqp", str(files))
+    assert applied.status == 0, applied.err
+    assert [b["arguments"] for b in definitions(vhost)["bindings"]] == [
+        {"x-match": "any", "f": 1.5}
+    ]
+    assert cli("topology", "plan", str(files)).status == 0  # read back over http: unchanged
 
 
 def test_delete_over_amqp_in_a_missing_vhost_finds_nothing(

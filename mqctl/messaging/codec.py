@@ -19,6 +19,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
+import pika.data
 import pika.spec
 
 from mqctl.jsonvalues import (
@@ -288,3 +289,17 @@ def decode_properties(data: bytes, offset: int = 0) -> dict[str, Any]:
 def install() -> None:
     """Make pika decode every incoming basic content header with `TypedBasicProperties`."""
     pika.spec.props[pika.spec.BasicProperties.INDEX] = TypedBasicProperties
+
+
+def install_table_encoder() -> None:
+    """Make pika encode the field tables of the methods it sends (declare and bind arguments,
+    say) with `encode_table`, so that floats and typed integers go out as they were given
+    (pika's own encoder refuses floats)."""
+    pika.data.encode_table = _pika_encode_table
+
+
+def _pika_encode_table(pieces: list[bytes], table: Mapping[str, Any] | None) -> int:
+    # pika's signature: append the encoded table to `pieces`, return its size.
+    encoded = encode_table(table or {})
+    pieces.append(encoded)
+    return len(encoded)

@@ -10,7 +10,6 @@ re-declared on every apply, which the broker treats as a no-op when they exist.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -21,6 +20,7 @@ import pika.exceptions
 from mqctl.amqp_connection import channel_error, connection_error, open_connection
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BadInput, BrokerError
+from mqctl.messaging import codec
 from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
 from mqctl.topology.plan import BUILTIN_EXCHANGES, BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
@@ -54,6 +54,8 @@ class AmqpBackend:
     name = "amqp"
 
     def __init__(self, settings: ConnectionSettings) -> None:
+        # Arguments go out in mqctl's field encoding: pika's refuses floats and loses widths.
+        codec.install_table_encoder()
         self.settings = settings
         self.probe: Topology | None = None
         self.existing: set[tuple[str, tuple[str, ...]]] = set()  # found by read_state
@@ -304,10 +306,8 @@ SHORT_STRING = 255  # bytes: AMQP's limit for names, routing keys and table keys
 
 def _check_encodable(objects: Iterable[TopologyObject]) -> None:
     """Refuse, before anything is sent, what AMQP cannot carry: names, routing keys and argument
-    keys over 255 bytes, argument values pika cannot encode (an integer beyond 64 bits, say).
+    keys over 255 bytes, argument values no field type holds (an integer beyond 64 bits, say).
     pika would otherwise fail half-way, with declares already queued."""
-    import pika.data
-
     for obj in objects:
         texts = {"name": getattr(obj, "name", "")}
         if isinstance(obj, Binding):
@@ -320,21 +320,14 @@ def _check_encodable(objects: Iterable[TopologyObject]) -> None:
                     f"most {SHORT_STRING}",
                     "shorten it",
                 )
-        for key, value in (getattr(obj, "arguments", None) or {}).items():
+        arguments = getattr(obj, "arguments", None)
+        if arguments:
             try:
-                if len(str(key).encode()) > SHORT_STRING:
-                    raise pika.exceptions.ShortStringTooLong(key)
-                pika.data.encode_table([], {key: value})
-            except (
-                pika.exceptions.UnsupportedAMQPFieldException,
-                pika.exceptions.ShortStringTooLong,
-                OverflowError,
-                struct.error,
-            ):
+                codec.encode_table(arguments)
+            except codec.FieldError as exc:
                 raise BadInput(
-                    f"{obj.title()}: argument {key!r} (a {type(value).__name__}: "
-                    f"{str(value)[:40]}) cannot be sent over AMQP",
-                    "use --via http, which sends it as JSON",
+                    f"{obj.title()}: its arguments cannot be sent over AMQP: {exc}",
+                    "use --via http, which sends them as JSON",
                 ) from None
 
 
