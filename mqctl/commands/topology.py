@@ -110,7 +110,11 @@ def open_backend(via: Via) -> Iterator[Backend]:
     if via is Via.amqp:
         from mqctl.topology.backends.amqp import AmqpBackend
 
-        yield AmqpBackend(settings)
+        amqp = AmqpBackend(settings)
+        try:
+            yield amqp
+        finally:
+            amqp.close()
         return
     with http_backend(settings) as backend:
         yield backend

@@ -59,6 +59,15 @@ class AmqpBackend:
         self.settings = settings
         self.probe: Topology | None = None
         self.existing: set[tuple[str, tuple[str, ...]]] = set()  # found by read_state
+        self._deleting: dict[str, Any] = {}  # vhost -> connection kept for deletes
+        self._delete_channels: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Close the connections kept for deletes."""
+        for connection in self._deleting.values():
+            _close_quietly(connection)
+        self._deleting.clear()
+        self._delete_channels.clear()
 
     lists_bindings = False
 
@@ -187,25 +196,33 @@ class AmqpBackend:
             raise BadInput(
                 f"--via amqp cannot delete {obj.title()}: {NEEDS_HTTP}", "use --via http"
             )
-        with self._connection(obj.vhost_name or "/") as connection:
-            channel = connection.channel()
-            try:
-                if isinstance(obj, Queue):
-                    # Quorum queues refuse if-unused; consumers were checked just before.
-                    channel.queue_delete(obj.name, if_empty=if_empty)
-                elif isinstance(obj, Exchange):
-                    channel.exchange_delete(obj.name)
-                elif isinstance(obj, Binding):
-                    if obj.destination_type == "queue":
-                        channel.queue_unbind(
-                            obj.destination, obj.source, obj.routing_key, obj.arguments or None
-                        )
-                    else:
-                        channel.exchange_unbind(
-                            obj.destination, obj.source, obj.routing_key, obj.arguments or None
-                        )
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                raise channel_error(exc, f"deleting {obj.title()}") from None
+        vhost = obj.vhost_name or "/"
+        if vhost not in self._deleting:  # one connection per vhost for all its deletes
+            self._deleting[vhost] = open_connection(replace(self.settings, vhost=vhost))
+        connection = self._deleting[vhost]
+        try:
+            # A refusal closes the channel: a new one then, else the same one for each delete.
+            channel = self._delete_channels.get(vhost)
+            if channel is None or not channel.is_open:
+                channel = self._delete_channels[vhost] = connection.channel()
+            if isinstance(obj, Queue):
+                # Quorum queues refuse if-unused; consumers were checked just before.
+                channel.queue_delete(obj.name, if_empty=if_empty)
+            elif isinstance(obj, Exchange):
+                channel.exchange_delete(obj.name)
+            elif isinstance(obj, Binding):
+                unbind = (
+                    channel.queue_unbind
+                    if obj.destination_type == "queue"
+                    else channel.exchange_unbind
+                )
+                unbind(obj.destination, obj.source, obj.routing_key, obj.arguments or None)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            raise channel_error(exc, f"deleting {obj.title()}") from None
+        except pika.exceptions.AMQPConnectionError as exc:
+            del self._deleting[vhost]
+            self._delete_channels.pop(vhost, None)
+            raise connection_error(exc, replace(self.settings, vhost=vhost)) from None
 
 
 class _Prober:
