@@ -52,6 +52,7 @@ def refuse_non_amqp(topology: Topology) -> None:
 
 class AmqpBackend:
     name = "amqp"
+    lists_bindings = False
 
     def __init__(self, settings: ConnectionSettings) -> None:
         # Arguments go out in mqctl's field encoding: pika's refuses floats and loses widths.
@@ -68,8 +69,6 @@ class AmqpBackend:
             _close_quietly(connection)
         self._deleting.clear()
         self._delete_channels.clear()
-
-    lists_bindings = False
 
     @contextmanager
     def _connection(self, vhost: str) -> Iterator[Any]:
