@@ -184,6 +184,12 @@ class Queue(TopologyObject):
         return value if isinstance(value, str) else None
 
 
+# Exchanges every vhost has: never created, deleted or pruned, and always there to bind to.
+BUILTIN_EXCHANGES = frozenset(
+    {"", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match", "amq.rabbitmq.trace"}
+)
+
+
 @dataclass(frozen=True)
 class Binding(TopologyObject):
     """A binding is wholly its identity: it is created or deleted, never changed."""
@@ -211,6 +217,13 @@ class Binding(TopologyObject):
 
     def fields(self) -> dict[str, Any]:
         return {}
+
+    def own_ends(self) -> list[tuple[str, str]]:
+        """(kind, name) of the ends that must exist for the binding to: its source exchange and
+        its queue or exchange, less the built-in exchanges, which every vhost has."""
+        dest_kind = "queues" if self.destination_type == "queue" else "exchanges"
+        ends = [("exchanges", self.source), (dest_kind, self.destination)]
+        return [(k, n) for k, n in ends if not (k == "exchanges" and n in BUILTIN_EXCHANGES)]
 
     def title(self) -> str:
         args = f" arguments {canonical(self.arguments)}" if self.arguments else ""

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from mqctl.topology.model import (
+    BUILTIN_EXCHANGES,
     Binding,
     Exchange,
     OperatorPolicy,
@@ -57,9 +58,6 @@ PLUGIN_COMPONENTS = {
     "federation-upstream": "rabbitmq_federation",
     "federation-upstream-set": "rabbitmq_federation",
 }
-BUILTIN_EXCHANGES = frozenset(
-    {"", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match", "amq.rabbitmq.trace"}
-)
 PRUNABLE = (Binding, Queue, Exchange, Parameter, OperatorPolicy, Policy)
 
 
@@ -295,7 +293,7 @@ def _prune(
             names = _names(obj)
             if any(n in BUILTIN_EXCHANGES or n.startswith("amq.") for n in names[:1]):
                 continue
-            if isinstance(obj, Binding) and obj.source in BUILTIN_EXCHANGES and obj.source == "":
+            if isinstance(obj, Binding) and obj.source == "":
                 continue
             if prefix is not None and not any(n.startswith(prefix) for n in names):
                 continue
@@ -389,11 +387,7 @@ def breaks_binding_listing(binding: Binding) -> bool:
 def _dangling_bindings(desired: Topology, actual: Topology) -> list[str]:
     refusals = []
     for b in desired.of(Binding):
-        ends = [("exchanges", b.source)]
-        ends.append(("queues" if b.destination_type == "queue" else "exchanges", b.destination))
-        for kind, name in ends:
-            if kind == "exchanges" and name in BUILTIN_EXCHANGES:
-                continue
+        for kind, name in b.own_ends():
             key = (b.vhost, name)
             if desired.get(kind, key) is None and actual.get(kind, key) is None:
                 label = "exchange" if kind == "exchanges" else "queue"

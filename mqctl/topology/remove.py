@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mqctl.topology.model import KINDS, Binding, GlobalParameter, Topology, User, Vhost
-from mqctl.topology.plan import BUILTIN_EXCHANGES, Action, Change, Plan
+from mqctl.topology.plan import Action, Change, Plan
 
 if TYPE_CHECKING:
     from mqctl.topology.apply import Backend
@@ -40,11 +40,7 @@ def delete_plan(backend: Backend, desired: Topology) -> Plan:
 def _ends_exist(binding: Binding, actual: Topology) -> bool:
     """Whether a binding's exchange and queue (or exchange) exist, so that it might: built-in
     exchanges count when the other end was found (which also says the vhost is there)."""
-    ends = [("exchanges", binding.source)]
-    ends.append(
-        ("queues" if binding.destination_type == "queue" else "exchanges", binding.destination)
-    )
-    own = [(kind, name) for kind, name in ends if name not in BUILTIN_EXCHANGES]
+    own = binding.own_ends()
     return bool(own) and all(actual.get(kind, (binding.vhost, name)) for kind, name in own)
 
 

@@ -22,7 +22,7 @@ from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BadInput, BrokerError
 from mqctl.messaging import codec
 from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
-from mqctl.topology.plan import BUILTIN_EXCHANGES, BrokerFacts
+from mqctl.topology.plan import BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
 
 # Channels declaring side by side on one connection: the broker runs each channel in its own
@@ -115,16 +115,14 @@ class AmqpBackend:
         if self.probe is None:
             return actual
         wanted = set(vhosts)
+        # Every command reads the state before it changes anything: refusing here covers them all.
         _check_encodable(o for o in self.probe if o.kind in AMQP_KINDS)
         objects = [
             o
             for o in (*self.probe.of(Exchange), *self.probe.of(Queue), *_binding_ends(self.probe))
             if o.vhost_name in wanted
         ]
-        by_vhost: dict[str, list[TopologyObject]] = {}
-        for obj in objects:
-            by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
-        for vhost, items in by_vhost.items():
+        for vhost, items in _by_vhost(objects).items():
             for obj in self._probe_vhost(vhost, items):
                 actual.add(obj)  # exists; its properties are not visible over AMQP
                 self.existing.add((obj.kind, obj.key))
@@ -156,7 +154,6 @@ class AmqpBackend:
         Only an object that exists can be refused (406, its properties differ), so the existing
         ones are declared again first, in every vhost: a conflict then leaves nothing created.
         """
-        _check_encodable(objects)
         existing = [o for o in objects if (o.kind, o.key) in self.existing]
         new = [o for o in objects if (o.kind, o.key) not in self.existing]
         # An exchange type no enabled plugin provides makes the broker close the connection
@@ -164,10 +161,7 @@ class AmqpBackend:
         plugin_typed = [o for o in new if _plugin_typed(o)]
         rest = [o for o in new if not _plugin_typed(o)]
         for part in (existing, plugin_typed, rest):
-            by_vhost: dict[str, list[TopologyObject]] = {}
-            for obj in part:
-                by_vhost.setdefault(obj.vhost_name or "/", []).append(obj)
-            for vhost, items in by_vhost.items():
+            for vhost, items in _by_vhost(part).items():
                 self._create_in_vhost(vhost, items)
 
     def _create_in_vhost(self, vhost: str, objects: list[TopologyObject]) -> None:
@@ -272,18 +266,21 @@ class _Prober:
 def _binding_ends(topology: Topology) -> list[TopologyObject]:
     """The exchanges and queues bindings name that the topology does not declare: probed too, so
     that a binding to nothing is refused before anything changes, as over http."""
-    ends: dict[tuple[str, tuple[str, ...]], Exchange | Queue] = {}
+    ends: dict[tuple[str, str, str], Exchange | Queue] = {}
     for b in topology.of(Binding):
-        named: list[Exchange | Queue] = [Exchange(b.vhost, b.source)]
-        named.append(
-            Queue(b.vhost, b.destination)
-            if b.destination_type == "queue"
-            else Exchange(b.vhost, b.destination)
-        )
-        for obj in named:
-            if obj.name not in BUILTIN_EXCHANGES and topology.get(obj.kind, obj.key) is None:
-                ends.setdefault((obj.kind, obj.key), obj)
+        for kind, name in b.own_ends():
+            if topology.get(kind, (b.vhost, name)) is None:
+                make = Queue if kind == "queues" else Exchange
+                ends.setdefault((kind, b.vhost, name), make(b.vhost, name))
     return list(ends.values())
+
+
+def _by_vhost(objects: Iterable[TopologyObject]) -> dict[str, list[TopologyObject]]:
+    """Objects grouped by vhost (one connection each), in their order."""
+    groups: dict[str, list[TopologyObject]] = {}
+    for obj in objects:
+        groups.setdefault(obj.vhost_name or "/", []).append(obj)
+    return groups
 
 
 def _plugin_typed(obj: TopologyObject) -> bool:
@@ -436,7 +433,7 @@ def _declare(channel: Any, obj: TopologyObject, **extra: Any) -> None:
             **extra,
         )
     elif isinstance(obj, Binding):
-        if obj.source in BUILTIN_EXCHANGES and obj.source == "":
+        if obj.source == "":
             raise BrokerError("cannot bind to the default exchange")
         bind = channel.queue_bind if obj.destination_type == "queue" else channel.exchange_bind
         bind(obj.destination, obj.source, obj.routing_key, obj.arguments or None, **extra)
