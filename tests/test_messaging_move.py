@@ -1,0 +1,230 @@
+"""`mqctl move` (the library) against the real broker: every message ends in the source or at the
+destination, acked at the source only once the destination confirmed it."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import pika
+import pytest
+from conftest import AMQP_URL
+from messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
+from test_messaging_consume import HAND_HEADERS, HandEncoded, shortstr
+
+from mqctl.config import ConnectionOptions, resolve
+from mqctl.messaging.match import MessageMatch
+from mqctl.messaging.move import Destination, Left, MoveOptions, move, move_queue
+
+pytestmark = pytest.mark.broker
+
+
+def settings(url: str = AMQP_URL) -> Any:
+    return resolve(ConnectionOptions(url=url), env={})
+
+
+def bodies(queue: str) -> list[bytes]:
+    """Every body in `queue`, in order, taken with acks (the queue ends empty)."""
+    found = []
+    with channel() as ch:
+        while True:
+            method, _props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                return found
+            found.append(body)
+
+
+@pytest.fixture
+def queues(broker: str, unique: str) -> Iterator[tuple[str, str]]:
+    source, target = f"{unique}-src", f"{unique}-dst"
+    declare(source)
+    declare(target)
+    yield source, target
+    delete(source)
+    delete(target)
+
+
+def numbered(n: int) -> list[bytes]:
+    return [f"m{i}".encode() for i in range(n)]
+
+
+def test_queue_to_queue_moves_everything_in_order(queues):
+    source, target = queues
+    publish_plain(source, numbered(300))
+    result = move(settings(), source, Destination(queue=target), MoveOptions(window=50))
+    assert result.error is None
+    assert (result.asked, result.taken, result.moved, result.left_total) == (300, 300, 300, 0)
+    assert result.complete
+    assert depth(source) == 0
+    assert bodies(target) == numbered(300)
+
+
+def test_count_moves_exactly_that_many(queues):
+    source, target = queues
+    publish_plain(source, numbered(25))
+    result = move(settings(), source, Destination(queue=target), MoveOptions(count=7, window=5))
+    assert (result.asked, result.moved, result.complete) == (7, 7, True)
+    assert bodies(target) == numbered(7)
+    assert bodies(source) == numbered(25)[7:]
+
+
+def every_property_raw() -> bytes:
+    """All fourteen properties but expiration, with every header field type, by hand."""
+    entries = b"".join(shortstr(name) + wire for name, wire, _ in HAND_HEADERS)
+    return (
+        struct.pack(">H", 0xFFFC & ~(1 << 8))
+        + shortstr("text/plain")
+        + shortstr("gzip")
+        + struct.pack(">I", len(entries))
+        + entries
+        + b"\x02\x05"
+        + shortstr("c-1")
+        + shortstr("r-q")
+        + shortstr("m-1")
+        + struct.pack(">Q", 1704164645)
+        + shortstr("t")
+        + shortstr("guest")
+        + shortstr("app")
+        + shortstr("cl")
+    )
+
+
+def test_properties_and_typed_headers_go_across_as_the_same_bytes(queues):
+    source, target = queues
+    raw = every_property_raw()
+    with channel() as ch:
+        ch.confirm_delivery()
+        ch.basic_publish("", source, b"\x00\xffbinary", HandEncoded(raw))
+    result = move(settings(), source, Destination(queue=target))
+    assert result.moved == 1
+    _method, props, body = get_with_pika(target)
+    assert body == b"\x00\xffbinary"
+    assert props.raw == raw
+
+
+def test_missing_destination_takes_nothing(queues, unique):
+    source, _target = queues
+    publish_plain(source, numbered(20))
+    for destination in (Destination(queue=f"{unique}-nope"), Destination(exchange=f"{unique}-x")):
+        result = move(settings(), source, destination)
+        assert result.error is not None and "404" in result.error.message
+        assert result.moved == 0
+        assert depth(source) == 20
+    assert bodies(source) == numbered(20)
+
+
+def test_missing_source_queue_is_an_error(broker, unique):
+    result = move(settings(), f"{unique}-none", Destination(queue="whatever"))
+    assert result.error is not None
+    assert f"opening queue '{unique}-none' failed: 404" in result.error.message
+
+
+def test_every_message_returned_stays_in_the_source(queues, unique):
+    source, _target = queues
+    exchange = f"{unique}-unbound"
+    with channel() as ch:
+        ch.exchange_declare(exchange, "direct")
+    try:
+        publish_plain(source, numbered(40))
+        result = move(settings(), source, Destination(exchange=exchange), MoveOptions(window=8))
+        assert result.moved == 0
+        assert result.left == {Left.returned: 40}
+        assert result.returned_texts == {"312 NO_ROUTE": 40}
+        assert not result.complete
+        assert bodies(source) == numbered(40)  # all back, in their order
+    finally:
+        with channel() as ch:
+            ch.exchange_delete(exchange)
+
+
+def test_some_returned_some_moved_and_a_filter(queues, unique):
+    """Through a headers exchange that routes only k=good: the others are returned and stay."""
+    source, target = queues
+    exchange = f"{unique}-headers"
+    with channel() as ch:
+        ch.exchange_declare(exchange, "headers")
+        ch.queue_bind(target, exchange, arguments={"x-match": "all", "k": "good"})
+        ch.confirm_delivery()
+        for i in range(30):
+            headers = {"k": "good" if i % 3 == 0 else "bad"}
+            ch.basic_publish("", source, f"m{i}".encode(), pika.BasicProperties(headers=headers))
+    good = [f"m{i}".encode() for i in range(0, 30, 3)]
+    bad = [f"m{i}".encode() for i in range(30) if i % 3]
+    try:
+        result = move(settings(), source, Destination(exchange=exchange), MoveOptions(window=4))
+        assert (result.moved, result.left) == (10, {Left.returned: 20})
+        assert not result.complete
+        assert bodies(target) == good
+        assert bodies(source) == bad  # the returned ones, back in their order
+
+        publish_plain(source, good + bad)
+        result = move(
+            settings(),
+            source,
+            Destination(queue=target),
+            MoveOptions(match=MessageMatch.parse(["routing_key=" + source]), count=5, window=2),
+        )
+        assert (result.moved, result.not_matching, result.complete) == (5, 0, True)
+        bodies(target)
+        # Only k=good (none have it now: publish_plain sets no headers): nothing moves.
+        result = move(
+            settings(),
+            source,
+            Destination(queue=target),
+            MoveOptions(match=MessageMatch.parse(["headers.k=good"]), window=3),
+        )
+        assert (result.asked, result.moved, result.not_matching) == (25, 0, 25)
+        assert result.complete  # nothing matching was asked for
+        assert depth(source) == 25
+    finally:
+        with channel() as ch:
+            ch.exchange_delete(exchange)
+
+
+def test_dry_run_moves_nothing(queues):
+    source, target = queues
+    publish_plain(source, numbered(15))
+    result = move(
+        settings(), source, Destination(queue=target), MoveOptions(dry_run=True, window=4)
+    )
+    assert result.dry_run and result.moved == 15
+    assert result.routes == {("", target): 15}
+    assert depth(target) == 0
+    assert bodies(source) == numbered(15)
+
+
+def test_to_another_broker_url(queues, vhost):
+    """--to-url: a second connection (here: another vhost of the same broker)."""
+    source, _target = queues
+    publish_plain(source, numbered(120))
+    other_url = AMQP_URL.rsplit("/", 1)[0] + "/" + vhost
+    other = settings(other_url)
+    connection = pika.BlockingConnection(pika.URLParameters(other_url))
+    connection.channel().queue_declare("landing")
+    connection.close()
+    result = move(
+        settings(), source, Destination(queue="landing", settings=other), MoveOptions(window=16)
+    )
+    assert result.moved == 120 and result.complete
+    connection = pika.BlockingConnection(pika.URLParameters(other_url))
+    ch = connection.channel()
+    assert ch.queue_declare("landing", passive=True).method.message_count == 120
+    connection.close()
+    assert depth(source) == 0
+
+
+def test_move_queue_for_topology_recreate(queues):
+    source, target = queues
+    publish_plain(source, numbered(10))
+    result = move_queue(settings(), source, target)
+    assert result.moved == 10
+    assert bodies(target) == numbered(10)
+
+
+def test_same_queue_is_refused(queues):
+    source, _ = queues
+    from mqctl.errors import BadInput
+
+    with pytest.raises(BadInput, match="both the source and the destination"):
+        move(settings(), source, Destination(queue=source))
