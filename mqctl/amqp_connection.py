@@ -183,6 +183,9 @@ def _root_cause(exc: BaseException) -> BaseException:
         )
         if inner is None:
             inner = getattr(current, "exception", None)
+        if inner is None:
+            # SelectConnection's workflow failure keeps its attempts in `exceptions`, last last.
+            inner = next(reversed(getattr(current, "exceptions", None) or [None]))
         if not isinstance(inner, BaseException):
             return current
         current = inner

@@ -8,6 +8,7 @@ transports (pika for AMQP, requests for the management API) read. Passwords are 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,13 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from mqctl.errors import ConfigError
-from mqctl.redact import redact_url, register_secret
+from mqctl.redact import (
+    redact_url,
+    register_public,
+    register_secret,
+    split_userinfo,
+    userinfo_is_ambiguous,
+)
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2f"
 AMQP_PORTS = {"amqp": 5672, "amqps": 5671}
@@ -149,6 +156,7 @@ def resolve(
     if password is None:
         password = _profile_password(profile, env) or ("guest" if username == "guest" else "")
     register_secret(password)
+    register_public(username)
 
     vhost = pick("vhost") or parsed.vhost
     tls = TlsSettings(
@@ -163,6 +171,7 @@ def resolve(
     api_url, api_user, api_password = _api_endpoint(pick("api"), parsed.scheme, parsed.host)
     if api_password is not None:
         register_secret(api_password)
+    register_public(api_user)
     return ConnectionSettings(
         scheme=parsed.scheme,
         host=parsed.host,
@@ -191,6 +200,7 @@ class _ParsedUrl:
 
 def _parse_amqp_url(url: str, source: str) -> _ParsedUrl:
     shown = redact_url(url)
+    _check_userinfo(url, f"malformed AMQP URL {shown!r} from {source}")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -199,8 +209,6 @@ def _parse_amqp_url(url: str, source: str) -> _ParsedUrl:
             f"malformed AMQP URL {shown!r} from {source}: {exc}",
             "use amqp://USER:PASSWORD@HOST:PORT/VHOST",
         ) from None
-    if parts.password:
-        register_secret(unquote(parts.password))
     if parts.scheme not in AMQP_PORTS:
         raise ConfigError(
             f"unsupported URL scheme {parts.scheme + '://' if parts.scheme else 'none'} "
@@ -228,6 +236,48 @@ def _parse_amqp_url(url: str, source: str) -> _ParsedUrl:
         vhost=vhost,
         query=_parse_query(parts.query, shown),
     )
+
+
+# The characters that break a URL's user info, as they must be written instead.
+PERCENT_HINT = (
+    "percent-encode special characters in the user name and password: "
+    "/ as %2F, ? as %3F, # as %23, % as %25, @ as %40, space as %20"
+)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _check_userinfo(url: str, what: str) -> None:
+    """Register the password a URL carries, then refuse a user info that cannot be read for sure.
+
+    Runs before any other parsing, on the raw text, so that the password is masked in every message
+    about the URL even when a character in it breaks the URL apart.
+    """
+    _, userinfo, _ = split_userinfo(url)
+    if userinfo is None:
+        return
+    raw_password = userinfo.partition(":")[2]
+    register_secret(raw_password)
+    register_secret(unquote(raw_password))
+    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+        raise ConfigError(f"{what}: it holds a control character", "remove it from the URL")
+    if userinfo_is_ambiguous(userinfo):
+        raise ConfigError(
+            f"{what}: a '/', '?' or '#' stands before the last '@', so where the password "
+            "ends is unclear",
+            PERCENT_HINT,
+        )
+    if _BAD_ESCAPE.search(userinfo):
+        raise ConfigError(
+            f"{what}: a '%' in the user name or password starts no percent-escape (%XX)",
+            PERCENT_HINT,
+        )
+    try:
+        unquote(userinfo, errors="strict")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{what}: the percent-escapes in the user name or password are not UTF-8",
+            PERCENT_HINT,
+        ) from None
 
 
 def _parse_query(query: str, shown: str) -> dict[str, Any]:
@@ -262,6 +312,7 @@ def _api_endpoint(api: str | None, scheme: str, host: str) -> tuple[str, str | N
         shown_host = f"[{host}]" if ":" in host else host
         return f"{api_scheme}://{shown_host}:{port}", None, None
     shown = redact_url(api)
+    _check_userinfo(api, f"malformed management API URL {shown!r}")
     try:
         parts = urlsplit(api)
         _ = parts.port

@@ -100,10 +100,7 @@ class ManagementClient:
 
     def _result(self, method: str, path: str, response: requests.Response) -> Any:
         if response.status_code == 401:
-            raise AccessRefused(
-                f"the management API refused user {self.settings.api_username!r}",
-                "check the user name and password, and that the user has a management tag",
-            )
+            raise self._refusal(method, path, _api_reason(response))
         if response.status_code >= 400:
             reason = _api_reason(response)
             raise BrokerError(
@@ -121,6 +118,45 @@ class ManagementClient:
                 "check that --api points at RabbitMQ's management plugin",
             ) from None
 
+    def _refusal(self, method: str, path: str, reason: str) -> AccessRefused:
+        """A 401 says why in its reason: the login, the user's tags, or the vhost's permissions."""
+        user = self.settings.api_username
+        known = _UNAUTHORISED.get(reason)
+        if known is None:
+            return AccessRefused(
+                f"the management API refused user {user!r}: {reason}",
+                "check the user's password, tags and permissions",
+            )
+        message, hint = known
+        return AccessRefused(
+            message.format(user=repr(user), request=f"{method} {path}"),
+            hint.format(user=user),
+        )
+
+
+# RabbitMQ's reasons for a 401, each as the message and hint it deserves.
+_UNAUTHORISED = {
+    "Login failed": (
+        "the management API refused the login of user {user}",
+        "check the user name and password (--url, --api or the profile)",
+    ),
+    "Not management user": (
+        "user {user} has no management tag, which the management API requires",
+        "tag it (rabbitmqctl set_user_tags {user} management) or use another user",
+    ),
+    "Not administrator user": (
+        "{request} needs an administrator, and user {user} is not one",
+        "use a user tagged administrator (rabbitmqctl set_user_tags {user} administrator)",
+    ),
+    "Not monitor user": (
+        "{request} needs a user tagged monitoring or administrator; user {user} is neither",
+        "use such a user (rabbitmqctl set_user_tags {user} monitoring)",
+    ),
+    "User not authorised to access virtual host": (
+        "{request}: user {user} may not access this vhost",
+        "check that the vhost exists and the user's permissions on it",
+    ),
+}
 
 _HTTP_HINTS = {
     400: "the broker rejected the request's values",

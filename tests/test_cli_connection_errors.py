@@ -141,3 +141,106 @@ def test_password_from_a_profile_is_never_shown(capsys, clean_env: Path, user):
         f"user '{name}' has no permissions on it; check --vhost or the vhost in the URL path "
         "(%2f for /)\n"
     )
+
+
+PERCENT_HINT = (
+    "percent-encode special characters in the user name and password: "
+    "/ as %2F, ? as %3F, # as %23, % as %25, @ as %40, space as %20"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("amqp://u:Sec/retXYZ@localhost:5672/v", "amqp://****@localhost:5672/v"),
+        ("amqp://u:Sec#retXYZ@localhost:5672/v", "amqp://****@localhost:5672/v"),
+        ("amqp://u:Sec?retXYZ@localhost:5672/v", "amqp://****@localhost:5672/v"),
+        ("amqp://u:p@ss:w/rd%41 #?&@host/v", "amqp://****@host/v"),
+    ],
+)
+def test_a_password_that_breaks_the_url_is_never_shown(capsys, clean_env, url, shown):
+    status, err = run(capsys, "--url", url)
+    assert (status, err) == (
+        4,
+        f"mqctl: error: malformed AMQP URL {shown!r} from --url: a '/', '?' or '#' stands "
+        f"before the last '@', so where the password ends is unclear; {PERCENT_HINT}\n",
+    )
+    for part in ("Sec", "retXYZ", "ss:w", "rd%41"):
+        assert part not in err
+
+
+def test_the_same_from_the_environment(capsys, clean_env, monkeypatch):
+    monkeypatch.setenv("MQCTL_URL", "amqp://u:Sec/retXYZ@localhost:5672/v")
+    status, err = run(capsys)
+    assert (status, err) == (
+        4,
+        "mqctl: error: malformed AMQP URL 'amqp://****@localhost:5672/v' from MQCTL_URL: a '/', "
+        "'?' or '#' stands before the last '@', so where the password ends is unclear; "
+        f"{PERCENT_HINT}\n",
+    )
+
+
+def test_a_percent_that_starts_no_escape(capsys, clean_env):
+    status, err = run(capsys, "--url", "amqp://u:100%sure@127.0.0.1:5672/v")
+    assert (status, err) == (
+        4,
+        "mqctl: error: malformed AMQP URL 'amqp://u:****@127.0.0.1:5672/v' from --url: a '%' in "
+        f"the user name or password starts no percent-escape (%XX); {PERCENT_HINT}\n",
+    )
+
+
+def test_unencoded_at_colon_and_space_in_a_password_are_read_as_meant(capsys, clean_env, user):
+    name, _ = user
+    wrong = "p@ss w:rd-0123"
+    status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@127.0.0.1:5672/%2f")
+    assert (status, err) == (
+        3,
+        f"mqctl: error: authentication refused for user '{name}' at 127.0.0.1:5672; "
+        "check the user name and password (--url or the profile)\n",
+    )
+
+
+@pytest.fixture
+def same_name_user(broker: str, unique: str) -> Iterator[str]:
+    """A user whose password is its own name."""
+    url = f"{API_URL}/api/users/{unique}"
+    requests.put(url, json={"password": unique, "tags": ""}, auth=AUTH, timeout=10)
+    yield unique
+    requests.delete(url, auth=AUTH, timeout=10)
+
+
+def test_a_user_name_equal_to_the_password_stays_readable(capsys, clean_env, same_name_user):
+    name = same_name_user
+    status, err = run(capsys, "--url", f"amqp://{name}:{name}@127.0.0.1:5672/nope")
+    assert (status, err) == (
+        3,
+        f"mqctl: error: access to vhost 'nope' refused at 127.0.0.1:5672: it does not exist "
+        f"or user '{name}' has no permissions on it; check --vhost or the vhost in the URL path "
+        "(%2f for /)\n",
+    )
+
+
+def test_the_broker_naming_the_authenticated_user_stays_readable(capsys, clean_env, vhost):
+    # guest:guest: the broker's "authenticated user was 'guest'" used to read '****'.
+    capsys.readouterr()
+    status = main(
+        [
+            "publish",
+            "-k",
+            "q",
+            "--body",
+            "x",
+            "--user-id",
+            "someone",
+            "--url",
+            f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (status, err) == (
+        1,
+        "mqctl: error: publishing failed: 406 PRECONDITION_FAILED - user_id property set to "
+        "'someone' but authenticated user was 'guest' (after 1 of 1 sent); check the message's "
+        "properties (user_id must be the connected user)\n",
+    )

@@ -84,8 +84,8 @@ def test_management_api_errors(broker: str, clean_env: Path, unique: str) -> Non
     with ManagementClient(wrong) as api, pytest.raises(AccessRefused) as refused:
         api.get("overview")
     assert str(refused.value) == (
-        "the management API refused user 'guest'; "
-        "check the user name and password, and that the user has a management tag"
+        "the management API refused the login of user 'guest'; "
+        "check the user name and password (--url, --api or the profile)"
     )
 
     closed = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:1")

@@ -1,0 +1,201 @@
+"""No part of a password ever reaches stdout or stderr (issue 19, "Secrets").
+
+Passwords of 12 or more printable characters, written into the URL encoded or as typed (with '@',
+':', '/', '#', '?', '%' and spaces), go through every connected command's error paths: a URL that
+cannot be parsed, a refused port, a wrong password and an unknown vhost. No run of six characters of
+the password may appear in what mqctl prints. Most runs are in-process (`mqctl.cli.main`, each with
+a clean secret registry, so a run cannot pass on what an earlier one registered); a few go through
+real processes and the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from conftest import API_URL, AUTH, ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mqctl import redact
+from mqctl.cli import main
+
+pytestmark = pytest.mark.broker
+
+RUN = 6  # the shortest run of password characters that counts as a leak
+SPECIALS = "@:/#?% "
+NASTY = "p@ss:w/rd%41 #?&@x%zz"  # every character that breaks a URL, in one password
+
+# Every command that connects, with the arguments it needs to get as far as connecting.
+COMMANDS: dict[str, list[str]] = {
+    "get": ["get", "-q", "q"],
+    "consume": ["consume", "-q", "q", "-n", "1", "-t", "1"],
+    "publish": ["publish", "-k", "q", "--body", "x"],
+    "rpc": ["rpc", "-k", "q", "--body", "x", "-t", "1"],
+    "topology plan": ["topology", "plan", "{file}"],
+    "topology apply": ["topology", "apply", "{file}"],
+    "topology delete": ["topology", "delete", "--yes", "{file}"],
+    "topology export": ["topology", "export"],
+    "topology show": ["topology", "show", "--live"],
+}
+PATHS = ("unparsable", "refused", "wrong password", "unknown vhost")
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Two throw-away users: `owner` gets each example's password, `other` never has it."""
+
+    owner: str
+    other: str
+    refused_port: int
+    topology: Path
+
+    def set_password(self, password: str) -> None:
+        response = requests.put(
+            f"{API_URL}/api/users/{self.owner}",
+            json={"password": password, "tags": "management"},
+            auth=AUTH,
+            timeout=10,
+        )
+        response.raise_for_status()
+
+
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def broker_users(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    tag = uuid.uuid4().hex[:10]
+    owner, other = f"mqctl-pw-{tag}", f"mqctl-other-{tag}"
+    for name in (owner, other):
+        requests.put(
+            f"{API_URL}/api/users/{name}",
+            json={"password": f"never-{uuid.uuid4().hex}", "tags": ""},
+            auth=AUTH,
+            timeout=10,
+        ).raise_for_status()
+    topology = tmp_path_factory.mktemp("secrets") / "t.yaml"
+    topology.write_text(f"vhost: mqctl-missing-{tag}\nqueues:\n  - name: q\n", encoding="utf-8")
+    yield Broker(owner, other, free_loopback_port(), topology)
+    for name in (owner, other):
+        requests.delete(f"{API_URL}/api/users/{name}", auth=AUTH, timeout=10)
+
+
+def url_for(path: str, password: str, encoded: bool, broker: Broker) -> str:
+    written = quote(password, safe="") if encoded else password
+    vhost = f"mqctl-missing-{uuid.uuid4().hex[:8]}"
+    if path == "unparsable":
+        return f"amqp://{broker.owner}:{written}@127.0.0.1:notaport/{vhost}"
+    if path == "refused":
+        return f"amqp://{broker.owner}:{written}@127.0.0.1:{broker.refused_port}/{vhost}"
+    user = broker.other if path == "wrong password" else broker.owner
+    return f"amqp://{user}:{written}@127.0.0.1:5672/{vhost}"
+
+
+def command_args(command: str, broker: Broker) -> list[str]:
+    return [arg.replace("{file}", str(broker.topology)) for arg in COMMANDS[command]]
+
+
+def leaks(password: str, text: str) -> list[str]:
+    """Every run of RUN characters of the password found in `text` (one-character runs aside:
+    '      ' says nothing about a password)."""
+    runs = {password[i : i + RUN] for i in range(len(password) - RUN + 1)}
+    return sorted(run for run in runs if len(set(run)) > 1 and run in text)
+
+
+def run_in_process(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+    redact.forget_all()
+    capsys.readouterr()
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out + err
+
+
+def check(
+    capsys: pytest.CaptureFixture[str],
+    broker: Broker,
+    command: str,
+    path: str,
+    password: str,
+    encoded: bool,
+    via_api: bool = False,
+) -> None:
+    broker.set_password(password)
+    url = url_for(path, password, encoded, broker)
+    argv = [*command_args(command, broker), "--url", url]
+    if via_api:
+        # The management API URL may carry the credentials too, and its port may be the refused one.
+        written = quote(password, safe="") if encoded else password
+        port = broker.refused_port if path == "refused" else 15672
+        argv += ["--api", f"http://{broker.owner}:{written}@127.0.0.1:{port}"]
+    status, printed = run_in_process(capsys, argv)
+    assert status in (1, 3, 4), printed
+    assert leaks(password, printed) == [], printed
+
+
+passwords = st.lists(
+    st.one_of(
+        st.sampled_from(SPECIALS),
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+        st.characters(exclude_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp")),
+    ),
+    min_size=12,
+    max_size=32,
+).map("".join)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_and_error_path(capsys, clean_env, broker_users, command, path):
+    for encoded in (False, True):
+        check(capsys, broker_users, command, path, NASTY, encoded)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    password=passwords,
+    command=st.sampled_from(sorted(COMMANDS)),
+    path=st.sampled_from(PATHS),
+    encoded=st.booleans(),
+    via_api=st.booleans(),
+)
+def test_no_run_of_the_password_is_shown(
+    capsys, clean_env, broker_users, password, command, path, encoded, via_api
+):
+    check(capsys, broker_users, command, path, password, encoded, via_api)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_through_a_real_process_and_the_environment(clean_env, broker_users, path):
+    """MQCTL_URL in a real process: nothing registered in-process can help here."""
+    password = "Env/S3cr#t?v@lue%zz x"
+    broker_users.set_password(password)
+    env = {**os.environ, "MQCTL_URL": url_for(path, password, False, broker_users)}
+    result = subprocess.run(
+        [sys.executable, "-m", "mqctl", "get", "-q", "q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode in (3, 4), result.stderr
+    assert leaks(password, result.stdout + result.stderr) == [], result.stderr
