@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 AMQP_URL = os.environ.get("MQCTL_TEST_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
 API_URL = os.environ.get("MQCTL_TEST_API", "http://127.0.0.1:15672")
 AUTH = ("guest", "guest")
+# Which broker of the matrix the tests run against (scripts/brokers run NAME sets it): "system" is the
+# host's broker, which scripts/broker may start; the others are brought up by scripts/brokers only.
+BROKER_NAME = os.environ.get("MQCTL_TEST_BROKER", "system")
 
 
 def _api_answers() -> bool:
@@ -30,11 +33,36 @@ def broker() -> str:
 
     Fails (never skips) when it cannot be had: integration tests must not pass vacuously.
     """
-    if not _api_answers():
+    if not _api_answers() and BROKER_NAME == "system":
         subprocess.run([str(ROOT / "scripts" / "broker")], check=True)
     if not _api_answers():
-        pytest.fail(f"RabbitMQ management API does not answer at {API_URL}; run scripts/broker")
+        how = "scripts/broker" if BROKER_NAME == "system" else f"scripts/brokers up {BROKER_NAME}"
+        pytest.fail(f"RabbitMQ management API does not answer at {API_URL}; run {how}")
     return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def broker_version(broker: str) -> tuple[int, ...]:
+    """The tested broker's version, e.g. (4, 3, 6): tests assert what each version does."""
+    answer = requests.get(
+        f"{API_URL}/api/overview", params={"columns": "rabbitmq_version"}, auth=AUTH, timeout=10
+    )
+    answer.raise_for_status()
+    text = str(answer.json()["rabbitmq_version"])
+    return tuple(int(part) for part in text.split("+")[0].split("-")[0].split("."))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test that uses the broker is marked so (`-m broker` selects what the matrix reruns on
+    # each broker), whether or not its module says so.
+    # Cluster tests need the cluster's namespace, which only scripts/test's cluster leg gives.
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.broker)
+        if BROKER_NAME != "cluster" and item.get_closest_marker("cluster"):
+            item.add_marker(
+                pytest.mark.skip(reason="cluster test: scripts/test runs it on the cluster")
+            )
 
 
 @pytest.fixture

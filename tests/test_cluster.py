@@ -1,0 +1,159 @@
+"""mqctl against the 3-node RabbitMQ 4.x cluster of scripts/brokers (`scripts/test`'s cluster leg).
+
+The tests run in the cluster's client namespace, where node N answers at MQCTL_TEST_CLUSTER_NODES'
+Nth address (AMQP 5672, management 15672). Node 1 is stopped and started again by
+`scripts/brokers node stop|start 1`; every test owns its vhost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from conftest import AUTH, ROOT
+
+pytestmark = [pytest.mark.cluster, pytest.mark.broker]
+
+NODES = os.environ.get("MQCTL_TEST_CLUSTER_NODES", "").split()
+BROKERS_SCRIPT = os.environ.get("MQCTL_BROKERS_SCRIPT", str(ROOT / "scripts" / "brokers"))
+
+QUORUM_TOPOLOGY = """\
+vhost: {vhost}
+exchanges:
+  - {{name: orders, type: topic}}
+queues:
+  - name: orders.process
+    type: quorum
+    delivery_limit: 5
+    arguments: {{x-quorum-initial-group-size: 3}}
+bindings:
+  - {{from: orders, to_queue: orders.process, routing_key: "order.#"}}
+"""
+
+
+def api_url(node: int) -> str:
+    return f"http://{NODES[node - 1]}:15672"
+
+
+def amqp_url(node: int, vhost: str) -> str:
+    return f"amqp://guest:guest@{NODES[node - 1]}:5672/{quote(vhost, safe='')}"
+
+
+def api(node: int, method: str, path: str, body: object = None) -> requests.Response:
+    return requests.request(method, f"{api_url(node)}/api/{path}", json=body, auth=AUTH, timeout=30)
+
+
+def mqctl(
+    node: int, vhost: str, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`mqctl ARGS` pointed at one node (its AMQP URL and its API), as a user runs it."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "mqctl", *args]
+    command += ["--url", amqp_url(node, vhost), "--api", api_url(node)]
+    return subprocess.run(
+        command, input=stdin, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def own_vhost(node: int) -> Iterator[str]:
+    name = f"mqctl-cluster-{uuid.uuid4().hex[:10]}"
+    api(node, "PUT", f"vhosts/{quote(name, safe='')}").raise_for_status()
+    api(
+        node,
+        "PUT",
+        f"permissions/{quote(name, safe='')}/guest",
+        {"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
+    yield name
+    api(node, "DELETE", f"vhosts/{quote(name, safe='')}")
+
+
+@pytest.fixture(scope="module")
+def cluster(broker: str) -> list[str]:
+    if len(NODES) != 3:
+        pytest.fail("MQCTL_TEST_CLUSTER_NODES names no 3 nodes: run through scripts/test")
+    return NODES
+
+
+@pytest.fixture
+def vhost2(cluster: list[str]) -> Iterator[str]:
+    """A vhost made and removed through node 2 (which stays up in every test)."""
+    yield from own_vhost(2)
+
+
+def test_every_node_sees_three_running_nodes(cluster: list[str]) -> None:
+    for node in (1, 2, 3):
+        nodes = api(node, "GET", "nodes?columns=name,running").json()
+        assert sorted(n["name"] for n in nodes if n["running"]) == [
+            "rabbit@node1",
+            "rabbit@node2",
+            "rabbit@node3",
+        ]
+
+
+def test_quorum_topology_applied_through_one_node_is_planned_clean_through_the_others(
+    vhost2: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.yaml"
+    path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
+    applied = mqctl(1, vhost2, "topology", "apply", str(path))
+    assert applied.returncode == 0, applied.stderr
+    for node in (2, 3):
+        plan = mqctl(node, vhost2, "topology", "plan", str(path))
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+    queue = api(3, "GET", f"queues/{quote(vhost2, safe='')}/orders.process").json()
+    assert queue["type"] == "quorum"
+    assert sorted(queue["members"]) == ["rabbit@node1", "rabbit@node2", "rabbit@node3"]
+
+
+def test_published_through_one_node_got_through_another(vhost2: str, tmp_path: Path) -> None:
+    path = tmp_path / "orders.yaml"
+    path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
+    assert mqctl(2, vhost2, "topology", "apply", str(path)).returncode == 0
+    ids = [f"m{i}" for i in range(20)]
+    lines = "".join(json.dumps({"body": i, "properties": {"message_id": i}}) + "\n" for i in ids)
+    published = mqctl(
+        2, vhost2, "publish", "-e", "orders", "-k", "order.new", "--input", "-", stdin=lines
+    )
+    assert published.returncode == 0, published.stderr
+    got = mqctl(3, vhost2, "get", "--queue", "orders.process", "--count", "50", "--format", "jsonl")
+    assert got.returncode == 0, got.stderr
+    received = [json.loads(line)["properties"]["message_id"] for line in got.stdout.splitlines()]
+    assert received == ids
+
+
+@pytest.fixture
+def node1_stopped(cluster: list[str]) -> Iterator[None]:
+    """Node 1 stopped for the test, started again (with its data) afterwards."""
+    subprocess.run([BROKERS_SCRIPT, "node", "stop", "1"], check=True, timeout=120)
+    try:
+        yield
+    finally:
+        subprocess.run([BROKERS_SCRIPT, "node", "start", "1"], check=True, timeout=300)
+
+
+def test_node1_stopped_the_other_nodes_serve_plan_apply_publish_get(
+    vhost2: str, node1_stopped: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.yaml"
+    path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
+    down = mqctl(1, vhost2, "topology", "plan", str(path))
+    assert down.returncode == 3, down.stdout + down.stderr
+    assert mqctl(2, vhost2, "topology", "plan", str(path)).returncode == 2
+    assert mqctl(2, vhost2, "topology", "apply", str(path)).returncode == 0
+    assert mqctl(3, vhost2, "topology", "plan", str(path)).returncode == 0
+    published = mqctl(
+        3, vhost2, "publish", "--exchange", "orders", "--routing-key", "order.new", "--body", "x"
+    )
+    assert published.returncode == 0, published.stderr
+    got = mqctl(2, vhost2, "get", "--queue", "orders.process", "--format", "jsonl")
+    assert got.returncode == 0, got.stderr
+    assert [json.loads(line)["body"] for line in got.stdout.splitlines()] == ["x"]
