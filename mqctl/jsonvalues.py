@@ -12,6 +12,43 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
+from mqctl.wire.fieldtypes import (
+    INT_TYPES,
+    Float32,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    StringBytes,
+    TypedInt,
+    UInt8,
+    UInt16,
+    UInt32,
+)
+from mqctl.wire.values import decimal_parts
+
+__all__ = [
+    "INT_TYPES",
+    "MARKERS",
+    "Float32",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "JsonValue",
+    "StringBytes",
+    "TypedInt",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "from_typed_json",
+    "iso_utc",
+    "parse_decimal",
+    "parse_timestamp",
+    "to_json",
+    "to_typed_json",
+]
+
 JsonValue = Any
 
 
@@ -50,72 +87,9 @@ def to_json(value: Any) -> JsonValue:
 #   string that is not UTF-8); {"int32": 1} and {"double": 1} are also read.
 # A real table whose only key happens to be a marker name is written {"table": {...}}, so the
 # mapping reads back exactly what it wrote. The plain `to_json` above renders the same values
-# without markers (the classes below subclass int/float/bytes, so it needs no change).
+# without markers (the classes of `mqctl.wire.fieldtypes` subclass int/float/bytes).
 
 
-class TypedInt(int):
-    """An integer with an explicit AMQP width; a plain `int` is a signed 32-bit (or 64-bit) one."""
-
-    kind = "int32"
-    code = b"I"
-    low, high = -(2**31), 2**31 - 1
-
-    def __new__(cls, value: int) -> TypedInt:
-        number = int(value)
-        if not cls.low <= number <= cls.high:
-            raise ValueError(f"{number} is out of range for {cls.kind} ({cls.low}..{cls.high})")
-        return super().__new__(cls, number)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({int(self)})"
-
-
-class Int8(TypedInt):
-    kind, code, low, high = "int8", b"b", -128, 127
-
-
-class UInt8(TypedInt):
-    kind, code, low, high = "uint8", b"B", 0, 255
-
-
-class Int16(TypedInt):
-    kind, code, low, high = "int16", b"s", -(2**15), 2**15 - 1
-
-
-class UInt16(TypedInt):
-    kind, code, low, high = "uint16", b"u", 0, 2**16 - 1
-
-
-class Int32(TypedInt):
-    kind, code, low, high = "int32", b"I", -(2**31), 2**31 - 1
-
-
-class UInt32(TypedInt):
-    kind, code, low, high = "uint32", b"i", 0, 2**32 - 1
-
-
-class Int64(TypedInt):
-    kind, code, low, high = "int64", b"l", -(2**63), 2**63 - 1
-
-
-class Float32(float):
-    """A 32-bit AMQP float ('f'); a plain `float` is a double ('d')."""
-
-    kind = "float"
-
-    def __repr__(self) -> str:
-        return f"Float32({float(self)!r})"
-
-
-class StringBytes(bytes):
-    """An AMQP long string whose content is not UTF-8 (kept as the raw bytes)."""
-
-    kind = "string_base64"
-
-
-INT_TYPES: dict[str, type[TypedInt]] = {
-    cls.kind: cls for cls in (Int8, UInt8, Int16, UInt16, Int32, UInt32, Int64)
-}
 MARKERS = frozenset(
     {"timestamp", "decimal", "bytes", "float", "double", "string_base64", "table", *INT_TYPES}
 )
@@ -195,13 +169,12 @@ def parse_decimal(text: str | int | float | decimal.Decimal) -> decimal.Decimal:
         raise ValueError(f"{text!r} is not a decimal number") from None
     if not number.is_finite():
         raise ValueError(f"{text!r} is not a finite decimal")
-    exponent = int(number.as_tuple().exponent)
-    scale = max(0, -exponent)
-    unscaled = int(number.scaleb(scale))
-    if scale > 255 or not _fits_int32(unscaled):
+    try:
+        decimal_parts(number)
+    except ValueError:
         raise ValueError(
             f"{text!r} does not fit an AMQP decimal (a 32-bit value with up to 255 decimal places)"
-        )
+        ) from None
     return number
 
 

@@ -77,11 +77,9 @@ def exercise(event: Event) -> None:
         if isinstance(event, MethodFrame):
             _ = event.name
             event.args_or_problem()
-            event.typed_args()
         elif isinstance(event, HeaderFrame):
             _ = event.class_name
             event.properties_or_problem()
-            event.typed_properties()
         elif isinstance(event, ProtocolHeader):
             _ = event.description
     except FrameError:

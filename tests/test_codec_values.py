@@ -20,18 +20,29 @@ from mqctl.wire import (
     REPLY_CODES,
     CodecError,
     EncodeError,
-    TypedValue,
     encode_header,
     encode_method,
     method_name,
     method_spec,
 )
+from mqctl.wire.fieldtypes import (
+    Float32,
+    Int8,
+    Int16,
+    Int64,
+    Int64L,
+    StringBytes,
+    TimestampSeconds,
+    UInt8,
+    UInt16,
+    UInt32,
+)
 from mqctl.wire.values import (
     FIELD_TYPE_NAMES,
     decode_table,
-    decode_table_typed,
     encode_table,
     encode_value,
+    type_code,
 )
 
 
@@ -43,18 +54,19 @@ def table_with(code: bytes, value_bytes: bytes) -> bytes:
 # One case per type code, bytes written out by hand from RabbitMQ's errata table.
 TYPE_CODES: list[tuple[str, bytes, Any]] = [
     ("t", b"\x01", True),
-    ("b", b"\xff", -1),
-    ("B", b"\xff", 255),
-    ("s", b"\xff\xfe", -2),  # signed 16-bit, not a short string
-    ("u", b"\xff\xfe", 65534),
+    ("b", b"\xff", Int8(-1)),
+    ("B", b"\xff", UInt8(255)),
+    ("s", b"\xff\xfe", Int16(-2)),  # signed 16-bit, not a short string
+    ("u", b"\xff\xfe", UInt16(65534)),
     ("I", b"\xff\xff\xff\xfd", -3),
-    ("i", b"\xff\xff\xff\xfd", 4294967293),
-    ("l", b"\xff\xff\xff\xff\xff\xff\xff\xfc", -4),  # signed 64-bit
-    ("f", b"\x3f\xc0\x00\x00", 1.5),
+    ("i", b"\xff\xff\xff\xfd", UInt32(4294967293)),
+    ("l", b"\xff\xff\xff\xff\xff\xff\xff\xfc", Int64(-4)),  # signed 64-bit
+    ("L", b"\xff\xff\xff\xff\xff\xff\xff\xfc", Int64L(-4)),  # read as signed too
+    ("f", b"\x3f\xc0\x00\x00", Float32(1.5)),
     ("d", b"\xbf\xf8\x00\x00\x00\x00\x00\x00", -1.5),
     ("D", b"\x02\xff\xff\xff\x85", decimal.Decimal("-1.23")),
     ("S", b"\x00\x00\x00\x03\xc3\xa9a", "éa"),
-    ("A", b"\x00\x00\x00\x05Vb\x05t\x00", [None, 5, False]),
+    ("A", b"\x00\x00\x00\x05Vb\x05t\x00", [None, Int8(5), False]),
     (
         "T",
         b"\x00\x00\x00\x00\x65\x53\xf1\x00",
@@ -69,19 +81,18 @@ TYPE_CODES: list[tuple[str, bytes, Any]] = [
 @pytest.mark.parametrize(("code", "wire", "value"), TYPE_CODES, ids=[c for c, _, _ in TYPE_CODES])
 def test_every_type_code_both_directions(code: str, wire: bytes, value: Any) -> None:
     raw = table_with(code.encode(), wire)
-    assert decode_table(raw, 0) == ({"k": value}, len(raw))
-    typed, _ = decode_table_typed(raw, 0)
-    assert typed["k"].type_code == code
-    assert encode_table(typed) == raw
-    if code == "A":  # plain 5 would be encoded as "I": give the items their codes
-        value = [TypedValue("V", None), TypedValue("b", 5), TypedValue("t", False)]
-    assert encode_value(TypedValue(code, value)) == code.encode() + wire
+    decoded, end = decode_table(raw, 0)
+    assert (decoded, end) == ({"k": value}, len(raw))
+    assert type(decoded["k"]) is type(value)  # the class keeps the type code
+    assert type_code(decoded["k"]) == code
+    assert encode_table(decoded) == raw
+    assert encode_value(value) == code.encode() + wire
     assert code in FIELD_TYPE_NAMES
 
 
-def test_capital_l_is_read_as_signed_64_bit() -> None:
-    raw = table_with(b"L", b"\xff" * 8)
-    assert decode_table(raw, 0)[0] == {"k": -1}
+def test_typed_values_read_as_the_numbers_they_are() -> None:
+    assert str(Int8(-1)) == "-1" and f"{UInt16(7)}" == "7" and str(Float32(1.5)) == "1.5"
+    assert repr(Int8(-1)) == "Int8(-1)"
 
 
 def test_plain_values_pick_the_codes_rabbitmq_clients_use() -> None:
@@ -99,7 +110,7 @@ def test_plain_values_pick_the_codes_rabbitmq_clients_use() -> None:
         "table": {},
     }
     codes = {
-        key: value.type_code for key, value in decode_table_typed(encode_table(table), 0)[0].items()
+        key: type_code(value) for key, value in decode_table(encode_table(table), 0)[0].items()
     }
     assert codes == {
         "int": "I",
@@ -121,8 +132,13 @@ def test_plain_values_pick_the_codes_rabbitmq_clients_use() -> None:
 
 def test_non_utf8_strings_decode_to_bytes_and_round_trip() -> None:
     raw = table_with(b"S", b"\x00\x00\x00\x02\xff\xfe")
-    assert decode_table(raw, 0)[0] == {"k": b"\xff\xfe"}
-    assert encode_table(decode_table_typed(raw, 0)[0]) == raw
+    decoded = decode_table(raw, 0)[0]
+    assert decoded == {"k": StringBytes(b"\xff\xfe")} and type(decoded["k"]) is StringBytes
+    assert encode_table(decoded) == raw
+    key = b"\x01\xff" + b"I" + b"\x00\x00\x00\x01"  # a key that is not UTF-8 stays bytes
+    raw_key = struct.pack(">I", len(key)) + key
+    assert decode_table(raw_key, 0)[0] == {b"\xff": 1}
+    assert encode_table(decode_table(raw_key, 0)[0]) == raw_key
     frame = encode_method(1, "Basic.Publish", exchange=b"\xff", routing_key="ok")
     from mqctl.wire import FrameDecoder
 
@@ -135,7 +151,9 @@ def test_non_utf8_strings_decode_to_bytes_and_round_trip() -> None:
 
 def test_timestamps_beyond_datetime_stay_ints() -> None:
     raw = table_with(b"T", b"\xff" * 8)
-    assert decode_table(raw, 0)[0] == {"k": 2**64 - 1}
+    decoded = decode_table(raw, 0)[0]
+    assert decoded == {"k": 2**64 - 1} and type(decoded["k"]) is TimestampSeconds
+    assert encode_table(decoded) == raw
     header = encode_header(1, 60, 0, {"timestamp": 2**63})
     from mqctl.wire import FrameDecoder
 
@@ -163,11 +181,12 @@ def test_codec_errors_are_bad_input() -> None:
         (lambda: encode_method(1, "Basic.Publish", exchange="x" * 256), "at most 255 bytes"),
         (lambda: encode_method(70000, "Basic.Ack"), "bad channel 70000"),
         (lambda: encode_header(1, 60, 0, {"colour": "red"}), "unknown property colour"),
-        (lambda: encode_value(TypedValue("b", 300)), "does not fit field type 'b'"),
-        (lambda: encode_value(TypedValue("I", "1")), "type 'I' needs an int"),
-        (lambda: encode_value(object()), "no AMQP field type for a object value"),
+        (lambda: encode_value(int.__new__(Int8, 300)), "300 does not fit field type 'b'"),
+        (lambda: encode_value(2**64), "value: 18446744073709551616 does not fit a 64-bit integer"),
+        (lambda: encode_value(object()), "value: object cannot be sent as an AMQP field value"),
         (lambda: encode_value(decimal.Decimal("NaN")), "finite decimal"),
-        (lambda: encode_value(TypedValue("Q", 1)), "unknown field type code 'Q'"),
+        (lambda: encode_table({"x": float("inf")}), "x: inf is not a finite number"),
+        (lambda: encode_table({"x": [Float32(1e39)]}), "x[0]: 1e+39 does not fit a 32-bit float"),
     ],
 )
 def test_encoder_errors_say_what_is_wrong(build: Any, message: str) -> None:

@@ -25,20 +25,15 @@ from mqctl.jsonvalues import (
     to_json,
     to_typed_json,
 )
-from mqctl.messaging.codec import (
-    TypedBasicProperties,
-    decode_properties,
-    decode_table,
-    encode_properties,
-    encode_table,
-    encode_value,
-)
+from mqctl.messaging.codec import PROPERTY_NAMES, TypedBasicProperties
 from mqctl.messaging.message import Delivery, Overrides, delivery_record, message_from_record
 from mqctl.messaging.properties import (
     PropertyOptions,
     parse_header,
     properties_from_options,
 )
+from mqctl.wire import FrameDecoder, HeaderFrame, encode_header
+from mqctl.wire.values import decode_table, encode_table, encode_value
 
 T = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -136,7 +131,9 @@ def test_basic_properties_round_trip() -> None:
         timestamp=1704164645,
         cluster_id="c",
     )
-    assert decode_properties(encode_properties(props)) == {
+    (encoded,) = props.encode()
+    back = TypedBasicProperties().decode(encoded)
+    assert {name: getattr(back, name) for name in PROPERTY_NAMES} == {
         "content_type": "application/json",
         "content_encoding": None,
         "headers": {"n": UInt8(1)},
@@ -152,6 +149,22 @@ def test_basic_properties_round_trip() -> None:
         "app_id": None,
         "cluster_id": "c",
     }
+    assert type(back.headers["n"]) is UInt8
+
+
+def test_a_header_key_that_is_not_utf8_comes_back_exact_in_messaging_and_wire() -> None:
+    # consume (pika with TypedBasicProperties) and wire read (FrameDecoder) decode the same bytes
+    # with the same codec: the key stays b"\xff" in both, where consume once made it U+FFFD.
+    headers = {b"\xff": "v", "ok": Int16(-2)}
+    frame = encode_header(1, 60, 0, {"headers": headers})
+    decoder = FrameDecoder()
+    decoder.feed(frame)
+    (header,) = list(decoder)
+    assert isinstance(header, HeaderFrame)
+    assert header.properties["headers"] == headers
+    consumed = TypedBasicProperties().decode(frame[7 + 12 : -1])  # what pika hands over
+    assert consumed.headers == headers and type(consumed.headers["ok"]) is Int16
+    assert encode_table(consumed.headers) == encode_table(headers)  # republished unchanged
 
 
 @pytest.mark.parametrize(
@@ -319,4 +332,4 @@ def test_jsonl_record_round_trip() -> None:
     }
     message = message_from_record(record, "line 1", Overrides(routing_key="other"))
     assert (message.exchange, message.routing_key, message.body) == ("ex", "other", b"\xff\x00")
-    assert encode_properties(message.properties) == encode_properties(props)
+    assert message.properties.encode() == props.encode()

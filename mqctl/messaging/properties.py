@@ -28,20 +28,11 @@ from mqctl.jsonvalues import (
     to_typed_json,
 )
 from mqctl.messaging.choices import HEADER_TYPES
-from mqctl.messaging.codec import PROPERTY_NAMES, FieldError, TypedBasicProperties, encode_table
+from mqctl.messaging.codec import BASIC, PROPERTY_NAMES, TypedBasicProperties
+from mqctl.wire.methods import PROPERTIES
+from mqctl.wire.values import CodecError, encode_table
 
-SHORT_STRING_PROPERTIES = (
-    "content_type",
-    "content_encoding",
-    "correlation_id",
-    "reply_to",
-    "expiration",
-    "message_id",
-    "type",
-    "user_id",
-    "app_id",
-    "cluster_id",
-)
+SHORT_STRING_PROPERTIES = tuple(p.name for p in PROPERTIES[BASIC] if p.amqp_type == "shortstr")
 DELIVERY_MODES = {"1": 1, "2": 2, "transient": 1, "persistent": 2}
 
 
@@ -173,7 +164,7 @@ def validate_property(name: str, value: Any, where: str) -> Any:
     if name == "headers":
         try:
             encode_table(value)
-        except (FieldError, ValueError, TypeError) as exc:
+        except (CodecError, ValueError, TypeError) as exc:
             raise BadInput(
                 f"{where}: {exc}", "see `mqctl publish --help` for header types"
             ) from None

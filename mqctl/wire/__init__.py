@@ -11,8 +11,9 @@ The codec's public API, importable from here:
   ``encode_message``, ``PROTOCOL_HEADER`` -- :mod:`mqctl.wire.encoder`
 - lookups: ``METHODS_BY_ID``, ``METHODS_BY_NAME``, ``method_spec``, ``method_name``,
   ``PROPERTIES`` -- :mod:`mqctl.wire.methods`
-- values: ``TypedValue``, ``decode_table``, ``encode_table``, ``CodecError``, ``EncodeError``
-  -- :mod:`mqctl.wire.values`
+- values: ``decode_table``, ``encode_table``, ``CodecError``, ``EncodeError`` --
+  :mod:`mqctl.wire.values`; the typed values ``Int8``, ``Float32``, ``StringBytes``, ... --
+  :mod:`mqctl.wire.fieldtypes`
 
 Pure Python everywhere; tools/build-mypyc optionally compiles the hot modules (``codec_build()``
 says which build is in use).
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
         method_name,
         method_spec,
     )
-    from mqctl.wire.values import CodecError, EncodeError, TypedValue
+    from mqctl.wire.values import CodecError, EncodeError
 
 
 # The names load on first use (PEP 562): `mqctl.wire.choices`, which the command tree needs at
@@ -88,7 +89,6 @@ _EXPORTS = {
     "PropertySpec": "mqctl.wire.methods",
     "ProtocolHeader": "mqctl.wire.frames",
     "REPLY_CODES": "mqctl.wire.methods",
-    "TypedValue": "mqctl.wire.values",
     "encode_body": "mqctl.wire.encoder",
     "encode_frame": "mqctl.wire.encoder",
     "encode_header": "mqctl.wire.encoder",
@@ -143,7 +143,6 @@ __all__ = [
     "NeedData",
     "PropertySpec",
     "ProtocolHeader",
-    "TypedValue",
     "codec_build",
     "encode_body",
     "encode_frame",

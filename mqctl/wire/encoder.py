@@ -8,8 +8,8 @@
 
 Arguments not given take the spec's default (or 0 / "" / False / {} where the spec has none).
 Strings may be ``str`` or ``bytes`` (for exact non-UTF-8 round trips); field tables take plain
-values or :class:`~mqctl.wire.values.TypedValue` to pick the type code; timestamps take a datetime
-or POSIX seconds. Bad values raise :class:`~mqctl.wire.values.EncodeError`.
+values or the classes of :mod:`mqctl.wire.fieldtypes` (``Int8(5)``, ``Float32(1.5)``) to pick the
+type code; timestamps take a datetime or POSIX seconds. Bad values raise :class:`~mqctl.wire.values.EncodeError`.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ __all__ = [
     "encode_message",
     "encode_method",
     "encode_method_payload",
+    "encode_properties",
 ]
 
 PROTOCOL_HEADER = AMQP_0_9_1
 _HEADER = struct.Struct(">BHI")
 _CONTENT = struct.Struct(">HHQ")
+_FLAGS = struct.Struct(">H")
 _ERRORS = (struct.error, TypeError, ValueError, OverflowError, KeyError)
 
 
@@ -84,31 +86,36 @@ def encode_header(
     weight: int = 0,
 ) -> bytes:
     """A content header frame; ``properties`` maps property names to values (None means unset)."""
+    props = encode_properties(class_id, properties)
+    try:
+        payload = _CONTENT.pack(class_id, weight, body_size) + props
+    except struct.error as exc:
+        raise EncodeError(f"cannot encode content header: {exc}") from None
+    return _frame(2, channel, payload)
+
+
+def encode_properties(class_id: int, properties: Mapping[str, Any] | None) -> bytes:
+    """The property flags word and the values of a content header (None means unset)."""
     props = {key: value for key, value in (properties or {}).items() if value is not None}
     encoder = _spec.PROPERTY_ENCODERS.get(class_id)
     if encoder is None:
         if props:
             raise EncodeError(f"class {class_id} has no content properties")
-        flags, data = 0, b""
-    else:
-        known = {prop.name for prop in PROPERTIES[class_id]}
-        unknown = set(props) - known
-        if unknown:
-            raise EncodeError(
-                f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
-                f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-            )
-        try:
-            flags, data = encoder(props)
-        except CodecError:
-            raise
-        except _ERRORS as exc:
-            raise EncodeError(f"cannot encode properties: {exc}") from None
+        return b"\x00\x00"
+    known = {prop.name for prop in PROPERTIES[class_id]}
+    unknown = set(props) - known
+    if unknown:
+        raise EncodeError(
+            f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
     try:
-        payload = _CONTENT.pack(class_id, weight, body_size) + struct.pack(">H", flags) + data
-    except struct.error as exc:
-        raise EncodeError(f"cannot encode content header: {exc}") from None
-    return _frame(2, channel, payload)
+        flags, data = encoder(props)
+    except CodecError:
+        raise
+    except _ERRORS as exc:
+        raise EncodeError(f"cannot encode properties: {exc}") from None
+    return _FLAGS.pack(flags) + data
 
 
 def encode_body(channel: int, data: bytes | bytearray | memoryview) -> bytes:

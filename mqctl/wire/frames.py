@@ -12,8 +12,9 @@ Decoding raises :class:`FrameError` carrying a :class:`DecodeProblem`; ``args_or
 
 Value mapping (see :mod:`mqctl.wire.values`): bit -> bool; octet/short/long/longlong -> int;
 shortstr/longstr -> str, or bytes when not valid UTF-8; timestamp -> timezone-aware UTC datetime
-(int when out of datetime's range); table -> dict; field arrays -> list; decimal -> Decimal;
-``x`` byte arrays -> bytes; void -> None.
+(``TimestampSeconds`` when out of datetime's range); table -> dict whose values keep their field
+type (``Int8``, ``Float32``, ... from :mod:`mqctl.wire.fieldtypes`), so the decoded values
+re-encode to the same bytes; field arrays -> list; decimal -> Decimal; void -> None.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import struct
 from typing import Any, NamedTuple
 
 from mqctl.wire import _spec
-from mqctl.wire.detail import typed_arguments, typed_properties
 from mqctl.wire.dispatch import NATIVE as _NATIVE
 from mqctl.wire.dispatch import content_properties as _native_properties
 from mqctl.wire.dispatch import method_args as _native_args
@@ -187,21 +187,6 @@ class MethodFrame(NamedTuple):
         except FrameError as exc:
             return exc.problem
 
-    def typed_args(self) -> dict[str, Any]:
-        """Like :attr:`args`, but table arguments are ``dict[str, TypedValue]`` (type codes kept).
-
-        Slower than :attr:`args` (a generic walk); meant for detail views and exact re-encoding.
-        """
-        spec = self.spec
-        if spec is None:
-            raise FrameError(
-                DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}")
-            )
-        try:
-            return typed_arguments(spec, self.payload.tobytes())
-        except _DECODE_ERRORS as exc:
-            raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
-
     def to_bytes(self) -> bytes:
         return _FRAME_HEADER.pack(1, self.channel, self.size) + bytes(self.payload) + b"\xce"
 
@@ -249,14 +234,6 @@ class HeaderFrame(NamedTuple):
             return self.properties
         except FrameError as exc:
             return exc.problem
-
-    def typed_properties(self) -> dict[str, Any]:
-        """Like :attr:`properties`, but ``headers`` is a ``dict[str, TypedValue]``."""
-        _ = self.properties  # validates the flags and the layout first
-        try:
-            return typed_properties(self.class_id, self.payload.tobytes())
-        except _DECODE_ERRORS as exc:
-            raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
 
     def to_bytes(self) -> bytes:
         return _FRAME_HEADER.pack(2, self.channel, self.size) + bytes(self.payload) + b"\xce"

@@ -20,13 +20,14 @@ from mqctl.wire import _spec
 from mqctl.wire.methods import PROPERTIES
 from mqctl.wire.values import CodecError, decode_table, decode_timestamp
 
-__all__ = ["MAX_COMPILED", "property_decoder"]
+__all__ = ["MAX_COMPILED", "decode_properties", "property_decoder"]
 
 MAX_COMPILED = 512
 
 PropertyDecoder = Callable[[bytes], dict[str, Any]]
 
 _compiled: dict[int, PropertyDecoder] = {}
+_U16_FROM = struct.Struct(">H").unpack_from
 _FIXED = {"octet": ("B", 1), "short": ("H", 2), "long": ("I", 4), "longlong": ("Q", 8)}
 
 
@@ -132,3 +133,16 @@ def property_decoder(class_id: int, flags: int) -> PropertyDecoder | None:
 
 #: key (class_id << 16 | flags) -> decoder, for the hot path in frames.HeaderFrame.properties
 COMPILED = _compiled
+
+
+def decode_properties(class_id: int, data: bytes, offset: int = 0) -> dict[str, Any]:
+    """The set properties of a property list (flags word first) at ``offset`` in ``data``: what
+    follows the body size in a content header (pika hands its property objects this)."""
+    props = PROPERTIES.get(class_id)
+    if props is None:
+        raise CodecError(f"class {class_id} has no content properties")
+    (flags,) = _U16_FROM(data, offset)
+    if flags & ((1 << (16 - len(props))) - 1):
+        raise CodecError("property flags name properties this class does not have")
+    decoded: dict[str, Any] = _spec.PROPERTY_DECODERS[class_id](data, offset + 2, flags)
+    return decoded

@@ -30,7 +30,7 @@ from mqctl.wire.frames import (
 from mqctl.wire.methods import PROPERTIES, REPLY_CODES, method_name
 from mqctl.wire.pipeline import Record
 from mqctl.wire.render_jsonl import redact_args
-from mqctl.wire.values import FIELD_TYPE_NAMES, TypedValue
+from mqctl.wire.values import FIELD_TYPE_NAMES, type_code
 
 Part = tuple[str, str | None]
 Line = list[Part]
@@ -76,8 +76,6 @@ def _clock(ts: float) -> str:
 
 def short(value: Any, limit: int = MAX_VALUE) -> str:
     """A value as it reads best on one line."""
-    if isinstance(value, TypedValue):
-        value = value.value
     if isinstance(value, str):
         text = (
             value
@@ -205,9 +203,8 @@ class HumanRenderer:
             yield [*head, (frame.name, NAME_STYLE), (" " + summary if summary else "", None)]
         if self.verbose:
             spec = frame.spec
-            typed = redact_args(frame, frame.typed_args())
             if spec is not None:
-                entries = [(arg.name, arg.amqp_type, typed.get(arg.name)) for arg in spec.arguments]
+                entries = [(arg.name, arg.amqp_type, args.get(arg.name)) for arg in spec.arguments]
                 yield from tree(entries)
 
     def _header(self, record: Record, frame: HeaderFrame, head: Line) -> Iterator[Line]:
@@ -232,9 +229,8 @@ class HumanRenderer:
             (f" {frame.body_size} B {shown}".rstrip(), None),
         ]
         if self.verbose:
-            typed = frame.typed_properties()
             types = {p.name: p.amqp_type for p in PROPERTIES.get(frame.class_id, ())}
-            yield from tree([(name, types.get(name, "?"), value) for name, value in typed.items()])
+            yield from tree([(name, types.get(name, "?"), value) for name, value in props.items()])
 
     def _body(self, record: Record, frame: BodyFrame, head: Line) -> Iterator[Line]:
         key = (record.conn.id, record.from_client, frame.channel)
@@ -284,9 +280,9 @@ def tree(entries: list[tuple[str, str, Any]], indent: str = "      ") -> Iterato
     for i, (name, amqp_type, value) in enumerate(entries):
         last = i == len(entries) - 1
         branch = "└─ " if last else "├─ "
-        if isinstance(value, TypedValue):
-            amqp_type = f"{value.type_code} {FIELD_TYPE_NAMES.get(value.type_code, '?')}"
-            value = value.value
+        if not amqp_type:  # an entry of a field table or array: its value says its type
+            code = type_code(value)
+            amqp_type = f"{code} {FIELD_TYPE_NAMES.get(code, '?')}"
         if isinstance(value, dict):
             yield [
                 (indent + branch, DIM),

@@ -1,56 +1,70 @@
 """AMQP 0-9-1 values: strings, timestamps, field tables and arrays, in both directions.
 
-Field-table type codes follow RabbitMQ's errata to the 0-9-1 spec (the codes RabbitMQ, pika and the
-Java client actually put on the wire), not the spec's own table:
+The one field-value codec of mqctl: the wire decoder, messaging (through pika) and topology's AMQP
+backend all use it. Field-table type codes follow RabbitMQ's errata to the 0-9-1 spec (the codes
+RabbitMQ, pika and the Java client actually put on the wire), not the spec's own table:
 
 ====  =========================  ==========================================================
-code  wire                       Python value
+code  wire                       Python value (classes from :mod:`mqctl.wire.fieldtypes`)
 ====  =========================  ==========================================================
 t     octet 0/1                  bool
-b     signed 8-bit               int
-B     unsigned 8-bit             int
-s     signed 16-bit              int  (the spec says "short string"; RabbitMQ uses a short)
-u     unsigned 16-bit            int
+b     signed 8-bit               Int8
+B     unsigned 8-bit             UInt8
+s     signed 16-bit              Int16  (the spec says "short string"; RabbitMQ uses a short)
+u     unsigned 16-bit            UInt16
 I     signed 32-bit              int
-i     unsigned 32-bit            int
-l     signed 64-bit              int  (signed, per RabbitMQ; ``L`` is read as the same)
-f     IEEE 754 single            float
+i     unsigned 32-bit            UInt32
+l     signed 64-bit              int beyond 32 bits, Int64 within (``L``: Int64L)
+f     IEEE 754 single            Float32
 d     IEEE 754 double            float
 D     scale octet + signed 32    decimal.Decimal (value * 10**-scale, exponent kept)
-S     long string                str, or bytes when it is not valid UTF-8
+S     long string                str, or StringBytes when it is not valid UTF-8
 A     array (long byte length)   list
-T     unsigned 64-bit seconds    datetime (timezone-aware, UTC); int when out of range
+T     unsigned 64-bit seconds    datetime (timezone-aware, UTC); TimestampSeconds past 9999
 F     nested table               dict
 V     nothing                    None
 x     byte array (long length)   bytes
 ====  =========================  ==========================================================
 
-Short and long strings decode to ``str`` when they are valid UTF-8 and to ``bytes`` otherwise, so
-nothing is lost and re-encoding gives the same bytes. Table keys follow the same rule.
+The value says its type, so decode -> encode gives the same bytes. Table keys and short strings
+decode to ``str`` when they are valid UTF-8 and to ``bytes`` otherwise: nothing is lost.
 
-Plain decoding loses the type code (``b`` and ``I`` both give ``int``); :func:`decode_table_typed`
-keeps it as :class:`TypedValue` pairs, and the encoder accepts ``TypedValue`` anywhere in a table or
-array, so typed decode -> encode reproduces the original bytes exactly.
+Encoding refuses what brokers refuse (RabbitMQ closes the connection on a NaN or infinite float)
+and what does not fit; every problem is a :class:`CodecError` (``EncodeError`` when encoding),
+with the path of the value in a table (``x-args: ...``, ``list[2]: ...``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from mqctl.errors import BadInput
+from mqctl.wire.fieldtypes import (
+    Float32,
+    Int8,
+    Int16,
+    Int64,
+    Int64L,
+    StringBytes,
+    TimestampSeconds,
+    TypedInt,
+    UInt8,
+    UInt16,
+    UInt32,
+)
 
 __all__ = [
     "FIELD_TYPE_NAMES",
     "CodecError",
     "EncodeError",
-    "TypedValue",
+    "decimal_parts",
     "decode_array",
     "decode_table",
-    "decode_table_typed",
     "decode_timestamp",
     "encode_array",
     "encode_longstr",
@@ -58,30 +72,16 @@ __all__ = [
     "encode_table",
     "encode_timestamp",
     "encode_value",
-    "guess_type_code",
+    "type_code",
 ]
 
 
 class CodecError(BadInput):
-    """Base class of every exception the codec raises (bad input: exit status 4 in the CLI)."""
+    """Every problem the codec reports: malformed bytes, or a value AMQP cannot carry."""
 
 
 class EncodeError(CodecError):
     """A value cannot be encoded: wrong type, out of range, unknown name."""
-
-
-class TableError(CodecError):
-    """A field table or array on the wire is malformed (raised by the decoders in this module)."""
-
-
-class TypedValue(NamedTuple):
-    """A field-table value with its one-letter AMQP type code, e.g. ``TypedValue("s", -3)``.
-
-    In typed decoding, nested tables are ``dict[str, TypedValue]`` and arrays ``list[TypedValue]``.
-    """
-
-    type_code: str
-    value: Any
 
 
 #: Human names of the field-table type codes, for detail renderers.
@@ -109,6 +109,7 @@ FIELD_TYPE_NAMES: dict[str, str] = {
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _ONE_SECOND = dt.timedelta(seconds=1)
+_FLOAT32_MAX = 3.4028234663852886e38
 
 _U8 = struct.Struct(">B")
 _I8 = struct.Struct(">b")
@@ -126,14 +127,16 @@ _u32 = _U32.unpack_from
 _i32 = _I32.unpack_from
 _i64 = _I64.unpack_from
 _u64 = _U64.unpack_from
+_typed = int.__new__  # a typed int without its range check: the wire width already bounds it
 
 
 def decode_timestamp(seconds: int) -> dt.datetime | int:
-    """A timezone-aware UTC datetime for POSIX seconds; the int itself when out of range."""
+    """A timezone-aware UTC datetime for POSIX seconds; ``TimestampSeconds`` when out of range."""
     try:
         return _EPOCH + seconds * _ONE_SECOND
     except OverflowError:
-        return seconds
+        value: int = _typed(TimestampSeconds, seconds)
+        return value
 
 
 def encode_timestamp(value: dt.datetime | int) -> int:
@@ -165,19 +168,19 @@ def _r_bool(b: bytes, o: int) -> tuple[Any, int]:
 
 
 def _r_i8(b: bytes, o: int) -> tuple[Any, int]:
-    return _I8.unpack_from(b, o)[0], o + 1
+    return _typed(Int8, _I8.unpack_from(b, o)[0]), o + 1
 
 
 def _r_u8(b: bytes, o: int) -> tuple[Any, int]:
-    return b[o], o + 1
+    return _typed(UInt8, b[o]), o + 1
 
 
 def _r_i16(b: bytes, o: int) -> tuple[Any, int]:
-    return _I16.unpack_from(b, o)[0], o + 2
+    return _typed(Int16, _I16.unpack_from(b, o)[0]), o + 2
 
 
 def _r_u16(b: bytes, o: int) -> tuple[Any, int]:
-    return _U16.unpack_from(b, o)[0], o + 2
+    return _typed(UInt16, _U16.unpack_from(b, o)[0]), o + 2
 
 
 def _r_i32(b: bytes, o: int) -> tuple[Any, int]:
@@ -185,15 +188,21 @@ def _r_i32(b: bytes, o: int) -> tuple[Any, int]:
 
 
 def _r_u32(b: bytes, o: int) -> tuple[Any, int]:
-    return _u32(b, o)[0], o + 4
+    return _typed(UInt32, _u32(b, o)[0]), o + 4
 
 
 def _r_i64(b: bytes, o: int) -> tuple[Any, int]:
-    return _i64(b, o)[0], o + 8
+    value = _i64(b, o)[0]
+    # a plain int stands for the default encoding: 'I', or 'l' beyond 32 bits
+    return (value if not -(2**31) <= value < 2**31 else _typed(Int64, value)), o + 8
+
+
+def _r_i64_upper(b: bytes, o: int) -> tuple[Any, int]:
+    return _typed(Int64L, _i64(b, o)[0]), o + 8
 
 
 def _r_f32(b: bytes, o: int) -> tuple[Any, int]:
-    return _F32.unpack_from(b, o)[0], o + 4
+    return Float32(_F32.unpack_from(b, o)[0]), o + 4
 
 
 def _r_f64(b: bytes, o: int) -> tuple[Any, int]:
@@ -208,14 +217,18 @@ def _r_decimal(b: bytes, o: int) -> tuple[Any, int]:
 def _r_longstr(b: bytes, o: int) -> tuple[Any, int]:
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
-        raise TableError("a long string runs past the end of its field table")
-    return _text(b[o + 4 : end]), end
+        raise CodecError("a long string runs past the end of its field table")
+    raw = b[o + 4 : end]
+    try:
+        return raw.decode(), end
+    except UnicodeDecodeError:
+        return StringBytes(raw), end
 
 
 def _r_bytes(b: bytes, o: int) -> tuple[Any, int]:
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
-        raise TableError("a byte array runs past the end of its field table")
+        raise CodecError("a byte array runs past the end of its field table")
     return b[o + 4 : end], end
 
 
@@ -244,7 +257,7 @@ _READERS: dict[int, _Reader] = {
     ord("I"): _r_i32,
     ord("i"): _r_u32,
     ord("l"): _r_i64,
-    ord("L"): _r_i64,
+    ord("L"): _r_i64_upper,
     ord("f"): _r_f32,
     ord("d"): _r_f64,
     ord("D"): _r_decimal,
@@ -257,22 +270,22 @@ _READERS: dict[int, _Reader] = {
 }
 
 
-def _unknown_type(code: int) -> TableError:
+def _unknown_type(code: int) -> CodecError:
     shown = chr(code) if 32 < code < 127 else f"0x{code:02x}"
-    return TableError(f"unknown field-table type code {shown!r}")
+    return CodecError(f"unknown field-table type code {shown!r}")
 
 
-def decode_table(b: bytes, o: int) -> tuple[dict[str, Any], int]:
+def decode_table(b: bytes, o: int) -> tuple[dict[Any, Any], int]:
     """Decode the field table whose length prefix starts at ``o``; return it and the end offset.
 
-    Raises :class:`TableError` (or ``IndexError``/``struct.error`` on truncation, which callers turn
-    into a decode problem).
+    Raises :class:`CodecError` (or ``IndexError``/``struct.error`` on truncation, which callers
+    turn into a decode problem).
     """
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
-        raise TableError("a field table runs past the end of its frame")
+        raise CodecError("a field table runs past the end of its frame")
     o += 4
-    table: dict[str, Any] = {}
+    table: dict[Any, Any] = {}
     readers = _READERS
     while o < end:
         key_end = o + 1 + b[o]
@@ -286,18 +299,15 @@ def decode_table(b: bytes, o: int) -> tuple[dict[str, Any], int]:
         if code == 83:  # S
             value_end = o + 4 + _u32(b, o)[0]
             if value_end > end:
-                raise TableError("a long string runs past the end of its field table")
+                raise CodecError("a long string runs past the end of its field table")
             try:
                 table[key] = b[o + 4 : value_end].decode()
             except UnicodeDecodeError:
-                table[key] = b[o + 4 : value_end]
+                table[key] = StringBytes(b[o + 4 : value_end])
             o = value_end
         elif code == 73:  # I
             table[key] = _i32(b, o)[0]
             o += 4
-        elif code == 108:  # l
-            table[key] = _i64(b, o)[0]
-            o += 8
         elif code == 116:  # t
             table[key] = b[o] != 0
             o += 1
@@ -307,7 +317,7 @@ def decode_table(b: bytes, o: int) -> tuple[dict[str, Any], int]:
                 raise _unknown_type(code)
             table[key], o = reader(b, o)
     if o != end:
-        raise TableError("a field table's entries overrun its declared length")
+        raise CodecError("a field table's entries overrun its declared length")
     return table, o
 
 
@@ -315,7 +325,7 @@ def decode_array(b: bytes, o: int) -> tuple[list[Any], int]:
     """Decode the field array whose long length prefix starts at ``o``."""
     end = o + 4 + _u32(b, o)[0]
     if end > len(b):
-        raise TableError("a field array runs past the end of its frame")
+        raise CodecError("a field array runs past the end of its frame")
     o += 4
     items: list[Any] = []
     readers = _READERS
@@ -327,48 +337,8 @@ def decode_array(b: bytes, o: int) -> tuple[list[Any], int]:
         value, o = reader(b, o + 1)
         items.append(value)
     if o != end:
-        raise TableError("a field array's values overrun its declared length")
+        raise CodecError("a field array's values overrun its declared length")
     return items, o
-
-
-def _typed_value(b: bytes, o: int) -> tuple[TypedValue, int]:
-    code = b[o]
-    if code == 70:  # F
-        table, o = decode_table_typed(b, o + 1)
-        return TypedValue("F", table), o
-    if code == 65:  # A
-        end = o + 5 + _u32(b, o + 1)[0]
-        if end > len(b):
-            raise TableError("a field array runs past the end of its frame")
-        o += 5
-        items: list[TypedValue] = []
-        while o < end:
-            item, o = _typed_value(b, o)
-            items.append(item)
-        if o != end:
-            raise TableError("a field array's values overrun its declared length")
-        return TypedValue("A", items), o
-    reader = _READERS.get(code)
-    if reader is None:
-        raise _unknown_type(code)
-    value, o = reader(b, o + 1)
-    return TypedValue(chr(code), value), o
-
-
-def decode_table_typed(b: bytes, o: int) -> tuple[dict[Any, TypedValue], int]:
-    """Like :func:`decode_table`, but every value is a :class:`TypedValue` (nested ones too)."""
-    end = o + 4 + _u32(b, o)[0]
-    if end > len(b):
-        raise TableError("a field table runs past the end of its frame")
-    o += 4
-    table: dict[Any, TypedValue] = {}
-    while o < end:
-        key_end = o + 1 + b[o]
-        key = _text(b[o + 1 : key_end])
-        table[key], o = _typed_value(b, key_end)
-    if o != end:
-        raise TableError("a field table's entries overrun its declared length")
-    return table, o
 
 
 # --- encoding -------------------------------------------------------------------------------------
@@ -396,21 +366,23 @@ def encode_longstr(value: str | bytes) -> bytes:
     return _U32.pack(len(raw)) + raw
 
 
-def guess_type_code(value: Any) -> str:
-    """The type code a plain Python value is encoded with (what RabbitMQ's clients pick)."""
-    if isinstance(value, TypedValue):
-        return value.type_code
+def type_code(value: Any) -> str:
+    """The field type code a value is encoded with (what RabbitMQ's clients pick for plain ones)."""
     if value is None:
         return "V"
     if isinstance(value, bool):
         return "t"
+    if isinstance(value, TypedInt):
+        return value.code.decode()
     if isinstance(value, int):
         return "I" if -(2**31) <= value < 2**31 else "l"
+    if isinstance(value, Float32):
+        return "f"
     if isinstance(value, float):
         return "d"
     if isinstance(value, decimal.Decimal):
         return "D"
-    if isinstance(value, str):
+    if isinstance(value, str | StringBytes):
         return "S"
     if isinstance(value, bytes | bytearray | memoryview):
         return "x"
@@ -423,87 +395,190 @@ def guess_type_code(value: Any) -> str:
     raise EncodeError(f"no AMQP field type for a {type(value).__name__} value")
 
 
-def _decimal_parts(value: Any) -> tuple[int, int]:
-    if not isinstance(value, decimal.Decimal) or not value.is_finite():
-        raise EncodeError(f"a decimal field needs a finite decimal.Decimal, got {value!r}")
+def decimal_parts(value: decimal.Decimal) -> tuple[int, int]:
+    """(scale, unscaled value) of an AMQP decimal; ValueError when it does not fit one."""
+    if not value.is_finite():
+        raise ValueError(f"{str(value)!r} is not a finite decimal")
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite decimals have an int exponent
     scale = max(0, -exponent)
-    return scale, int(value.scaleb(scale))
+    unscaled = int(value.scaleb(scale))
+    if scale > 255 or not -(2**31) <= unscaled < 2**31:
+        raise ValueError(
+            f"{str(value)!r} does not fit an AMQP decimal "
+            "(a 32-bit value with up to 255 decimal places)"
+        )
+    return scale, unscaled
 
 
-_PACKERS: dict[str, struct.Struct] = {
-    "b": _I8,
-    "B": _U8,
-    "s": _I16,
-    "u": _U16,
-    "I": _I32,
-    "i": _U32,
-    "l": _I64,
-    "L": _I64,
-    "f": _F32,
-    "d": _F64,
+def _finite(value: float, where: str) -> None:
+    # RabbitMQ closes the connection (541) on NaN or infinity: refuse them here instead.
+    if not math.isfinite(value):
+        raise EncodeError(f"{where}: {float(value)} is not a finite number; brokers refuse it")
+
+
+def _e_int(value: Any, where: str) -> bytes:
+    if -(2**31) <= value < 2**31:
+        return b"I" + _I32.pack(value)
+    if -(2**63) <= value < 2**63:
+        return b"l" + _I64.pack(value)
+    raise EncodeError(f"{where}: {value} does not fit a 64-bit integer")
+
+
+_INT_PACKERS: dict[bytes, struct.Struct] = {
+    b"b": _I8,
+    b"B": _U8,
+    b"s": _I16,
+    b"u": _U16,
+    b"I": _I32,
+    b"i": _U32,
+    b"l": _I64,
+    b"L": _I64,
+    b"T": _U64,
 }
 
 
-def encode_value(value: Any) -> bytes:
-    """One field value with its type code in front; ``TypedValue`` chooses the code explicitly."""
-    if isinstance(value, TypedValue):
-        code, value = value
-    else:
-        code = guess_type_code(value)
-    packer = _PACKERS.get(code)
+def _e_typed_int(value: Any, where: str) -> bytes:
+    code: bytes = value.code
     try:
-        if packer is not None:
-            if code in "fd":
-                if not isinstance(value, int | float) or isinstance(value, bool):
-                    raise EncodeError(f"type {code!r} needs a float, got {value!r}")
-            elif not isinstance(value, int) or isinstance(value, bool):
-                raise EncodeError(f"type {code!r} needs an int, got {value!r}")
-            return code.encode() + packer.pack(value)
-    except struct.error as exc:
-        raise EncodeError(f"{value!r} does not fit field type {code!r}: {exc}") from None
-    if code == "S":
-        return b"S" + encode_longstr(value)
-    if code == "t":
-        return b"t\x01" if value else b"t\x00"
-    if code == "F":
-        return b"F" + encode_table(value)
-    if code == "A":
-        return b"A" + encode_array(value)
-    if code == "V":
-        return b"V"
-    if code == "x":
-        raw = _utf8(value, "a byte array")
-        return b"x" + _U32.pack(len(raw)) + raw
-    if code == "T":
-        try:
-            return b"T" + _U64.pack(encode_timestamp(value))
-        except struct.error:
-            raise EncodeError(f"timestamp {value!r} is out of range") from None
-    if code == "D":
-        scale, raw_int = _decimal_parts(value)
-        try:
-            return b"D" + _DEC.pack(scale, raw_int)
-        except struct.error:
-            raise EncodeError(f"decimal {value!r} does not fit scale octet + 32 bits") from None
-    raise EncodeError(f"unknown field type code {code!r}")
+        return code + _INT_PACKERS[code].pack(value)
+    except (KeyError, struct.error):
+        raise EncodeError(
+            f"{where}: {int(value)} does not fit field type {code.decode()!r}"
+        ) from None
+
+
+def _e_float32(value: Any, where: str) -> bytes:
+    _finite(value, where)
+    if abs(value) > _FLOAT32_MAX:
+        raise EncodeError(f"{where}: {float(value):g} does not fit a 32-bit float (use :double)")
+    return b"f" + _F32.pack(value)
+
+
+def _e_float(value: Any, where: str) -> bytes:
+    _finite(value, where)
+    return b"d" + _F64.pack(value)
+
+
+def _e_str(value: Any, where: str) -> bytes:
+    raw: bytes = value.encode("utf-8")
+    return b"S" + _U32.pack(len(raw)) + raw
+
+
+def _e_string_bytes(value: Any, where: str) -> bytes:
+    return b"S" + _U32.pack(len(value)) + bytes(value)
+
+
+def _e_bytes(value: Any, where: str) -> bytes:
+    raw = bytes(value)
+    return b"x" + _U32.pack(len(raw)) + raw
+
+
+def _e_datetime(value: Any, where: str) -> bytes:
+    seconds = encode_timestamp(value)
+    if seconds < 0:
+        raise EncodeError(f"{where}: timestamps before 1970 cannot be sent")
+    return b"T" + _U64.pack(seconds)
+
+
+def _e_decimal(value: Any, where: str) -> bytes:
+    try:
+        scale, unscaled = decimal_parts(value)
+    except ValueError as exc:
+        raise EncodeError(f"{where}: {exc}") from None
+    return b"D" + _DEC.pack(scale, unscaled)
+
+
+def _e_table(value: Any, where: str) -> bytes:
+    return b"F" + encode_table(value)
+
+
+def _e_array(value: Any, where: str) -> bytes:
+    return b"A" + encode_array(value, where)
+
+
+def _e_none(value: Any, where: str) -> bytes:
+    return b"V"
+
+
+def _e_bool(value: Any, where: str) -> bytes:
+    return b"t\x01" if value else b"t\x00"
+
+
+_Encoder = Callable[[Any, str], bytes]
+
+# by exact type first (one dict look-up for the common values), then by kind for subclasses
+_ENCODERS: dict[type, _Encoder] = {
+    type(None): _e_none,
+    bool: _e_bool,
+    int: _e_int,
+    float: _e_float,
+    Float32: _e_float32,
+    str: _e_str,
+    StringBytes: _e_string_bytes,
+    bytes: _e_bytes,
+    bytearray: _e_bytes,
+    memoryview: _e_bytes,
+    dict: _e_table,
+    list: _e_array,
+    tuple: _e_array,
+    decimal.Decimal: _e_decimal,
+    dt.datetime: _e_datetime,
+}
+for _cls in (Int8, UInt8, Int16, UInt16, UInt32, Int64, Int64L, TimestampSeconds):
+    _ENCODERS[_cls] = _e_typed_int
+_BY_KIND: tuple[tuple[type | tuple[type, ...], _Encoder], ...] = (
+    (bool, _e_bool),
+    (TypedInt, _e_typed_int),
+    (int, _e_int),
+    (Float32, _e_float32),
+    (float, _e_float),
+    (str, _e_str),
+    (StringBytes, _e_string_bytes),
+    ((bytes, bytearray, memoryview), _e_bytes),
+    (dt.datetime, _e_datetime),
+    (decimal.Decimal, _e_decimal),
+    (Mapping, _e_table),
+    ((list, tuple), _e_array),
+)
+
+
+def _encoder_of(value: Any, where: str) -> _Encoder:
+    for kind, encoder in _BY_KIND:
+        if isinstance(value, kind):
+            return encoder
+    raise EncodeError(f"{where}: {type(value).__name__} cannot be sent as an AMQP field value")
+
+
+def encode_value(value: Any, where: str = "value") -> bytes:
+    """One field value with its type code in front; the value's class chooses the code."""
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        encoder = _encoder_of(value, where)
+    return encoder(value, where)
+
+
+def _key(key: Any) -> bytes:
+    name = key if isinstance(key, bytes) else str(key).encode("utf-8")
+    if len(name) > 255:
+        raise EncodeError(f"header name {str(key)[:40]!r}... is longer than 255 bytes")
+    return bytes((len(name),)) + name
 
 
 def encode_table(table: Mapping[Any, Any] | None) -> bytes:
-    """A field table with its 32-bit length prefix; values may be plain or :class:`TypedValue`."""
+    """A field table with its 32-bit length prefix; a bytes key is written as it is."""
     if table is None:
         return b"\x00\x00\x00\x00"
     if not isinstance(table, Mapping):
         raise EncodeError(f"a field table must be a mapping, not {type(table).__name__}")
-    parts = [encode_shortstr(key) + encode_value(value) for key, value in table.items()]
+    parts = [_key(key) + encode_value(value, str(key)) for key, value in table.items()]
     body = b"".join(parts)
     return _U32.pack(len(body)) + body
 
 
-def encode_array(items: Sequence[Any]) -> bytes:
+def encode_array(items: Sequence[Any], where: str = "array") -> bytes:
     """A field array with its 32-bit byte-length prefix."""
     if not isinstance(items, list | tuple):
         raise EncodeError(f"a field array must be a list, not {type(items).__name__}")
-    body = b"".join(encode_value(item) for item in items)
+    body = b"".join(encode_value(item, f"{where}[{i}]") for i, item in enumerate(items))
     return _U32.pack(len(body)) + body

@@ -24,6 +24,7 @@ from mqctl.messaging import codec
 from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
 from mqctl.topology.plan import BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
+from mqctl.wire.values import CodecError, encode_table
 
 # Channels declaring side by side on one connection: the broker runs each channel in its own
 # process, and measured on 3.10 with 1,000 queues and 2,000 bindings, 32 of them took 1.0 s
@@ -336,8 +337,8 @@ def _check_encodable(objects: Iterable[TopologyObject]) -> None:
         arguments = getattr(obj, "arguments", None)
         if arguments:
             try:
-                codec.encode_table(arguments)
-            except codec.FieldError as exc:
+                encode_table(arguments)
+            except CodecError as exc:
                 raise BadInput(
                     f"{obj.title()}: its arguments cannot be sent over AMQP: {exc}",
                     "use --via http, which sends them as JSON",
