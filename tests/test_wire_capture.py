@@ -16,8 +16,9 @@ from wire_helpers import CLIENT, SERVER, pcap_bytes, pcapng_bytes
 
 from mqctl.errors import BadInput
 from mqctl.wire import packets as pk
-from mqctl.wire.pcap import CaptureError, read_packets
+from mqctl.wire.capture import CaptureError
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
+from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import GAP_LOST, GAP_MIDSTREAM, GAP_SNAPLEN, Gap, StreamSide
 
 TS = 1700000000.25

@@ -46,7 +46,7 @@ class ReadSettings:
 
 def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     """Decode the capture and write it; a capture cut off mid-way fails after its output."""
-    from mqctl.wire.pcap import CaptureError
+    from mqctl.wire.capture import CaptureError
     from mqctl.wire.pipeline import read_capture
     from mqctl.wire.render_records import render_records
 
@@ -54,7 +54,7 @@ def run_read(settings: ReadSettings, writer: output.WireWriter) -> None:
     try:
         render_records(records, settings.render, writer)
     except CaptureError as exc:
-        if exc.truncated and exc.packets_before:
+        if exc.truncated and records.packets:
             raise OperationFailed(exc.message, exc.hint) from exc
         raise
 

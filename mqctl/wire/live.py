@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
+from mqctl.wire.capture import Packet
 from mqctl.wire.packets import LINKTYPE_ETHERNET, TCP_ACK, TCP_RST, format_endpoint
-from mqctl.wire.pcap import Packet
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet
 from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import Closed, Data, Dropped, LiveEvent, LiveSink, Opened

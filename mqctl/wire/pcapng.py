@@ -7,7 +7,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from mqctl.wire.pcap import MAX_PACKET, CaptureError, ChunkReader, Packet
+from mqctl.wire.capture import MAX_PACKET, CaptureError, ChunkReader, Packet
+
+MAGIC = b"\x0a\x0d\x0d\x0a"  # the section header block's type
 
 SHB = 0x0A0D0D0A
 IDB = 0x00000001
@@ -29,11 +31,11 @@ class _Interface:
         self.offset = offset
 
 
-def read_pcapng(reader: ChunkReader) -> Iterator[Packet]:
+def read_pcapng(reader: ChunkReader, first: bytes = MAGIC) -> Iterator[Packet]:
     """Every packet of a pcapng stream whose 4-byte section-header magic was already read."""
     name = reader.name
     # The first block's type was consumed as the magic; read its length and byte-order magic.
-    reader.buf = b"\x0a\x0d\x0d\x0a" + reader.buf[reader.pos :]
+    reader.buf = first + reader.buf[reader.pos :]
     reader.pos = 0
     reader.offset -= 4
     order = "<"

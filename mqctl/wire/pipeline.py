@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from mqctl.wire.capture import CaptureError
 from mqctl.wire.choices import DEFAULT_PORTS
 from mqctl.wire.decoder import NEED_DATA, FrameDecoder
 from mqctl.wire.frames import GAP, RESYNC, DecodeProblem, Event
@@ -37,7 +38,7 @@ from mqctl.wire.packets import (
     format_endpoint,
     parse_packet,
 )
-from mqctl.wire.pcap import CaptureError, read_packets
+from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import SEQ_MASK, Gap, StreamItem, StreamSide
 
 TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol version 3.x
@@ -372,28 +373,39 @@ class WirePipeline:
             del table[next(iter(table))]
 
 
+class CaptureRecords:
+    """The records of a capture file (`-` for stdin), streamed as it is iterated (once).
+
+    `packets` counts the packets read so far. A capture cut off mid-way raises its
+    `CaptureError` after the records decoded before the cut; `packets` then says how many
+    packets came before it (0: nothing of the file could be read).
+    """
+
+    def __init__(self, path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True):
+        self.path = path
+        self.pipeline = WirePipeline(ports, detect)
+        self.packets = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        pipeline = self.pipeline
+        packet = pipeline.packet
+        last_ts: float | None = None
+        try:
+            for ts, linktype, data, wire_len in read_packets(self.path):
+                last_ts = ts
+                self.packets += 1
+                records = packet(ts, linktype, data, wire_len)
+                if records:
+                    yield from records
+        except CaptureError as exc:
+            if exc.truncated:  # keep what the connections still hold, then say the file is cut
+                yield from pipeline.finish(last_ts)
+            raise
+        yield from pipeline.finish(last_ts)
+
+
 def read_capture(
     path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True
-) -> Iterator[Record]:
-    """Every record of a capture file (`-` for stdin), streamed.
-
-    A capture cut off mid-way raises its `CaptureError` after the records decoded before the cut,
-    with `packets_before` saying how many packets were read.
-    """
-    pipeline = WirePipeline(ports, detect)
-    last_ts: float | None = None
-    packet = pipeline.packet
-    count = 0
-    try:
-        for ts, linktype, data, wire_len in read_packets(path):
-            last_ts = ts
-            count += 1
-            records = packet(ts, linktype, data, wire_len)
-            if records:
-                yield from records
-    except CaptureError as exc:
-        exc.packets_before = count
-        if exc.truncated:  # keep what the connections still hold, then say the file is cut
-            yield from pipeline.finish(last_ts)
-        raise
-    yield from pipeline.finish(last_ts)
+) -> CaptureRecords:
+    """Every record of a capture file (`-` for stdin), streamed: see `CaptureRecords`."""
+    return CaptureRecords(path, ports, detect)

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mqctl.errors import BadInput, Unreachable
+from mqctl.wire.capture import Packet
 from mqctl.wire.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from mqctl.wire.pcap import Packet
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800

@@ -31,7 +31,7 @@ import pika
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
 
 from mqctl.wire.packets import TCP_SYN, parse_packet
-from mqctl.wire.pcap import read_packets
+from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import StreamSide
 
 HERE = Path(__file__).resolve().parent
