@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,12 +164,22 @@ class RunningProxy:
 
     def settle(self, closed: int, timeout: float = 10.0) -> None:
         """Wait until `closed` connections have been reported closed to the sink."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.sink.of(Closed)) >= closed:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"only {len(self.sink.of(Closed))} of {closed} connections closed")
+        wait_until(
+            lambda: len(self.sink.of(Closed)) >= closed,
+            lambda: f"only {len(self.sink.of(Closed))} of {closed} connections closed",
+            timeout,
+        )
+
+
+def wait_until(
+    condition: Callable[[], bool], failure: Callable[[], str], timeout: float = 10.0
+) -> None:
+    """Poll `condition` until it holds; AssertionError with `failure()` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure())
+        time.sleep(0.02)
 
 
 def start_proxy(

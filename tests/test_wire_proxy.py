@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import io
@@ -37,6 +38,7 @@ from live_traffic import (
     plain_env,
     run_session,
     start_proxy,
+    wait_until,
 )
 
 from mqctl.errors import BadInput
@@ -50,7 +52,10 @@ from mqctl.wire.proxy import (
     Data,
     Dropped,
     LiveEvent,
+    LiveTap,
     Opened,
+    ProxySettings,
+    TcpProxy,
     parse_host_port,
 )
 
@@ -247,11 +252,81 @@ def test_upstream_unreachable(broker: str) -> None:
         ):
             sock.sendall(PROTOCOL_HEADER)
             sock.recv(10)
-        deadline = time.monotonic() + 5
-        while not running.warnings and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda w=running.warnings: bool(w), lambda: "no warning", timeout=5)  # type: ignore[misc]
         assert "cannot reach upstream" in running.warnings[0]
         assert running.proxy.stats.failed_connects == 1
+
+
+class PauseIgnoringTransport(asyncio.Transport):
+    """A client socket's transport whose pause_reading() does nothing, as Python 3.11.2's does when
+    called inside connection_made() (CPython gh-103607): the client's bytes arrive at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received = bytearray()  # what the proxy sent to the client
+        self.closing = False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.received += data
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.closing = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def test_client_bytes_sent_before_upstream_is_connected_are_forwarded(broker: str) -> None:
+    """Issue #16 on Debian 12: the protocol header arrives before the upstream connection exists;
+    the proxy holds it and forwards it once connected, so the broker answers Connection.Start."""
+    transport = PauseIgnoringTransport()
+
+    async def scenario() -> None:
+        settings = ProxySettings(listen=("127.0.0.1", 0), upstream=("127.0.0.1", 5672))
+        proxy = TcpProxy(settings, LiveTap(), warn=lambda _message: None)
+        client = proxy._new_client()
+        client.connection_made(transport)
+        client.data_received(PROTOCOL_HEADER)  # at once, whatever pause_reading did
+        try:
+            await poll_async(lambda: len(transport.received) >= 12, "Connection.Start")
+        finally:
+            for conn in list(proxy.connections.values()):
+                conn.abort()
+
+    asyncio.run(scenario())
+    frame_type, channel, _size, class_id, method_id = struct.unpack_from(
+        ">BHIHH", transport.received
+    )
+    assert (frame_type, channel, class_id, method_id) == (1, 0, 10, 10)  # Connection.Start
+
+
+async def poll_async(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout}s")
+        await asyncio.sleep(0.01)
 
 
 class SlowSink(RecordingSink):
@@ -284,6 +359,7 @@ class ProxyRun:
     proc: subprocess.Popen[bytes]
     port: int
     lines: queue.Queue[bytes]  # stdout, line by line, as the proxy writes it
+    pump: threading.Thread  # reads stdout into `lines` until it ends
     stdout: list[bytes] = field(default_factory=list)
     stderr: str = ""
 
@@ -307,7 +383,7 @@ class ProxyRun:
         self.proc.wait(30)
         assert self.proc.stderr is not None
         self.stderr = self.proc.stderr.read().decode()
-        time.sleep(0.1)
+        self.pump.join(10)  # stdout is closed: every line is in `lines` once the pump ends
         while not self.lines.empty():
             self.stdout.append(self.lines.get())
         return self.proc.returncode
@@ -331,8 +407,9 @@ def proxy_command(*args: str) -> Iterator[ProxyRun]:
             for line in stdout:
                 lines.put(line)
 
-        threading.Thread(target=pump, daemon=True).start()
-        yield ProxyRun(proc, int(found.group(1)), lines)
+        pumping = threading.Thread(target=pump, daemon=True)
+        pumping.start()
+        yield ProxyRun(proc, int(found.group(1)), lines, pumping)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -413,7 +490,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
 def test_command_summary_as_jsonl_at_ctrl_c(broker: str, unique: str) -> None:
     with proxy_command("--upstream", "127.0.0.1:5672", "--format", "jsonl", "--summary") as run:
         run_session(run.port, unique)
-        time.sleep(0.3)
+        wait_until_gone_from_broker(unique)
         assert run.stop() == 0
     (summary,) = [json.loads(line) for line in run.stdout]  # the summary replaces the frames
     total = summary["total"]
@@ -425,7 +502,7 @@ def test_command_summary_as_jsonl_at_ctrl_c(broker: str, unique: str) -> None:
 def test_command_filters_and_human_view(broker: str, unique: str) -> None:
     with proxy_command("--upstream", "127.0.0.1:5672", "--method", "Basic.Publish") as run:
         run_session(run.port, unique)
-        time.sleep(0.3)
+        wait_until_gone_from_broker(unique)
         assert run.stop() == 0
     text = b"".join(run.stdout).decode()
     assert text.count("Basic.Publish") == 4
@@ -607,16 +684,31 @@ def test_broker_force_closing_a_live_connection(running: RunningProxy, unique: s
     assert f"closed by {unique}".encode() in received
 
 
+def _broker_connections(client_name: str) -> list[str]:
+    listed = requests.get(f"{API_URL}/api/connections", auth=AUTH, timeout=10).json()
+    return [
+        str(conn["name"])
+        for conn in listed
+        if conn.get("client_properties", {}).get("connection_name") == client_name
+    ]
+
+
+def wait_until_gone_from_broker(client_name: str) -> None:
+    """Until the broker no longer lists the connection: the proxy has passed its close through."""
+    wait_until(
+        lambda: not _broker_connections(client_name),
+        lambda: f"the broker still lists connection {client_name}",
+    )
+
+
 def _broker_connection_name(client_name: str, timeout: float = 10.0) -> str:
     """The broker's name for the connection whose client calls itself `client_name`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listed = requests.get(f"{API_URL}/api/connections", auth=AUTH, timeout=10).json()
-        for conn in listed:
-            if conn.get("client_properties", {}).get("connection_name") == client_name:
-                return str(conn["name"])
-        time.sleep(0.2)
-    raise AssertionError(f"the management API does not list connection {client_name}")
+    wait_until(
+        lambda: bool(_broker_connections(client_name)),
+        lambda: f"the management API does not list connection {client_name}",
+        timeout,
+    )
+    return _broker_connections(client_name)[0]
 
 
 def test_command_keeps_forwarding_when_stdout_is_closed(broker: str, unique: str) -> None:

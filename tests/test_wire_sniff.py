@@ -11,12 +11,11 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_traffic import BODIES, mqctl, plain_env, run_session, start_proxy
+from live_traffic import BODIES, mqctl, plain_env, run_session, start_proxy, wait_until
 
 from mqctl.wire.live import proxy_records
 from mqctl.wire.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -169,6 +168,16 @@ def _conn_named(records: list[dict[str, Any]], name: str) -> int:
     raise AssertionError(f"no connection named {name}")
 
 
+def _session_closed(lines: list[bytes], name: str) -> bool:
+    """The sniffed records hold the Connection.CloseOk of the connection called `name`."""
+    records = [json.loads(line) for line in list(lines)]
+    try:
+        conn = _conn_named(records, name)
+    except AssertionError:
+        return False
+    return any(r["conn"] == conn and r.get("method") == "Connection.CloseOk" for r in records)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (CI runs as root)")
 def test_sniff_loopback_shows_every_frame_of_a_pika_session(
     broker: str, unique: str, tmp_path: Path
@@ -187,13 +196,21 @@ def test_sniff_loopback_shows_every_frame_of_a_pika_session(
         assert re.search(r"capturing tcp port 5672 on lo", first), first
         # The session goes through an in-process proxy too: the proxy sees the exact bytes of the
         # leg to the broker, which is what the sniffer captures on loopback port 5672.
+        lines: list[bytes] = []
+        assert proc.stdout is not None
+        reader = threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True)
+        reader.start()
         for running in start_proxy(("127.0.0.1", 5672)):
             result = run_session(running.port, unique)
             running.settle(closed=1)
             events = list(running.sink.events)
-        time.sleep(0.5)
+        wait_until(
+            lambda: _session_closed(lines, unique),
+            lambda: "the sniffer did not show the session's Connection.CloseOk",
+        )
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
+        reader.join(10)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -201,7 +218,7 @@ def test_sniff_loopback_shows_every_frame_of_a_pika_session(
     assert proc.returncode == 0, err.decode()
     assert result.bodies == BODIES
     assert "packet(s) captured" in err.decode()
-    sniffed = [json.loads(line) for line in out.splitlines()]
+    sniffed = [json.loads(line) for line in lines]
     conn = _conn_named(sniffed, unique)
 
     proxied = [
@@ -229,9 +246,8 @@ def test_sniff_stops_cleanly_on_sigterm_with_no_traffic() -> None:
         env=plain_env(),
     )
     assert proc.stderr is not None
-    proc.stderr.readline()
-    timer = threading.Timer(0.3, proc.send_signal, (signal.SIGTERM,))
-    timer.start()
+    proc.stderr.readline()  # "capturing ...": printed once the SIGTERM handler is in place
+    proc.send_signal(signal.SIGTERM)
     out, _err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert out.decode().startswith("Overall: 0 connection(s)")

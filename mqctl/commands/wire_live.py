@@ -14,13 +14,11 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -30,12 +28,12 @@ from mqctl import output
 from mqctl.commands.common import connection_params, debug_param, given_options
 from mqctl.commands.wire import app
 from mqctl.config import ConnectionOptions, resolve
-from mqctl.errors import BadInput, OperationFailed, Unreachable
+from mqctl.errors import Unreachable
 from mqctl.wire.choices import BodyMode, WireFormat
 
 if TYPE_CHECKING:
     from mqctl.wire.pipeline import Record
-    from mqctl.wire.proxy import LiveEvent, ProxySettings
+    from mqctl.wire.proxy import ProxySettings
     from mqctl.wire.render_records import RenderSettings
     from mqctl.wire.sniff import SniffSettings
 
@@ -157,13 +155,20 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _open_for_writing(path: Path | None) -> IO[bytes] | None:
-    if path is None:
-        return None
-    try:
-        return path.open("wb")
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", "check the path") from None
+def _live_view(render: RenderSettings, forwarding: bool) -> Callable[[Iterable[Record]], None]:
+    """The records on stdout as they come; a closed stdout (`| head`) ends the view only."""
+    writer = output.WireWriter(sys.stdout, live=True)
+
+    def show(records: Iterable[Record]) -> None:
+        try:
+            render_live(records, render, writer)
+        except BrokenPipeError:
+            if not forwarding:
+                raise
+            _silence_stdout()  # the reader has gone, the clients have not
+            output.warn("stdout was closed: no more frames are shown; forwarding continues")
+
+    return show
 
 
 # --- wire proxy --------------------------------------------------------------------------------
@@ -171,56 +176,18 @@ def _open_for_writing(path: Path | None) -> IO[bytes] | None:
 
 def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | None) -> None:
     """Forward until Ctrl-C, showing the frames; the summary is printed at the end."""
-    from mqctl.wire.live import PcapRecorder, proxy_records
-    from mqctl.wire.pipeline import WirePipeline
-    from mqctl.wire.proxy import LiveTap, TcpProxy
+    from mqctl.wire import live_run
 
-    stream = _open_for_writing(write)
-    recorder = PcapRecorder(stream) if stream is not None else None
-    writer = output.WireWriter(sys.stdout, live=True)
-    tap = LiveTap(settings.queue_bytes, warn=output.warn)
-
-    def consume(events: Iterator[LiveEvent]) -> None:
-        try:
-            render_live(proxy_records(events, WirePipeline(), recorder), render, writer)
-        except BrokenPipeError:  # `| head`: the reader has gone, the clients have not
-            _silence_stdout()
-            output.warn("stdout was closed: no more frames are shown; forwarding continues")
-        if recorder is not None:  # --limit reached: keep recording what still goes by
-            for event in events:
-                recorder.handle(event)
-            recorder.finish()
-
-    proxy = TcpProxy(settings, tap, warn=output.warn)
-    upstream = _show(settings.upstream)
-    tls = " (TLS)" if settings.upstream_tls else ""
-
-    def listening(addresses: list[tuple[str, int]]) -> None:
-        tap.start(consume)  # only now: a proxy that cannot listen has nothing to summarise
-        where = ", ".join(_show(a) for a in addresses)
-        output.info(
-            f"wire proxy: listening on {where}, forwarding to {upstream}{tls}; Ctrl-C stops"
-        )
-
-    try:
-        proxy.serve(listening)
-    finally:
-        tap.close()
-        if stream is not None:
-            stream.close()
-    stats = proxy.stats
+    outcome = live_run.run_proxy(
+        settings, _live_view(render, forwarding=True), write, info=output.info, warn=output.warn
+    )
+    stats = outcome.stats
     skipped = f"; the output skipped {stats.dropped_bytes} bytes" if stats.dropped_bytes else ""
     output.info(
         f"wire proxy: {stats.connections} connection(s), {stats.bytes_from_clients} bytes from "
         f"clients, {stats.bytes_from_upstream} bytes from upstream{skipped}"
     )
-    if tap.error is not None:
-        raise OperationFailed(f"decoding stopped: {tap.error}") from tap.error
-
-
-def _show(address: tuple[str, int]) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    outcome.check()
 
 
 @app.command("proxy", cls=ProxyCommand)
@@ -283,43 +250,17 @@ def proxy_command(
 
 def run_sniff(settings: SniffSettings, render: RenderSettings, write: Path | None) -> None:
     """Capture until Ctrl-C (or SIGTERM), showing the frames; the summary is printed at the end."""
-    from mqctl.wire.live import sniff_records
-    from mqctl.wire.pcapwriter import PcapWriter
-    from mqctl.wire.pipeline import WirePipeline
-    from mqctl.wire.sniff import SniffStats, kernel_drops, open_capture_socket
-    from mqctl.wire.sniff import sniff_packets as packets_from
+    from mqctl.wire import live_run
 
-    sock, linktype = open_capture_socket(settings)
-    stream = _open_for_writing(write)
-    pcap = PcapWriter(stream, linktype) if stream is not None else None
-    stop = threading.Event()
-    stats = SniffStats()
-
-    def stop_once(_signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt  # a second Ctrl-C: give up on the summary
-        stop.set()
-
-    previous = {sig: signal.signal(sig, stop_once) for sig in (signal.SIGINT, signal.SIGTERM)}
-    output.info(
-        f"wire sniff: capturing tcp port {settings.port} on {settings.interface}; Ctrl-C stops"
+    outcome = live_run.run_sniff(
+        settings, _live_view(render, forwarding=False), write, info=output.info
     )
-    try:
-        packets = packets_from(sock, linktype, stats, stop)
-        render_live(
-            sniff_records(packets, WirePipeline(ports=(settings.port,)), pcap),
-            render,
-            output.WireWriter(sys.stdout, live=True),
-        )
-        drops = kernel_drops(sock)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        sock.close()
-        if stream is not None:
-            stream.close()
-    lost = f"; the kernel dropped {drops} (decoding too slow)" if drops else ""
-    output.info(f"wire sniff: {stats.packets} packet(s) captured{lost}")
+    lost = (
+        f"; the kernel dropped {outcome.kernel_drops} (decoding too slow)"
+        if outcome.kernel_drops
+        else ""
+    )
+    output.info(f"wire sniff: {outcome.packets} packet(s) captured{lost}")
 
 
 @app.command("sniff", cls=LiveCommand)

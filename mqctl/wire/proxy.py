@@ -295,12 +295,16 @@ class _Side(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         peer = self.peer
         if peer is None or peer.transport is None or peer.lost:
+            if self.from_client and not self.conn.upstream_done:
+                self.conn.held.append(data)  # upstream is still connecting: keep the bytes
             return
         peer.transport.write(data)
         self.conn.observed(self.from_client, data)
 
     def eof_received(self) -> bool:
         self.eof = True
+        if self.from_client and not self.conn.upstream_done:
+            return True  # passed on once upstream is there (after the held bytes)
         return self.conn.half_closed(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -326,6 +330,11 @@ class _Connection:
         self.upstream = _Side(self, False)
         self.client.peer, self.upstream.peer = self.upstream, self.client
         self.opened = False
+        # The client's bytes that arrive before upstream is connected. pause_reading() in
+        # connection_made() should prevent them, but Python 3.11.2 ignores it there (CPython
+        # gh-103607), so they are held here instead of being lost.
+        self.held: list[bytes] = []
+        self.upstream_done = False  # the upstream connect finished (either way)
         self.closed = False
         self.reason = "closed"
         self.first_fin: str | None = None
@@ -353,15 +362,19 @@ class _Connection:
                 settings.connect_timeout,
             )
         except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self.upstream_done = True
+            self.held.clear()
             self.proxy.stats.failed_connects += 1
             self.proxy.warn(
-                f"connection {self.id}: cannot reach upstream {_show(host, port)}: "
+                f"connection {self.id}: cannot reach upstream {show_address(host, port)}: "
                 f"{exc or type(exc).__name__}; closing the client connection"
             )
             if self.client.transport is not None and not self.client.lost:
                 _reset(self.client.transport)
             return
+        self.upstream_done = True
         if self.client.lost:  # the client gave up while we connected
+            self.held.clear()
             if self.upstream.transport is not None:
                 self.upstream.transport.close()
             return
@@ -372,6 +385,12 @@ class _Connection:
         )
         self.opened = True
         self.proxy.tap.put(Opened(time.time(), self.id, client, server))
+        held, self.held = self.held, []
+        for data in held:
+            self.upstream.transport.write(data)
+            self.observed(True, data)
+        if self.client.eof:
+            self.half_closed(self.client)
         self.client.transport.resume_reading()
 
     def observed(self, from_client: bool, data: bytes) -> None:
@@ -447,7 +466,8 @@ class _Connection:
                 side.transport.abort()
 
 
-def _show(host: str, port: int) -> str:
+def show_address(host: str, port: int) -> str:
+    """`host:port`, IPv6 in brackets."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -514,7 +534,7 @@ class TcpProxy:
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise Unreachable(
-                f"cannot listen on {_show(host, port)}: {reason}",
+                f"cannot listen on {show_address(host, port)}: {reason}",
                 "pick a free port, or 127.0.0.1:0 for any",
             ) from None
         bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in server.sockets]
