@@ -23,6 +23,7 @@ from mqctl.wire.filters import RecordFilter, record_type
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
 from mqctl.wire.render_jsonl import BodyMode, jsonl_line, jsonl_lines, record_dict
+from mqctl.wire.render_summary import summary_json
 from mqctl.wire.summary import SummaryBuilder
 
 TS = 1700000000.0
@@ -341,7 +342,7 @@ def test_summary_pairs_confirms_and_acks(tmp_path: Path) -> None:
         (True, CLIENT_BYTES[-1]),  # the consumer acks the first delivery
     ]
     summary = SummaryBuilder().add_all(records_of(conversation(steps=steps), tmp_path))
-    total = summary.as_dict()["total"]
+    total = json.loads(summary_json(summary))["total"]
     assert total["messages"] == {"published": 3, "delivered": 2, "fetched": 0}
     confirms = total["confirms"]
     assert (confirms["acked"], confirms["nacked"], confirms["never_confirmed"]) == (2, 1, 0)

@@ -34,12 +34,12 @@ def render_records(
     selected = settings.selection.apply(records)
     try:
         if settings.summary:
-            from mqctl.wire.render_summary import summary_lines
+            from mqctl.wire.render_summary import summary_json, summary_lines
             from mqctl.wire.summary import SummaryBuilder
 
             summary = SummaryBuilder().add_all(selected)
             if settings.fmt is WireFormat.jsonl:
-                writer.raw(output.dumps_json(summary.as_dict()) + "\n")
+                writer.raw(summary_json(summary) + "\n")
             else:
                 for line in summary_lines(summary):
                     writer.line(line)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
+from mqctl.jsonvalues import to_json
 from mqctl.output import wire_conn_style
 from mqctl.wire.render_human import DIM, ERROR_STYLE, NAME_STYLE, Line
 from mqctl.wire.summary import Counts, Summary
@@ -15,6 +18,42 @@ def _size(n: int) -> str:
     if n < 10_000_000:
         return f"{n / 1000:.1f} kB"
     return f"{n / 1_000_000:.1f} MB"
+
+
+def summary_json(summary: Summary) -> str:
+    """`--summary --format jsonl`: the summary as one JSON object (a contract, as the frames are)."""
+    document = {
+        "connections": [
+            {"conn": conn.id, "client": conn.client, "server": conn.server, **_counts_json(c)}
+            for conn, c in summary.connections
+        ],
+        "total": _counts_json(summary.total),
+    }
+    return json.dumps(document, ensure_ascii=False, default=to_json)
+
+
+def _counts_json(c: Counts) -> dict[str, Any]:
+    return {
+        "frames": dict(c.frames.most_common()),
+        "bytes": dict(c.bytes.most_common()),
+        "messages": {"published": c.published, "delivered": c.delivered, "fetched": c.fetched},
+        "confirms": {
+            "acked": c.confirms_acked,
+            "nacked": c.confirms_nacked,
+            "never_confirmed": c.never_confirmed,
+            "latency_ms": c.latency_percentiles(),
+        },
+        "consumer_acks": {
+            "acked": c.acked,
+            "nacked": c.nacked,
+            "rejected": c.rejected,
+            "auto_acked": c.auto_acked,
+            "unacked": c.unacked,
+        },
+        "returns": dict(c.returns),
+        "errors": [e.__dict__ for e in c.errors],
+        "problems": dict(c.problems),
+    }
 
 
 def summary_lines(summary: Summary) -> Iterator[Line]:

@@ -139,39 +139,6 @@ class Summary:
     connections: list[tuple[Connection, Counts]]
     total: Counts
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connections": [
-                {"conn": conn.id, "client": conn.client, "server": conn.server, **_counts_dict(c)}
-                for conn, c in self.connections
-            ],
-            "total": _counts_dict(self.total),
-        }
-
-
-def _counts_dict(c: Counts) -> dict[str, Any]:
-    return {
-        "frames": dict(c.frames.most_common()),
-        "bytes": dict(c.bytes.most_common()),
-        "messages": {"published": c.published, "delivered": c.delivered, "fetched": c.fetched},
-        "confirms": {
-            "acked": c.confirms_acked,
-            "nacked": c.confirms_nacked,
-            "never_confirmed": c.never_confirmed,
-            "latency_ms": c.latency_percentiles(),
-        },
-        "consumer_acks": {
-            "acked": c.acked,
-            "nacked": c.nacked,
-            "rejected": c.rejected,
-            "auto_acked": c.auto_acked,
-            "unacked": c.unacked,
-        },
-        "returns": dict(c.returns),
-        "errors": [e.__dict__ for e in c.errors],
-        "problems": dict(c.problems),
-    }
-
 
 class SummaryBuilder:
     """Feed records in order with `add`, then `finish`."""
