@@ -20,6 +20,7 @@ from pika.adapters.utils.connection_workflow import (
 from mqctl import __version__
 from mqctl.config import ConnectionSettings, TlsSettings
 from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
+from mqctl.tls_failures import answered_without_tls, handshake_hint
 
 # AMQP reply codes (spec: constants) with what usually fixes them.
 REPLY_HINTS = {
@@ -142,9 +143,14 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
             "check the host, the port and any firewall",
         )
     if isinstance(root, ssl.SSLError):
+        reason = str(root.reason or root)
+        if answered_without_tls(reason):
+            return Unreachable(
+                f"{where} did not answer TLS ({reason}): it looks like a plain AMQP port",
+                "use amqp:// with this port, or amqps:// with the TLS port (5671 by default)",
+            )
         return Unreachable(
-            f"TLS handshake with {where} failed: {root.reason or root}",
-            "check --ca-cert, or --insecure to skip verification",
+            f"TLS handshake with {where} failed: {reason}", handshake_hint(settings.tls.insecure)
         )
     if isinstance(exc, pika.exceptions.IncompatibleProtocolError):
         return Unreachable(

@@ -133,13 +133,17 @@ def resolve(
     env = os.environ if env is None else env
     profile = _load_profile(options.profile or env.get(ENV["profile"]), env)
 
-    def pick(name: str) -> Any:
+    def pick_from(name: str) -> tuple[Any, str]:
+        """The value of a setting and where it came from, for messages that name it."""
         flag = getattr(options, name)
         if flag is not None:
-            return flag
+            return flag, f"--{name.replace('_', '-')}"
         if env.get(ENV[name]):
-            return env[ENV[name]]
-        return profile.get(name)
+            return env[ENV[name]], ENV[name]
+        return profile.get(name), f"the profile's {name}"
+
+    def pick(name: str) -> Any:
+        return pick_from(name)[0]
 
     if options.url is not None:
         url, source = options.url, "--url"
@@ -158,12 +162,12 @@ def resolve(
     register_secret(password)
     register_public(username)
 
-    vhost = pick("vhost") or parsed.vhost
+    vhost = _plain_vhost(pick("vhost")) or parsed.vhost
     tls = TlsSettings(
         ca_cert=_existing_file(pick("ca_cert"), "--ca-cert"),
         client_cert=_existing_file(pick("client_cert"), "--client-cert"),
         client_key=_existing_file(pick("client_key"), "--client-key"),
-        insecure=_truthy(pick("insecure")),
+        insecure=_truthy(*pick_from("insecure")),
     )
     if tls.client_key and not tls.client_cert:
         raise ConfigError("--client-key was given without --client-cert", "give both, or neither")
@@ -325,7 +329,10 @@ def _api_endpoint(api: str | None, scheme: str, host: str) -> tuple[str, str | N
             f"malformed management API URL {shown!r}", "use http://HOST:15672 or https://HOST:15671"
         )
     hostport = parts.netloc.rpartition("@")[2]
-    base = f"{parts.scheme}://{hostport}{parts.path.rstrip('/')}"
+    path = parts.path.rstrip("/")
+    # The form people copy ends in /api: mqctl adds that itself, so it is taken off.
+    path = path.removesuffix("/api")
+    base = f"{parts.scheme}://{hostport}{path}"
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return base, user, password
@@ -344,9 +351,16 @@ def _load_profile(name: str | None, env: Mapping[str, str]) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"cannot read profile file {path}: {getattr(exc, 'strerror', None) or exc}",
+            f"profile file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line "
+            f"{line})",
+            "save it as UTF-8, or set MQCTL_CONFIG to another file",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read profile file {path}: {exc.strerror or exc}",
             "fix its permissions or set MQCTL_CONFIG to another file",
         ) from None
     except yaml.YAMLError as exc:
@@ -378,7 +392,24 @@ def _load_profile(name: str | None, env: Mapping[str, str]) -> dict[str, Any]:
         )
     if isinstance(profile.get("password"), str):
         register_secret(profile["password"])
+    _refuse_two_passwords(profile, f"profile {name!r} in {path}")
     return profile
+
+
+_PASSWORD_KEYS = ("password", "password_env", "password_file")
+
+
+def _refuse_two_passwords(profile: Mapping[str, Any], what: str) -> None:
+    """A profile names its password one way: with two, which one wins would be a guess."""
+    given = [f"{key}:" for key in _PASSWORD_KEYS if profile.get(key) is not None]
+    _, userinfo, _ = split_userinfo(str(profile.get("url") or ""))
+    if userinfo is not None and ":" in userinfo:
+        given.insert(0, "a password in its url")
+    if len(given) > 1:
+        raise ConfigError(
+            f"{what} gives its password {len(given)} ways: {' and '.join(given)}",
+            "keep one of them",
+        )
 
 
 def _profile_password(profile: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
@@ -411,7 +442,7 @@ def _existing_file(value: Any, option: str) -> Path | None:
     return path
 
 
-def _truthy(value: Any) -> bool:
+def _truthy(value: Any, source: str) -> bool:
     if isinstance(value, bool):
         return value
     if value is None:
@@ -421,4 +452,15 @@ def _truthy(value: Any) -> bool:
         return True
     if text in ("", "0", "false", "no", "off"):
         return False
-    raise ConfigError(f"cannot read {value!r} as true or false", "use true or false")
+    raise ConfigError(
+        f"{source}: cannot read {value!r} as true or false",
+        "use true or false (1/0, yes/no, on/off)",
+    )
+
+
+def _plain_vhost(value: Any) -> str | None:
+    """`--vhost` takes the plain name; '%2f', the URL's way of writing '/', is read as '/' too."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return "/" if text.lower() == "%2f" else text

@@ -6,6 +6,7 @@ unicode reach the broker intact: `client.get("queues", vhost, name)`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,8 @@ import requests
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BrokerError, Unreachable
+from mqctl.http_proxy import EnvironmentProxy, environment_proxy
+from mqctl.tls_failures import answered_without_tls, handshake_hint
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -82,14 +85,19 @@ class ManagementClient:
                 method, self.base_url + path, params=params, json=body, timeout=self.timeout
             )
         except requests.exceptions.SSLError as exc:
-            raise Unreachable(
-                f"TLS handshake with the management API at {self.base_url} failed: {_reason(exc)}",
-                "check --ca-cert, or --insecure to skip verification",
-            ) from None
+            raise self._tls_failure(_ssl_reason(exc)) from None
         except requests.exceptions.Timeout:
             raise Unreachable(
                 f"no answer from the management API at {self.base_url} within {self.timeout:g}s",
                 "check --api and that the broker is up",
+            ) from None
+        except requests.exceptions.ProxyError as exc:
+            proxy = environment_proxy(self.base_url)
+            where = proxy.named if proxy else "the HTTP proxy"
+            raise Unreachable(
+                f"cannot reach the management API at {self.base_url} through {where}: "
+                f"{_reason(exc)}",
+                proxy.hint(self.settings.host) if proxy else "check the proxy settings",
             ) from None
         except requests.exceptions.ConnectionError as exc:
             raise Unreachable(
@@ -98,7 +106,24 @@ class ManagementClient:
             ) from None
         return self._result(method, path, response)
 
+    def _tls_failure(self, reason: str) -> Unreachable:
+        if answered_without_tls(reason):
+            plain = "http://" + self.base_url.removeprefix("https://")
+            return Unreachable(
+                f"the management API at {self.base_url} did not answer TLS ({reason}): "
+                "it looks like a plain HTTP port",
+                f"use --api {plain}, or the HTTPS port (15671 by default)",
+            )
+        return Unreachable(
+            f"TLS handshake with the management API at {self.base_url} failed: {reason}",
+            handshake_hint(self.settings.tls.insecure),
+        )
+
     def _result(self, method: str, path: str, response: requests.Response) -> Any:
+        if response.status_code >= 400 and response.content and not _is_json(response):
+            proxy = environment_proxy(self.base_url)
+            if proxy is not None:
+                raise self._from_proxy(method, path, response, proxy)
         if response.status_code == 401:
             raise self._refusal(method, path, _api_reason(response))
         if response.status_code >= 400:
@@ -117,6 +142,16 @@ class ManagementClient:
                 f"{method} {path}: the management API answered with something that is not JSON",
                 "check that --api points at RabbitMQ's management plugin",
             ) from None
+
+    def _from_proxy(
+        self, method: str, path: str, response: requests.Response, proxy: EnvironmentProxy
+    ) -> Unreachable:
+        status = f"{response.status_code} {response.reason or ''}".rstrip()
+        return Unreachable(
+            f"{method} {path}: {status} came from {proxy.named}, not from RabbitMQ "
+            "(its management API answers JSON)",
+            proxy.hint(self.settings.host),
+        )
 
     def _refusal(self, method: str, path: str, reason: str) -> AccessRefused:
         """A 401 says why in its reason: the login, the user's tags, or the vhost's permissions."""
@@ -165,6 +200,10 @@ _HTTP_HINTS = {
 }
 
 
+def _is_json(response: requests.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
+
+
 def _api_reason(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -181,6 +220,15 @@ _CONNECT_REASONS = {
     "Name or service not known": "name or service not known",
     "Connection refused": "connection refused",
 }
+
+
+_SSL_REASON = re.compile(r"\[SSL: (?P<reason>[A-Z_]+)\]")
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    """OpenSSL's reason (CERTIFICATE_VERIFY_FAILED, ...) out of requests' nested message."""
+    match = _SSL_REASON.search(str(exc))
+    return match["reason"] if match else _reason(exc)
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from mqctl.jsonvalues import parse_timestamp
 from mqctl.messaging import codec
 from mqctl.messaging.message import Delivery, OutputFailed
 from mqctl.messaging.session import AsyncSession
+
+NOT_IMPLEMENTED = 540  # RabbitMQ's reply to basic.get on a stream queue
 
 DEFAULT_PREFETCH = 1000
 _INTERVAL = re.compile(r"^\d+[YMDhms]$")
@@ -372,6 +375,15 @@ def get_messages(
         connection.close()
     except pika.exceptions.ChannelClosedByBroker as exc:
         raise channel_error(exc, f"getting from queue {queue!r}") from None
+    except pika.exceptions.ConnectionClosedByBroker as exc:
+        if exc.reply_code == NOT_IMPLEMENTED and "stream" in exc.reply_text:
+            raise BrokerError(
+                f"queue {queue!r} is a stream, which basic.get cannot read "
+                f"({exc.reply_code} {exc.reply_text.split(' - ')[0]})",
+                f"read it with: mqctl consume -q {shlex.quote(queue)} --offset first",
+                reply_code=exc.reply_code,
+            ) from None
+        raise connection_error(exc, settings) from None
     except pika.exceptions.AMQPError as exc:
         raise connection_error(exc, settings) from None
     finally:
