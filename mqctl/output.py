@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from rich.text import Text
     from rich.tree import Tree
 
+    from mqctl.topology.plan import Plan
+
 # rich, yaml and the messaging modules are imported inside the functions that use them: every
 # command, and every completion TAB, imports this module, and most never render anything rich.
 
@@ -442,70 +444,65 @@ _PLAN_MARKS = {
 }
 
 
-def render_plan(plan: Mapping[str, Any], *, show_unchanged: bool = False) -> None:
-    """A plan (as `Plan.to_json()` gives it) as a coloured field-level diff on stdout.
+def render_plan(plan: Plan, *, show_unchanged: bool = False) -> None:
+    """A plan as a field-level diff on stdout: coloured on a terminal, plain otherwise.
 
-    Without colour (a pipe, a CI log, NO_COLOR) the same lines are written directly: a plan can
-    have thousands of lines, and rich's per-line rendering would cost most of a second.
+    Both come from the same parts (`_plan_parts`: (text, style) pieces per line). Without colour
+    (a pipe, a CI log, NO_COLOR) the pieces are written directly: a plan can have thousands of
+    lines, and rich's per-line rendering would cost most of a second.
     """
+    lines = _plan_parts(plan, show_unchanged)
     if not color_enabled(sys.stdout):
-        sys.stdout.write("".join(_plan_lines(plan, show_unchanged)))
+        sys.stdout.write("".join("".join(text for text, _ in parts) + "\n" for parts in lines))
         sys.stdout.flush()
         return
     from rich.text import Text
 
     console = stdout_console()
-    for change in plan["changes"]:
-        action = change["action"]
+    for parts in lines:
+        line = Text()
+        for text, style in parts:
+            line.append(text, style=style)
+        console.print(line)
+
+
+_Parts = list[tuple[str, str]]
+
+
+def _plan_parts(plan: Plan, show_unchanged: bool) -> Iterator[_Parts]:
+    """The lines of a plan, each as (text, style) pieces."""
+    for change in plan.changes:
+        action = str(change.action)
         if action == "unchanged" and not show_unchanged:
             continue
         mark, style = _PLAN_MARKS.get(action, ("?", ""))
-        line = Text(f"{mark} {action:<9} ", style=style)
-        line.append(change["title"])
-        console.print(line)
-        for diff in change.get("fields", []):
-            field = Text(f"      {diff['field']}: ", style="bold")
-            field.append(dumps_json(diff["old"]), style="red")
-            field.append(" (broker) -> ")
-            field.append(dumps_json(diff["new"]), style="green")
-            field.append(" (files)")
-            console.print(field)
-        if change.get("note") and action == "conflict":
-            console.print(Text(f"      {change['note']}", style="italic"))
+        yield [(f"{mark} {action:<9} ", style), (change.obj.title(), "")]
+        for diff in change.diffs:
+            shown = diff.to_json()  # a secret's values are "(hidden)"
+            yield [
+                (f"      {shown['field']}: ", "bold"),
+                (dumps_json(shown["old"]), "red"),
+                (" (broker) -> ", ""),
+                (dumps_json(shown["new"]), "green"),
+                (" (files)", ""),
+            ]
+        if change.note and action == "conflict":
+            yield [(f"      {change.note}", "italic")]
     for note in _shared_notes(plan):
-        console.print(Text(note, style="italic"))
-    for refusal in plan.get("refusals", []):
-        console.print(Text(f"x refused   {refusal}", style="bold red"))
-    console.print(Text(_plan_summary(plan["summary"]), style="bold"))
+        yield [(note, "italic")]
+    for refusal in plan.refusals:
+        yield [(f"x refused   {refusal}", "bold red")]
+    yield [(_plan_summary(plan.counts()), "bold")]
 
 
-def _plan_lines(plan: Mapping[str, Any], show_unchanged: bool) -> Iterator[str]:
-    """render_plan's lines as plain text (the same words, no styles)."""
-    for change in plan["changes"]:
-        action = change["action"]
-        if action == "unchanged" and not show_unchanged:
-            continue
-        mark = _PLAN_MARKS.get(action, ("?", ""))[0]
-        yield f"{mark} {action:<9} {change['title']}\n"
-        for diff in change.get("fields", []):
-            old, new = dumps_json(diff["old"]), dumps_json(diff["new"])
-            yield f"      {diff['field']}: {old} (broker) -> {new} (files)\n"
-        if change.get("note") and action == "conflict":
-            yield f"      {change['note']}\n"
-    for note in _shared_notes(plan):
-        yield note + "\n"
-    for refusal in plan.get("refusals", []):
-        yield f"x refused   {refusal}\n"
-    yield _plan_summary(plan["summary"]) + "\n"
-
-
-def _shared_notes(plan: Mapping[str, Any]) -> list[str]:
+def _shared_notes(plan: Plan) -> list[str]:
     """The reasons given for re-declares and deletes, once per reason rather than once per
     object: a plan of thousands of bindings would otherwise repeat a line thousands of times."""
     counts: dict[tuple[str, str], int] = {}
-    for change in plan["changes"]:
-        if change["action"] in ("ensure", "delete") and change.get("note"):
-            key = (change["action"], change["note"])
+    for change in plan.changes:
+        action = str(change.action)
+        if action in ("ensure", "delete") and change.note:
+            key = (action, change.note)
             counts[key] = counts.get(key, 0) + 1
     return [
         f"{_PLAN_MARKS[action][0]} {action} ({count} {'object' if count == 1 else 'objects'}): "

@@ -264,28 +264,47 @@ def test_examples_match_the_json_schema() -> None:
         jsonschema.validate({"queues": [{"name": "q", "colour": "blue"}]}, schema)
 
 
-def test_json_schema_keys_match_the_loader() -> None:
-    """The schema is written by hand: this keeps it from drifting from what the loader reads."""
-    from mqctl.topology import parse
+def test_the_loader_takes_exactly_the_keys_the_schema_lists(tmp_path: Path) -> None:
+    """schema.json is generated from the kind registry (tools/check-schema keeps it so); this
+    keeps the registry's keys and the readers that use them from drifting apart: every key the
+    schema lists for a section is read without an "unknown key" problem, and one more is not."""
+    from mqctl.topology.kinds import KINDS
+    from mqctl.topology.model import KINDS as MODEL_ORDER
+    from mqctl.topology.validate import read_topology
 
+    assert [kind.model for kind in KINDS] == list(MODEL_ORDER)
     props = _schema()["properties"]
     assert isinstance(props, dict)
-    assert set(props) == set(parse.TOP_KEYS)
-    pairs = {
-        "vhosts": parse.VHOST_KEYS,
-        "exchanges": parse.EXCHANGE_KEYS,
-        "queues": parse.QUEUE_KEYS,
-        "bindings": parse.BINDING_KEYS,
-        "users": parse.USER_KEYS,
-        "permissions": parse.PERMISSION_KEYS,
-        "topic_permissions": parse.TOPIC_PERMISSION_KEYS,
-        "parameters": parse.PARAMETER_KEYS,
-        "global_parameters": parse.GLOBAL_PARAMETER_KEYS,
-    }
-    for section, keys in pairs.items():
-        assert set(props[section]["items"]["properties"]) == set(keys), section
-    policy = _schema()["$defs"]["policies"]["items"]["properties"]  # type: ignore[index]
-    assert set(policy) == set(parse.POLICY_KEYS)
+    for kind in KINDS:
+        assert kind.section in props
+        entry = {key.name: None for key in kind.keys}
+        path = tmp_path / f"{kind.section}.yaml"
+        path.write_text(yaml_dump({kind.section: [{**entry, "colour": 1}]}), encoding="utf-8")
+        _, problems = read_topology([path], env={})
+        unknown = [p.message for p in problems if "unknown key" in p.message]
+        assert unknown == [f"unknown key 'colour' in {kind_phrase(kind.section)}"], kind.section
+
+
+def yaml_dump(document: object) -> str:
+    import yaml
+
+    return yaml.safe_dump(document)
+
+
+def kind_phrase(section: str) -> str:
+    return {
+        "vhosts": "a vhost",
+        "users": "a user",
+        "permissions": "a permission",
+        "topic_permissions": "a topic permission",
+        "policies": "a policy",
+        "operator_policies": "a policy",
+        "parameters": "a parameter",
+        "global_parameters": "a global parameter",
+        "exchanges": "an exchange",
+        "queues": "a queue",
+        "bindings": "a binding",
+    }[section]
 
 
 def test_show_into_a_pipe_cuts_no_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

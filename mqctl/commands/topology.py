@@ -7,8 +7,6 @@ renderer in mqctl.output.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,15 +23,16 @@ from mqctl.commands.common import (
 )
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.errors import BadInput, ExitStatus
+from mqctl.topology.backends import Via
 
 if TYPE_CHECKING:
-    from mqctl.topology.apply import Backend, PlanOptions
-    from mqctl.topology.backends.http import HttpBackend
-    from mqctl.topology.model import Topology
+    from mqctl.topology.apply import PlanOptions
     from mqctl.topology.plan import Plan
+    from mqctl.topology.run import Files, Target
 
 # The topology engine (loader, model, plan, graph) is imported inside the commands: this module is
-# imported whenever the command tree is built (every start, every completion TAB).
+# imported whenever the command tree is built (every start, every completion TAB). Each command
+# calls one entry point of mqctl.topology.run.
 
 app = typer.Typer(
     help=(
@@ -43,11 +42,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-class Via(StrEnum):
-    http = "http"
-    amqp = "amqp"
 
 
 class PlanFormat(StrEnum):
@@ -100,51 +94,29 @@ CREATE_VHOSTS = typer.Option(
 )
 
 
-# The transports (pika, requests) are imported when a command needs them: `mqctl --help` and
-# `mqctl topology validate` start faster without them.
-
-
-@contextmanager
-def open_backend(via: Via) -> Iterator[Backend]:
-    settings = connection_settings()
-    if via is Via.amqp:
-        from mqctl.topology.backends.amqp import AmqpBackend
-
-        amqp = AmqpBackend(settings)
-        try:
-            yield amqp
-        finally:
-            amqp.close()
-        return
-    with http_backend(settings) as backend:
-        yield backend
-
-
-@contextmanager
-def http_backend(settings: ConnectionSettings) -> Iterator[HttpBackend]:
-    from mqctl.management import ManagementClient
-    from mqctl.topology.backends.http import HttpBackend
-
-    with ManagementClient(settings) as client:
-        yield HttpBackend(client)
-
-
-def refuse_non_amqp(desired: Topology) -> None:
-    from mqctl.topology.backends.amqp import refuse_non_amqp as refuse
-
-    refuse(desired)
-
-
 def _options(
     prune: bool, prune_prefix: str | None, create_vhosts: bool, recreate: bool = False
 ) -> PlanOptions:
     from mqctl.topology.apply import PlanOptions
 
-    if prune_prefix is not None and not prune:
-        raise BadInput("--prune-prefix narrows --prune", "add --prune, or drop --prune-prefix")
     return PlanOptions(
         prune=prune, prune_prefix=prune_prefix, create_vhosts=create_vhosts, recreate=recreate
     )
+
+
+def _files(paths: list[Path]) -> Files:
+    """The files, and `--vhost` when given once: where a per-vhost definitions export (no `vhost`
+    keys) goes."""
+    from mqctl.topology.run import Files
+
+    vhosts = selected_vhosts()
+    return Files(paths, definitions_vhost=vhosts[0] if len(vhosts) == 1 else None)
+
+
+def _target(via: Via) -> Target:
+    from mqctl.topology.run import Target
+
+    return Target(connection_settings(), via)
 
 
 @app.command(cls=PlainCommand)
@@ -153,9 +125,9 @@ def validate(files: list[Path] = FILES) -> None:
 
     Exit 0 when valid, 4 otherwise. Example: mqctl topology validate topologies/
     """
-    from mqctl.topology.validate import load_topology
+    from mqctl.topology import run
 
-    topology = load_topology(files)
+    topology = run.validate(run.Files(files))
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())
     output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
 
@@ -183,52 +155,20 @@ def plan(
     Exit 0 when nothing would change, 2 when something would, 1 on error.
     Example: mqctl topology plan topologies/dead-letter-retry.yaml --format json
     """
-    from mqctl.topology.apply import make_plan
-    from mqctl.topology.validate import load_topology
+    from mqctl.topology import run
 
     options = _options(prune, prune_prefix, create_vhosts)
-    _refuse_what_amqp_cannot_do(via, prune)
-    desired = load_topology(files, default_vhost=_definitions_vhost())
-    if via is Via.amqp:
-        refuse_non_amqp(desired)
-    with open_backend(via) as backend:
-        result, _ = make_plan(backend, desired, options)
-    _render_plan(result.to_json(with_unchanged=show_unchanged), fmt, show_unchanged)
-    return _plan_status(result)
+    result = run.plan(_files(files), _target(via), options)
+    _render_plan(result, fmt, show_unchanged)
+    return int(run.plan_status(result))
 
 
-def _definitions_vhost() -> str | None:
-    """`--vhost`, when given once: where a per-vhost definitions export (no `vhost` keys) goes."""
-    vhosts = selected_vhosts()
-    return vhosts[0] if len(vhosts) == 1 else None
-
-
-def _plan_status(result: Plan) -> int:
-    """plan's exit status: 1 when apply would be refused, 2 with changes, 0 without."""
-    if result.refusals:
-        return int(ExitStatus.FAILED)
-    return int(ExitStatus.PENDING_CHANGES if result.has_changes else ExitStatus.OK)
-
-
-def _refuse_what_amqp_cannot_do(via: Via, prune: bool, recreate: bool = False) -> None:
-    """What AMQP cannot do: list what exists (prune), read a queue's state (recreate)."""
-    if via is Via.amqp and prune:
-        raise BadInput(
-            "--prune needs --via http: AMQP cannot list what exists",
-            "drop --prune or use --via http",
-        )
-    if via is Via.amqp and recreate:
-        raise BadInput(
-            "--recreate needs --via http: AMQP cannot read a queue's arguments to find a conflict",
-            "drop --recreate or use --via http",
-        )
-
-
-def _render_plan(document: dict[str, object], fmt: PlanFormat, show_unchanged: bool) -> None:
+def _render_plan(result: Plan, fmt: PlanFormat, show_unchanged: bool) -> None:
     if fmt is PlanFormat.json:
+        document = result.to_json(with_unchanged=show_unchanged)
         output.emit_document(document, output.OutputFormat.json)
     else:
-        output.render_plan(document, show_unchanged=show_unchanged)
+        output.render_plan(result, show_unchanged=show_unchanged)
 
 
 @app.command(cls=ConnectedCommand)
@@ -256,28 +196,23 @@ def apply(
 
     Example: mqctl topology apply topologies/ --prune --prune-prefix demo.
     """
-    from mqctl.topology.apply import check_plan, execute, make_plan
-    from mqctl.topology.plan import Action
-    from mqctl.topology.validate import load_topology
+    from mqctl.topology import run
 
     options = _options(prune, prune_prefix, create_vhosts, recreate)
-    _refuse_what_amqp_cannot_do(via, prune, recreate)
-    desired = load_topology(files, default_vhost=_definitions_vhost())
-    if via is Via.amqp:
-        refuse_non_amqp(desired)
-    with open_backend(via) as backend:
-        result, actual = make_plan(backend, desired, options)
-        document = result.to_json()
-        _render_plan(document, fmt, False)
-        if dry_run:
-            return _plan_status(result)
-        to_recreate = check_plan(result, backend, actual, options)
-        if not result.has_changes and not result.of(Action.ensure):
-            output.info("nothing to change: the broker already matches the files")
-            return int(ExitStatus.OK)
-        with output.progress(None, "applying") as advance:
-            outcome = execute(result, backend, actual, to_recreate, progress=advance)
-    done = outcome.done
+    outcome = run.apply(
+        _files(files),
+        _target(via),
+        options,
+        dry_run=dry_run,
+        show_plan=lambda plan: _render_plan(plan, fmt, False),
+        progress=lambda: output.progress(None, "applying"),
+    )
+    if outcome.dry_run:
+        return int(outcome.status)
+    if outcome.result is None:
+        output.info("nothing to change: the broker already matches the files")
+        return int(ExitStatus.OK)
+    done = outcome.result.done
     redeclared = f", {done['redeclared']} declared again (AMQP)" if done["redeclared"] else ""
     output.info(
         f"applied: {done['created']} created, {done['updated']} updated, "
@@ -308,12 +243,13 @@ def export(
     left out unless --with-users: their password hashes are then in the file.
     Example: mqctl topology export --vhost orders --vhost billing > live.yaml
     """
-    from mqctl.topology.export import export_topology, to_document
+    from mqctl.topology import run
+    from mqctl.topology.export import to_document
 
     settings = connection_settings_multi()
-    vhosts = list(selected_vhosts()) or [settings.vhost]
-    with http_backend(settings) as backend:
-        topology = export_topology(backend, vhosts, with_users=with_users)
+    topology = run.export(
+        settings, list(selected_vhosts()) or [settings.vhost], with_users=with_users
+    )
     if fmt is ExportFormat.definitions:
         from mqctl.topology.definitions import to_definitions
 
@@ -345,25 +281,20 @@ def delete(
 
     Example: mqctl topology delete topologies/pubsub-fanout.yaml --yes
     """
-    from mqctl.topology.remove import delete_plan, execute_delete
-    from mqctl.topology.validate import load_topology
+    from mqctl.topology import run
 
-    desired = load_topology(files, default_vhost=_definitions_vhost())
-    if via is Via.amqp:
-        refuse_non_amqp(desired)
-    with open_backend(via) as backend:
-        result = delete_plan(backend, desired)
-        output.render_plan(result.to_json())
-        if not result.has_changes:
-            output.info("nothing to delete: none of the declared objects exist")
-            return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise BadInput("delete needs confirmation", "run it in a terminal, or add --yes")
-            if not typer.confirm("Delete these objects?", default=False):
-                raise BadInput("not confirmed; nothing was deleted")
-        deleted = execute_delete(result, backend)
-    output.info(f"deleted {deleted} objects")
+    def confirm(_plan: Plan) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise BadInput("delete needs confirmation", "run it in a terminal, or add --yes")
+        return typer.confirm("Delete these objects?", default=False)
+
+    outcome = run.delete(_files(files), _target(via), show_plan=output.render_plan, confirm=confirm)
+    if not outcome.plan.has_changes:
+        output.info("nothing to delete: none of the declared objects exist")
+        return
+    output.info(f"deleted {outcome.deleted} objects")
 
 
 @app.command(cls=ConnectedCommand)
@@ -386,9 +317,8 @@ def show(
 
     Example: mqctl topology show topologies/alternate-exchange.yaml --format dot | dot -Tsvg
     """
-    from mqctl.topology.export import export_topology
+    from mqctl.topology import run
     from mqctl.topology.graph import graph_dot, graph_mermaid, graph_tree
-    from mqctl.topology.validate import load_topology
 
     if live == bool(files):
         raise BadInput(
@@ -397,11 +327,10 @@ def show(
         )
     if live:
         settings = connection_settings_multi()
-        vhosts = list(selected_vhosts()) or [settings.vhost]
-        with http_backend(settings) as backend:
-            topology = export_topology(backend, vhosts)
+        source = run.ShowSource(live=settings, vhosts=list(selected_vhosts()))
     else:
-        topology = load_topology(files, default_vhost=_definitions_vhost())
+        source = run.ShowSource(files=_files(files))
+    topology = run.show(source)
     if fmt is GraphFormat.dot:
         output.write_text(graph_dot(topology))
     elif fmt is GraphFormat.mermaid:

@@ -13,12 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mqctl.errors import OperationFailed
+from mqctl.errors import BadInput, OperationFailed
 from mqctl.topology.model import (
     KINDS,
     Binding,
     Exchange,
-    GlobalParameter,
     Queue,
     Topology,
     TopologyObject,
@@ -28,24 +27,25 @@ from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, compute_plan
 
 
 class Backend(Protocol):
+    """A way to reach the broker. It keeps nothing between calls about what it was asked:
+    each call is given what it needs."""
+
     name: str
-    probe: Topology | None  # the desired objects, for backends that can only check by name
     lists_bindings: bool  # False over AMQP: a binding's existence cannot be read
 
-    def facts(self, *, with_users: bool = True) -> BrokerFacts: ...
+    def facts(self, desired: Topology | None = None, *, with_users: bool = True) -> BrokerFacts:
+        """What the broker can do, as far as `desired` needs to know."""
+        ...
 
-    def read_state(
-        self,
-        vhosts: list[str],
-        *,
-        user_names: list[str] = ...,
-        global_names: list[str] = ...,
-        all_users: bool = ...,
-    ) -> Topology: ...
+    def read_state(self, desired: Topology) -> Topology:
+        """The broker's objects that `desired` is about (its vhosts, users, ...)."""
+        ...
 
     def queue_usage(self, vhost: str, name: str) -> tuple[int, int]: ...
 
-    def bulk_create(self, objects: list[TopologyObject]) -> None: ...
+    def bulk_create(self, objects: list[TopologyObject], *, existing: Topology) -> None:
+        """Create exchanges, queues and bindings; `existing` is the state read before."""
+        ...
 
     def put(self, obj: TopologyObject) -> None: ...
 
@@ -58,6 +58,10 @@ class PlanOptions:
     prune_prefix: str | None = None
     create_vhosts: bool = False
     recreate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.prune_prefix is not None and not self.prune:
+            raise BadInput("--prune-prefix narrows --prune", "add --prune, or drop --prune-prefix")
 
 
 @dataclass
@@ -79,17 +83,12 @@ def make_plan(
     backend: Backend, desired: Topology, options: PlanOptions = PlanOptions()
 ) -> tuple[Plan, Topology]:
     """The plan and the broker's state it was computed from."""
-    backend.probe = desired
     # The facts and the state are independent reads: do them side by side.
     with ThreadPoolExecutor(1) as pool:
         facts_future = pool.submit(
-            backend.facts, with_users=bool(desired.of(User)) or _needs_users(desired)
+            backend.facts, desired, with_users=bool(desired.of(User)) or _needs_users(desired)
         )
-        actual = backend.read_state(
-            desired.vhosts_used(),
-            user_names=[u.name for u in desired.of(User)],
-            global_names=[g.name for g in desired.of(GlobalParameter)],
-        )
+        actual = backend.read_state(desired)
         facts = facts_future.result()
     plan = compute_plan(
         desired,
@@ -214,7 +213,7 @@ def execute(
         step(1)
     done["updated"] = len(updates)
     if bulk:
-        backend.bulk_create(_dedupe(bulk))
+        backend.bulk_create(_dedupe(bulk), existing=actual)
         step(len(bulk))
     done["created"] = len(creates)
     done["redeclared"] = len(ensures)

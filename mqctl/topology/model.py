@@ -395,8 +395,6 @@ KINDS: tuple[type[TopologyObject], ...] = (
     Binding,
 )
 KIND_BY_NAME: dict[str, type[TopologyObject]] = {cls.kind: cls for cls in KINDS}
-# Kinds that live inside a vhost and that AMQP can declare.
-AMQP_KINDS = frozenset({"exchanges", "queues", "bindings"})
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mqctl.topology.model import KINDS, Binding, GlobalParameter, Topology, User, Vhost
+from mqctl.topology.model import KINDS, Binding, Topology, Vhost
 from mqctl.topology.plan import Action, Change, Plan
 
 if TYPE_CHECKING:
@@ -16,12 +16,7 @@ UNLISTED_BINDING = "AMQP cannot list bindings: unbound whether it exists or not"
 
 def delete_plan(backend: Backend, desired: Topology) -> Plan:
     """A plan whose changes are the deletes of the declared objects that exist."""
-    backend.probe = desired
-    actual = backend.read_state(
-        desired.vhosts_used(),
-        user_names=[u.name for u in desired.of(User)],
-        global_names=[g.name for g in desired.of(GlobalParameter)],
-    )
+    actual = backend.read_state(desired)
     doomed_vhosts = {v.name for v in desired.of(Vhost) if actual.get("vhosts", v.key) is not None}
     changes = []
     for obj in desired:

@@ -52,38 +52,61 @@ def _age(value: Any) -> str | None:
     return None if ok else "a number and a unit Y, M, D, h, m or s, e.g. 7D"
 
 
+def _whole(low: int, high: int | None = None) -> dict[str, Any]:
+    number: dict[str, Any] = {"type": "integer", "minimum": low}
+    if high is not None:
+        number["maximum"] = high
+    return {"anyOf": [number, {"$ref": "#/$defs/interpolated"}]}
+
+
 @dataclass(frozen=True)
 class QueueArgument:
-    """A common x-argument: its YAML key, its check, and the queue types that accept it."""
+    """A common x-argument: its YAML key, its check, the queue types that accept it, and its
+    JSON Schema (for the generated schema.json)."""
 
     key: str
     argument: str
     check: Callable[[Any], str | None]
     types: tuple[str, ...]
+    schema: dict[str, Any]
 
 
+_CQ = ("classic", "quorum")
+_OVERFLOW = ("drop-head", "reject-publish", "reject-publish-dlx")
+_MODES = ("default", "lazy")
 QUEUE_ARGUMENTS = (
-    QueueArgument("message_ttl", "x-message-ttl", _int_at_least(0), ("classic", "quorum")),
-    QueueArgument("expires", "x-expires", _int_at_least(1), ("classic", "quorum")),
-    QueueArgument("max_length", "x-max-length", _int_at_least(0), ("classic", "quorum")),
-    QueueArgument("max_length_bytes", "x-max-length-bytes", _int_at_least(0), QUEUE_TYPES),
+    QueueArgument("message_ttl", "x-message-ttl", _int_at_least(0), _CQ, _whole(0)),
+    QueueArgument("expires", "x-expires", _int_at_least(1), _CQ, _whole(1)),
+    QueueArgument("max_length", "x-max-length", _int_at_least(0), _CQ, _whole(0)),
     QueueArgument(
-        "overflow",
-        "x-overflow",
-        _one_of("drop-head", "reject-publish", "reject-publish-dlx"),
-        ("classic", "quorum"),
+        "max_length_bytes", "x-max-length-bytes", _int_at_least(0), QUEUE_TYPES, _whole(0)
     ),
-    QueueArgument("dead_letter_exchange", "x-dead-letter-exchange", _text, ("classic", "quorum")),
+    QueueArgument("overflow", "x-overflow", _one_of(*_OVERFLOW), _CQ, {"enum": list(_OVERFLOW)}),
+    QueueArgument("dead_letter_exchange", "x-dead-letter-exchange", _text, _CQ, {"type": "string"}),
     QueueArgument(
-        "dead_letter_routing_key", "x-dead-letter-routing-key", _text, ("classic", "quorum")
+        "dead_letter_routing_key", "x-dead-letter-routing-key", _text, _CQ, {"type": "string"}
     ),
-    QueueArgument("max_priority", "x-max-priority", _int_at_least(1, 255), ("classic",)),
-    QueueArgument("delivery_limit", "x-delivery-limit", _int_at_least(0), ("quorum",)),
-    QueueArgument("queue_mode", "x-queue-mode", _one_of("default", "lazy"), ("classic",)),
     QueueArgument(
-        "single_active_consumer", "x-single-active-consumer", _flag, ("classic", "quorum")
+        "max_priority", "x-max-priority", _int_at_least(1, 255), ("classic",), _whole(1, 255)
     ),
-    QueueArgument("max_age", "x-max-age", _age, ("stream",)),
+    QueueArgument("delivery_limit", "x-delivery-limit", _int_at_least(0), ("quorum",), _whole(0)),
+    QueueArgument(
+        "queue_mode", "x-queue-mode", _one_of(*_MODES), ("classic",), {"enum": list(_MODES)}
+    ),
+    QueueArgument(
+        "single_active_consumer",
+        "x-single-active-consumer",
+        _flag,
+        _CQ,
+        {"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/interpolated"}]},
+    ),
+    QueueArgument(
+        "max_age",
+        "x-max-age",
+        _age,
+        ("stream",),
+        {"type": "string", "pattern": _MAX_AGE.pattern},
+    ),
 )
 QUEUE_ARGUMENT_BY_KEY = {a.key: a for a in QUEUE_ARGUMENTS}
 QUEUE_ARGUMENT_BY_NAME = {a.argument: a for a in QUEUE_ARGUMENTS}

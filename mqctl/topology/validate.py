@@ -12,25 +12,11 @@ from pathlib import Path
 
 from mqctl.errors import BadInput
 from mqctl.topology.definitions import parse_definitions
+from mqctl.topology.kinds import BY_SECTION
+from mqctl.topology.kinds.base import Located
 from mqctl.topology.loader import Problem, load_documents
-from mqctl.topology.model import (
-    Binding,
-    Exchange,
-    Loc,
-    Policy,
-    Queue,
-    Topology,
-    TopologyObject,
-    Vhost,
-)
-from mqctl.topology.parse import Located, parse_document
-from mqctl.topology.rules import (
-    check_binding,
-    check_exchange,
-    check_policy,
-    check_queue,
-    check_vhost,
-)
+from mqctl.topology.model import Loc, Queue, Topology, TopologyObject, Vhost
+from mqctl.topology.parse import parse_document
 
 MAX_SHOWN = 200
 
@@ -54,17 +40,7 @@ class InvalidTopology(BadInput):
 
 
 def check_object(obj: TopologyObject, where: Callable[[str], Loc]) -> list[Problem]:
-    if isinstance(obj, Queue):
-        return check_queue(obj, where)
-    if isinstance(obj, Exchange):
-        return check_exchange(obj, where)
-    if isinstance(obj, Binding):
-        return check_binding(obj, where)
-    if isinstance(obj, Policy):
-        return check_policy(obj, where)
-    if isinstance(obj, Vhost):
-        return check_vhost(obj, where)
-    return []
+    return BY_SECTION[obj.kind].check(obj, where)
 
 
 def read_topology(

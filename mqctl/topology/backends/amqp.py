@@ -21,7 +21,9 @@ from mqctl.amqp_connection import channel_error, connection_error, open_connecti
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BadInput, BrokerError
 from mqctl.messaging import codec
-from mqctl.topology.model import AMQP_KINDS, Binding, Exchange, Queue, Topology, TopologyObject
+from mqctl.topology.kinds import BY_SECTION, KINDS
+from mqctl.topology.kinds.base import AmqpMethods
+from mqctl.topology.model import Binding, Exchange, Queue, Topology, TopologyObject
 from mqctl.topology.plan import BrokerFacts
 from mqctl.topology.rules import BUILTIN_EXCHANGE_TYPES
 from mqctl.wire.values import CodecError, encode_table
@@ -30,6 +32,8 @@ from mqctl.wire.values import CodecError, encode_table
 # process, and measured on 3.10 with 1,000 queues and 2,000 bindings, 32 of them took 1.0 s
 # where 4 took 1.8 s and one took 3.3 s (more than 64 got slower again).
 LANES = 32
+# The kinds AMQP can declare: those whose descriptor has AMQP methods.
+AMQP_KINDS = frozenset(kind.section for kind in KINDS if kind.amqp is not None)
 NEEDS_HTTP = (
     "AMQP 0-9-1 can declare only exchanges, queues and bindings; vhosts, users, permissions, "
     "policies and parameters need the management API"
@@ -59,8 +63,6 @@ class AmqpBackend:
         # Arguments go out in mqctl's field encoding: pika's refuses floats and loses widths.
         codec.install_table_encoder()
         self.settings = settings
-        self.probe: Topology | None = None
-        self.existing: set[tuple[str, tuple[str, ...]]] = set()  # found by read_state
         self._deleting: dict[str, Any] = {}  # vhost -> connection kept for deletes
         self._delete_channels: dict[str, Any] = {}
 
@@ -84,17 +86,18 @@ class AmqpBackend:
         finally:
             _close_quietly(connection)
 
-    def facts(self, *, with_users: bool = True) -> BrokerFacts:
+    def facts(self, desired: Topology | None = None, *, with_users: bool = True) -> BrokerFacts:
+        """Which of the vhosts `desired` uses can be opened; exchange types as declared (plugin
+        types cannot be listed over AMQP: the declare itself will tell)."""
+        desired = desired or Topology()
         vhosts = set()
-        for vhost in self.probe.vhosts_used() if self.probe else []:
+        for vhost in desired.vhosts_used():
             try:
                 with self._connection(vhost):
                     vhosts.add(vhost)
             except AccessRefused:
                 continue
-        types = set(BUILTIN_EXCHANGE_TYPES)
-        if self.probe:  # plugin types cannot be listed over AMQP: the declare itself will tell
-            types |= {e.type for e in self.probe.of(Exchange)}
+        types = set(BUILTIN_EXCHANGE_TYPES) | {e.type for e in desired.of(Exchange)}
         return BrokerFacts(
             exchange_types=frozenset(types),
             enabled_plugins=frozenset(),
@@ -102,31 +105,16 @@ class AmqpBackend:
             amqp_only=True,
         )
 
-    def read_state(
-        self,
-        vhosts: Iterable[str],
-        *,
-        user_names: Iterable[str] = (),
-        global_names: Iterable[str] = (),
-        all_users: bool = False,
-    ) -> Topology:
+    def read_state(self, desired: Topology) -> Topology:
         """Which of the declared exchanges and queues exist, and which of those the bindings
         name without declaring them (passive declares, side by side)."""
         actual = Topology()
-        if self.probe is None:
-            return actual
-        wanted = set(vhosts)
         # Every command reads the state before it changes anything: refusing here covers them all.
-        _check_encodable(o for o in self.probe if o.kind in AMQP_KINDS)
-        objects = [
-            o
-            for o in (*self.probe.of(Exchange), *self.probe.of(Queue), *_binding_ends(self.probe))
-            if o.vhost_name in wanted
-        ]
+        _check_encodable(o for o in desired if o.kind in AMQP_KINDS)
+        objects = [*desired.of(Exchange), *desired.of(Queue), *_binding_ends(desired)]
         for vhost, items in _by_vhost(objects).items():
             for obj in self._probe_vhost(vhost, items):
                 actual.add(obj)  # exists; its properties are not visible over AMQP
-                self.existing.add((obj.kind, obj.key))
         return actual
 
     def _probe_vhost(self, vhost: str, objects: list[TopologyObject]) -> list[TopologyObject]:
@@ -146,7 +134,7 @@ class AmqpBackend:
             ok = connection.channel().queue_declare(name, passive=True)
             return int(ok.method.message_count), int(ok.method.consumer_count)
 
-    def bulk_create(self, objects: list[TopologyObject]) -> None:
+    def bulk_create(self, objects: list[TopologyObject], *, existing: Topology) -> None:
         """Exchanges first, then queues each followed by their bindings, pipelined over many
         channels of one connection per vhost.
 
@@ -155,13 +143,13 @@ class AmqpBackend:
         Only an object that exists can be refused (406, its properties differ), so the existing
         ones are declared again first, in every vhost: a conflict then leaves nothing created.
         """
-        existing = [o for o in objects if (o.kind, o.key) in self.existing]
-        new = [o for o in objects if (o.kind, o.key) not in self.existing]
+        found = [o for o in objects if existing.get(o.kind, o.key) is not None]
+        new = [o for o in objects if existing.get(o.kind, o.key) is None]
         # An exchange type no enabled plugin provides makes the broker close the connection
         # (503): such exchanges go next, in every vhost, before anything else is created.
         plugin_typed = [o for o in new if _plugin_typed(o)]
         rest = [o for o in new if not _plugin_typed(o)]
-        for part in (existing, plugin_typed, rest):
+        for part in (found, plugin_typed, rest):
             for vhost, items in _by_vhost(part).items():
                 self._create_in_vhost(vhost, items)
 
@@ -183,7 +171,7 @@ class AmqpBackend:
             raise BadInput(
                 f"--via amqp cannot declare {obj.title()}: {NEEDS_HTTP}", "use --via http"
             )
-        self.bulk_create([obj])
+        self.bulk_create([obj], existing=Topology())
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         if obj.kind not in AMQP_KINDS:
@@ -199,18 +187,7 @@ class AmqpBackend:
             channel = self._delete_channels.get(vhost)
             if channel is None or not channel.is_open:
                 channel = self._delete_channels[vhost] = connection.channel()
-            if isinstance(obj, Queue):
-                # Quorum queues refuse if-unused; consumers were checked just before.
-                channel.queue_delete(obj.name, if_empty=if_empty)
-            elif isinstance(obj, Exchange):
-                channel.exchange_delete(obj.name)
-            elif isinstance(obj, Binding):
-                unbind = (
-                    channel.queue_unbind
-                    if obj.destination_type == "queue"
-                    else channel.exchange_unbind
-                )
-                unbind(obj.destination, obj.source, obj.routing_key, obj.arguments or None)
+            _methods(obj).delete(channel, obj, if_empty)
         except pika.exceptions.ChannelClosedByBroker as exc:
             raise channel_error(exc, f"deleting {obj.title()}") from None
         except pika.exceptions.AMQPConnectionError as exc:
@@ -412,29 +389,13 @@ class _Lanes:
             raise channel_error(self.failure, f"declaring in vhost {self.vhost!r}") from None
 
 
+def _methods(obj: TopologyObject) -> AmqpMethods:
+    methods = BY_SECTION[obj.kind].amqp
+    assert methods is not None  # refuse_non_amqp and put/delete keep other kinds away
+    return methods
+
+
 def _declare(channel: Any, obj: TopologyObject, **extra: Any) -> None:
     """Declare `obj` on a blocking channel, or (with callback=None in `extra`) on pika's
     underlying channel, which then sends the nowait form."""
-    if isinstance(obj, Exchange):
-        channel.exchange_declare(
-            obj.name,
-            exchange_type=obj.type,
-            durable=obj.durable,
-            auto_delete=obj.auto_delete,
-            internal=obj.internal,
-            arguments=obj.arguments or None,
-            **extra,
-        )
-    elif isinstance(obj, Queue):
-        channel.queue_declare(
-            obj.name,
-            durable=obj.durable,
-            auto_delete=obj.auto_delete,
-            arguments=obj.arguments or None,
-            **extra,
-        )
-    elif isinstance(obj, Binding):
-        if obj.source == "":
-            raise BrokerError("cannot bind to the default exchange")
-        bind = channel.queue_bind if obj.destination_type == "queue" else channel.exchange_bind
-        bind(obj.destination, obj.source, obj.routing_key, obj.arguments or None, **extra)
+    _methods(obj).declare(channel, obj, **extra)

@@ -15,28 +15,9 @@ from typing import Any
 
 from mqctl.errors import BrokerError
 from mqctl.management import ManagementClient
-from mqctl.topology.definitions import (
-    binding_definition,
-    exchange_definition,
-    from_broker,
-    queue_definition,
-)
-from mqctl.topology.model import (
-    Binding,
-    Exchange,
-    GlobalParameter,
-    OperatorPolicy,
-    Parameter,
-    Permission,
-    Policy,
-    Queue,
-    TopicPermission,
-    Topology,
-    TopologyObject,
-    User,
-    Vhost,
-    same_value,
-)
+from mqctl.topology.definitions import from_broker
+from mqctl.topology.kinds import BY_SECTION
+from mqctl.topology.model import GlobalParameter, Topology, TopologyObject, User
 from mqctl.topology.plan import BrokerFacts
 
 SOURCE = "<broker>"
@@ -50,11 +31,10 @@ class HttpBackend:
 
     def __init__(self, client: ManagementClient) -> None:
         self.client = client
-        self.probe: Topology | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
-    def facts(self, *, with_users: bool = True) -> BrokerFacts:
+    def facts(self, desired: Topology | None = None, *, with_users: bool = True) -> BrokerFacts:
         """Exchange types, plugins, vhosts and users; on a client of its own, so that it can run
         beside `read_state` (make_plan does both at once)."""
         with ManagementClient(self.client.settings, self.client.timeout) as client:
@@ -72,7 +52,16 @@ class HttpBackend:
             existing_users=frozenset(users),
         )
 
-    def read_state(
+    def read_state(self, desired: Topology) -> Topology:
+        """What the broker has of what `desired` is about: everything in the vhosts it uses, and
+        the users and global parameters it names."""
+        return self.read_vhosts(
+            desired.vhosts_used(),
+            user_names=[u.name for u in desired.of(User)],
+            global_names=[g.name for g in desired.of(GlobalParameter)],
+        )
+
+    def read_vhosts(
         self,
         vhosts: Iterable[str],
         *,
@@ -169,7 +158,7 @@ class HttpBackend:
 
     # --- changing --------------------------------------------------------------------------
 
-    def bulk_create(self, objects: list[TopologyObject]) -> None:
+    def bulk_create(self, objects: list[TopologyObject], *, existing: Topology) -> None:
         """Exchanges, queues and bindings: one definitions import per vhost.
 
         Measured against the alternatives (benchmarks/bench_topology.py): several imports side by
@@ -179,12 +168,7 @@ class HttpBackend:
         for obj in objects:
             vhost = obj.vhost_name or "/"
             body = by_vhost.setdefault(vhost, {"exchanges": [], "queues": [], "bindings": []})
-            if isinstance(obj, Exchange):
-                body["exchanges"].append(exchange_definition(obj))
-            elif isinstance(obj, Queue):
-                body["queues"].append(queue_definition(obj))
-            elif isinstance(obj, Binding):
-                body["bindings"].append(binding_definition(obj))
+            body[obj.kind].append(BY_SECTION[obj.kind].write_definitions(obj))
         # An import of thousands of objects can take minutes on a busy broker: its own timeout.
         timeout = max(self.client.timeout, IMPORT_TIMEOUT)
         with ManagementClient(self.client.settings, timeout) as client:
@@ -193,132 +177,10 @@ class HttpBackend:
 
     def put(self, obj: TopologyObject) -> None:
         """Create or update one object."""
-        c = self.client
-        if isinstance(obj, Vhost):
-            body: dict[str, Any] = {}
-            if obj.description is not None:
-                body["description"] = obj.description
-            if obj.tags is not None:
-                body["tags"] = ",".join(obj.tags)
-            if obj.default_queue_type:
-                # 3.10-3.12 read `defaultqueuetype`; later versions `default_queue_type`.
-                body["defaultqueuetype"] = obj.default_queue_type
-                body["default_queue_type"] = obj.default_queue_type
-            c.put("vhosts", obj.name, body=body)
-            if obj.limits is not None:
-                self._limits("vhost-limits", obj.name, obj.limits)
-        elif isinstance(obj, User):
-            body = {"tags": ",".join(obj.tags)}
-            if obj.password is not None:
-                body["password"] = obj.password
-            elif obj.password_hash is not None:
-                body["password_hash"] = obj.password_hash
-                if obj.hashing_algorithm:
-                    body["hashing_algorithm"] = obj.hashing_algorithm
-            else:
-                body["password_hash"] = ""  # no password: certificate / external auth only
-            c.put("users", obj.name, body=body)
-            if obj.limits is not None:
-                self._limits("user-limits", obj.name, obj.limits)
-        elif isinstance(obj, Permission):
-            c.put("permissions", obj.vhost, obj.user, body=obj.fields())
-        elif isinstance(obj, TopicPermission):
-            c.put(
-                "topic-permissions",
-                obj.vhost,
-                obj.user,
-                body={"exchange": obj.exchange, **obj.fields()},
-            )
-        elif isinstance(obj, Policy):
-            path = "operator-policies" if isinstance(obj, OperatorPolicy) else "policies"
-            c.put(
-                path,
-                obj.vhost,
-                obj.name,
-                body={
-                    "pattern": obj.pattern,
-                    "definition": obj.definition,
-                    "priority": obj.priority,
-                    "apply-to": obj.apply_to,
-                },
-            )
-        elif isinstance(obj, Parameter):
-            c.put("parameters", obj.component, obj.vhost, obj.name, body={"value": obj.value})
-        elif isinstance(obj, GlobalParameter):
-            c.put("global-parameters", obj.name, body={"name": obj.name, "value": obj.value})
-        elif isinstance(obj, Exchange):
-            body = exchange_definition(obj)
-            c.put("exchanges", obj.vhost, obj.name, body=body)
-        elif isinstance(obj, Queue):
-            c.put("queues", obj.vhost, obj.name, body=queue_definition(obj))
-        elif isinstance(obj, Binding):
-            kind = "q" if obj.destination_type == "queue" else "e"
-            c.post(
-                "bindings",
-                obj.vhost,
-                "e",
-                obj.source,
-                kind,
-                obj.destination,
-                body={"routing_key": obj.routing_key, "arguments": obj.arguments},
-            )
-
-    def _limits(self, path: str, owner: str, limits: dict[str, int]) -> None:
-        current = {}
-        for item in self.client.get(path, owner) or []:
-            current.update(item.get("value", {}))
-        for name, value in limits.items():
-            if current.get(name) != value:
-                self.client.put(path, owner, name, body={"value": value})
-        for name in current.keys() - limits.keys():
-            self.client.delete(path, owner, name)
+        BY_SECTION[obj.kind].api_put(self.client, obj)
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
-        c = self.client
-        if isinstance(obj, Vhost):
-            c.delete("vhosts", obj.name)
-        elif isinstance(obj, User):
-            c.delete("users", obj.name)
-        elif isinstance(obj, Permission):
-            c.delete("permissions", obj.vhost, obj.user)
-        elif isinstance(obj, TopicPermission):
-            c.delete("topic-permissions", obj.vhost, obj.user)
-        elif isinstance(obj, Policy):
-            path = "operator-policies" if isinstance(obj, OperatorPolicy) else "policies"
-            c.delete(path, obj.vhost, obj.name)
-        elif isinstance(obj, Parameter):
-            c.delete("parameters", obj.component, obj.vhost, obj.name)
-        elif isinstance(obj, GlobalParameter):
-            c.delete("global-parameters", obj.name)
-        elif isinstance(obj, Exchange):
-            c.delete("exchanges", obj.vhost, obj.name)
-        elif isinstance(obj, Queue):
-            # Quorum queues refuse if-unused; consumers were checked just before (queue_usage).
-            params = {"if-empty": "true"} if if_empty else None
-            c.delete("queues", obj.vhost, obj.name, params=params)
-        elif isinstance(obj, Binding):
-            key = self.properties_key(obj)
-            if key is not None:
-                kind = "q" if obj.destination_type == "queue" else "e"
-                c.delete("bindings", obj.vhost, "e", obj.source, kind, obj.destination, key)
-
-    def properties_key(self, binding: Binding) -> str | None:
-        """The API's `properties_key` of a binding (routing key plus a hash of its arguments)."""
-        kind = "q" if binding.destination_type == "queue" else "e"
-        try:
-            listed = self.client.get(
-                "bindings", binding.vhost, "e", binding.source, kind, binding.destination
-            )
-        except BrokerError as exc:
-            if exc.reply_code == 404:
-                return None
-            raise
-        for item in listed:
-            if item.get("routing_key") == binding.routing_key and same_value(
-                item.get("arguments") or {}, binding.arguments
-            ):
-                return str(item["properties_key"])
-        return None
+        BY_SECTION[obj.kind].api_delete(self.client, obj, if_empty)
 
 
 def _vhost_record(raw: dict[str, Any]) -> dict[str, Any]:

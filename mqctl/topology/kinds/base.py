@@ -1,0 +1,260 @@
+"""What describes one kind of topology object, once: `Kind`.
+
+A kind's descriptor holds everything the engine does differently per kind: the keys of mqctl's
+YAML format (with their JSON Schema, from which `schema.json` is generated), the reader of those
+keys, the reader and writer of RabbitMQ's definitions JSON, the writer of mqctl's format (export),
+the management-API requests that create, update and delete it, and, for the kinds AMQP can
+declare, the AMQP methods. The engine loops over the registry (`mqctl.topology.kinds.KINDS`)
+instead of branching on the kind in every function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mqctl.topology.fields import Fields
+from mqctl.topology.loader import LMap, Problem
+from mqctl.topology.model import Loc, TopologyObject
+
+Where = Callable[[str], Loc]
+Located = tuple[TopologyObject, Where]
+Schema = dict[str, Any]
+
+# JSON Schema pieces several kinds share.
+INTERPOLATED_REF: Schema = {"$ref": "#/$defs/interpolated"}
+NAME: Schema = {"type": "string", "minLength": 1}
+VHOST: Schema = {
+    "type": "string",
+    "description": "The object's vhost; default: the file's `vhost`, else /.",
+}
+AMQP_TYPE_NAMES = (
+    "string",
+    "longstr",
+    "long",
+    "longlong",
+    "int",
+    "short",
+    "byte",
+    "float",
+    "double",
+    "bool",
+)
+ARGUMENTS: Schema = {
+    "type": "object",
+    "description": "x-arguments by name. A value whose AMQP type YAML cannot say is written "
+    "{amqp_type: long|string|double|bool|..., value: V}.",
+    "additionalProperties": {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["amqp_type", "value"],
+                "additionalProperties": False,
+                "properties": {"amqp_type": {"enum": list(AMQP_TYPE_NAMES)}, "value": {}},
+            },
+            {},
+        ]
+    },
+}
+
+
+def interpolable(schema: Schema) -> Schema:
+    """A number or flag that may also be written `${VAR}` (typed after substitution)."""
+    return {"anyOf": [schema, INTERPOLATED_REF]}
+
+
+def limits_schema(names: tuple[str, ...]) -> Schema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: interpolable({"type": "integer", "minimum": -1}) for name in names},
+    }
+
+
+TAGS: Schema = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of mqctl's YAML format: its name and its JSON Schema."""
+
+    name: str
+    schema: Schema = field(default_factory=dict)
+    required: bool = False
+
+
+@dataclass
+class ReadContext:
+    """What a reader needs beside the mapping: the file's default vhost, the environment (for
+    password_env), and the list problems are collected in."""
+
+    problems: list[Problem]
+    default_vhost: str | None = "/"
+    env: Mapping[str, str] = field(default_factory=dict)
+    # Definitions files: a missing `vhost` is a problem unless a default was given.
+    vhost_required: bool = False
+
+    def vhost_of(self, f: Fields) -> str:
+        if f.has("vhost"):
+            return f.text("vhost", required=True) or ""
+        if self.default_vhost is not None:
+            return self.default_vhost
+        if self.vhost_required:
+            self.problems.append(
+                Problem(
+                    f.data.loc,
+                    f"{f.what} has no 'vhost'",
+                    "vhost: <text>; for a per-vhost export (GET /api/definitions/VHOST) "
+                    "give --vhost",
+                )
+            )
+        return ""
+
+
+class Api(Protocol):
+    """The management API as the descriptors use it (mqctl.management.ManagementClient)."""
+
+    def get(self, *segments: str, params: dict[str, Any] | None = None) -> Any: ...
+
+    def put(self, *segments: str, body: Any = None) -> Any: ...
+
+    def post(self, *segments: str, body: Any = None) -> Any: ...
+
+    def delete(self, *segments: str, params: dict[str, Any] | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class AmqpMethods:
+    """How AMQP declares and deletes a kind, on a pika channel (blocking, or the underlying one
+    with callback=None in `extra` for the nowait form)."""
+
+    declare: Callable[..., None]  # (channel, obj, **extra)
+    delete: Callable[[Any, Any, bool], None]  # (channel, obj, if_empty)
+
+
+def _no_checks(_obj: Any, _where: Where) -> list[Problem]:
+    return []
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of object, described once (see the module's docstring)."""
+
+    model: type[TopologyObject]
+    description: str  # of one entry, in the JSON Schema
+    keys: tuple[Key, ...]  # mqctl's format
+    read_yaml: Callable[[LMap, ReadContext], Located]
+    write_yaml: Callable[[Any], dict[str, Any]]
+    read_definitions: Callable[[LMap, ReadContext], Located]
+    write_definitions: Callable[[Any], dict[str, Any]]
+    read_broker: Callable[[dict[str, Any]], TopologyObject]
+    api_put: Callable[[Api, Any], None]
+    api_delete: Callable[[Api, Any, bool], None]
+    check: Callable[[Any, Where], list[Problem]] = _no_checks
+    amqp: AmqpMethods | None = None
+    # Extra JSON Schema of one entry (`oneOf` and the like).
+    schema_extra: Schema = field(default_factory=dict)
+    # The section's schema lives in $defs under this name (kinds that share one, as policies).
+    shared_schema: str | None = None
+    section_description: str | None = None  # of the whole section, in the JSON Schema
+
+    @property
+    def section(self) -> str:
+        """The section's name in both file formats."""
+        return self.model.kind
+
+    @property
+    def key_names(self) -> frozenset[str]:
+        return frozenset(k.name for k in self.keys)
+
+    def section_schema(self) -> Schema:
+        schema: Schema = {"type": "array"}
+        if self.section_description:
+            schema["description"] = self.section_description
+        schema["items"] = self.entry_schema()
+        return schema
+
+    def entry_schema(self) -> Schema:
+        required = [k.name for k in self.keys if k.required]
+        schema: Schema = {
+            "type": "object",
+            "description": self.description,
+            "additionalProperties": False,
+        }
+        if required:
+            schema["required"] = required
+        schema["properties"] = {k.name: k.schema for k in self.keys}
+        schema.update(self.schema_extra)
+        return schema
+
+
+def locator(data: LMap, renames: Mapping[str, str] | None = None) -> Where:
+    """Locate a model field or x-argument back in the mapping the user wrote."""
+    renames = renames or {}
+    args = data.get("arguments")
+
+    def where(name: str) -> Loc:
+        key = renames.get(name, name)
+        if key in data:
+            return data.loc_of(key)
+        if isinstance(args, LMap) and name in args:
+            return args.loc_of(name)
+        return data.loc
+
+    return where
+
+
+# mqctl's limit keys and the broker's names for them.
+LIMIT_NAMES = {
+    "max_connections": "max-connections",
+    "max_queues": "max-queues",
+    "max_channels": "max-channels",
+}
+LIMIT_KEYS = {v: k for k, v in LIMIT_NAMES.items()}
+
+
+def read_limits(f: Fields, names: tuple[str, ...]) -> dict[str, int] | None:
+    """mqctl's `limits: {max_connections: 5}` as the broker's {"max-connections": 5}."""
+    if not f.has("limits"):
+        return None
+    raw = f.mapping("limits")
+    limits: dict[str, int] = {}
+    lf = Fields(raw, "limits", names, f.problems)
+    for name in names:
+        value = lf.number(name, None, minimum=-1)
+        if value is not None:
+            limits[LIMIT_NAMES[name]] = value
+    return limits
+
+
+def write_limits(limits: Mapping[str, int]) -> dict[str, int]:
+    return {LIMIT_KEYS.get(k, k): n for k, n in limits.items()}
+
+
+def int_map(f: Fields, key: str) -> dict[str, int] | None:
+    """A definitions file's limits: the whole numbers of a mapping."""
+    if not f.has(key):
+        return None
+    return {
+        k: v for k, v in f.mapping(key).items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+
+
+def put_limits(api: Api, path: str, owner: str, limits: Mapping[str, int]) -> None:
+    """Make the limits of a vhost or user exactly `limits`: set the changed, clear the others."""
+    current: dict[str, Any] = {}
+    for item in api.get(path, owner) or []:
+        current.update(item.get("value", {}))
+    for name, value in limits.items():
+        if current.get(name) != value:
+            api.put(path, owner, name, body={"value": value})
+    for name in current.keys() - limits.keys():
+        api.delete(path, owner, name)
+
+
+class Lenient(Fields):
+    """Fields of a definitions file: whatever keys a broker's export carries are accepted."""
+
+    def __init__(self, data: LMap, what: str, problems: list[Problem]) -> None:
+        super().__init__(data, what, data.keys(), problems)

@@ -1,0 +1,187 @@
+"""One entry point per `mqctl topology` command: plain functions that tests call without typer.
+
+Each takes typed settings (what to read, where the broker is, how to reach it) and returns a
+typed result; it never prints. What must be shown midway (the plan before apply changes
+anything, the question before delete) goes through the callbacks the caller passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mqctl.config import ConnectionSettings
+from mqctl.errors import BadInput, ExitStatus
+from mqctl.topology.apply import ApplyResult, PlanOptions, check_plan, execute, make_plan
+from mqctl.topology.backends import Via, http_backend, open_backend
+from mqctl.topology.model import Topology
+from mqctl.topology.plan import Action, Plan
+from mqctl.topology.validate import load_topology
+
+Advance = Callable[[int], None]
+# Opens a progress display for the changes (none by default); entered only once changing starts.
+Progress = Callable[[], AbstractContextManager[Advance]]
+
+
+def _no_progress() -> AbstractContextManager[Advance]:
+    return nullcontext(lambda steps: None)
+
+
+@dataclass(frozen=True)
+class Files:
+    """Topology files to read, and where a per-vhost definitions export (no `vhost` keys) goes."""
+
+    paths: Sequence[str | Path]
+    definitions_vhost: str | None = None
+    env: Mapping[str, str] | None = None
+
+    def load(self) -> Topology:
+        return load_topology(self.paths, self.env, default_vhost=self.definitions_vhost)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The broker and the way to it."""
+
+    settings: ConnectionSettings
+    via: Via = Via.http
+
+
+def validate(files: Files) -> Topology:
+    """The merged, valid topology; raises InvalidTopology (exit 4) with every problem."""
+    return files.load()
+
+
+def plan_status(plan: Plan) -> ExitStatus:
+    """plan's exit status: 1 when apply would be refused, 2 with changes, 0 without."""
+    if plan.refusals:
+        return ExitStatus.FAILED
+    return ExitStatus.PENDING_CHANGES if plan.has_changes else ExitStatus.OK
+
+
+def plan(files: Files, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
+    """What apply would change, field by field."""
+    _refuse_what_amqp_cannot_do(target.via, options)
+    desired = _load_for(files, target.via)
+    with open_backend(target.settings, target.via) as backend:
+        result, _ = make_plan(backend, desired, options)
+    return result
+
+
+@dataclass
+class ApplyOutcome:
+    plan: Plan
+    result: ApplyResult | None = None  # None: nothing was carried out (dry run, nothing to do)
+    dry_run: bool = False
+
+    @property
+    def status(self) -> ExitStatus:
+        return plan_status(self.plan) if self.dry_run else ExitStatus.OK
+
+
+def apply(
+    files: Files,
+    target: Target,
+    options: PlanOptions = PlanOptions(),
+    *,
+    dry_run: bool = False,
+    show_plan: Callable[[Plan], None] = lambda plan: None,
+    progress: Progress = _no_progress,
+) -> ApplyOutcome:
+    """Make the broker match the files. The plan is handed to `show_plan` before anything is
+    checked or changed; refusals raise PlanRefused (exit 1) with nothing changed."""
+    _refuse_what_amqp_cannot_do(target.via, options)
+    desired = _load_for(files, target.via)
+    with open_backend(target.settings, target.via) as backend:
+        result, actual = make_plan(backend, desired, options)
+        show_plan(result)
+        if dry_run:
+            return ApplyOutcome(result, dry_run=True)
+        to_recreate = check_plan(result, backend, actual, options)
+        if not result.has_changes and not result.of(Action.ensure):
+            return ApplyOutcome(result)
+        with progress() as advance:
+            return ApplyOutcome(result, execute(result, backend, actual, to_recreate, advance))
+
+
+@dataclass
+class DeleteOutcome:
+    plan: Plan
+    deleted: int = 0
+
+
+def delete(
+    files: Files,
+    target: Target,
+    *,
+    show_plan: Callable[[Plan], None] = lambda plan: None,
+    confirm: Callable[[Plan], bool] = lambda plan: True,
+) -> DeleteOutcome:
+    """Remove from the broker what the files declare. The plan goes to `show_plan`, then, when
+    there is something to delete, to `confirm`; a no deletes nothing and raises BadInput."""
+    from mqctl.topology.remove import delete_plan, execute_delete
+
+    desired = _load_for(files, target.via)
+    with open_backend(target.settings, target.via) as backend:
+        result = delete_plan(backend, desired)
+        show_plan(result)
+        if not result.has_changes:
+            return DeleteOutcome(result)
+        if not confirm(result):
+            raise BadInput("not confirmed; nothing was deleted")
+        return DeleteOutcome(result, execute_delete(result, backend))
+
+
+def export(
+    settings: ConnectionSettings, vhosts: list[str], *, with_users: bool = False
+) -> Topology:
+    """The live broker's vhosts as a self-contained topology."""
+    from mqctl.topology.export import export_topology
+
+    with http_backend(settings) as backend:
+        return export_topology(backend, vhosts, with_users=with_users)
+
+
+@dataclass(frozen=True)
+class ShowSource:
+    """What `show` draws: files, or (live) the broker's vhosts."""
+
+    files: Files | None = None
+    live: ConnectionSettings | None = None
+    vhosts: list[str] = field(default_factory=list)
+
+
+def show(source: ShowSource) -> Topology:
+    if source.live is not None:
+        return export(source.live, source.vhosts or [source.live.vhost])
+    if source.files is None:
+        raise BadInput(
+            "give topology files or --live (one of them)",
+            "e.g. mqctl topology show topologies/ or --live",
+        )
+    return source.files.load()
+
+
+def _load_for(files: Files, via: Via) -> Topology:
+    desired = files.load()
+    if via is Via.amqp:
+        from mqctl.topology.backends.amqp import refuse_non_amqp
+
+        refuse_non_amqp(desired)
+    return desired
+
+
+def _refuse_what_amqp_cannot_do(via: Via, options: PlanOptions) -> None:
+    """What AMQP cannot do: list what exists (prune), read a queue's state (recreate)."""
+    if via is Via.amqp and options.prune:
+        raise BadInput(
+            "--prune needs --via http: AMQP cannot list what exists",
+            "drop --prune or use --via http",
+        )
+    if via is Via.amqp and options.recreate:
+        raise BadInput(
+            "--recreate needs --via http: AMQP cannot read a queue's arguments to find a conflict",
+            "drop --recreate or use --via http",
+        )
