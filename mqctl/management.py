@@ -7,6 +7,7 @@ unicode reach the broker intact: `client.get("queues", vhost, name)`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,9 @@ from mqctl.http_proxy import EnvironmentProxy, environment_proxy
 from mqctl.tls_failures import answered_without_tls, handshake_hint
 
 DEFAULT_TIMEOUT = 15.0
+# The largest page the management API serves (it answers 400 above).
+MAX_PAGE_SIZE = 500
+STREAM_CHUNK = 256 * 1024
 
 
 def api_path(*segments: str) -> str:
@@ -60,8 +64,64 @@ class ManagementClient:
     def post(self, *segments: str, body: Any = None) -> Any:
         return self.request("POST", *segments, body=body)
 
-    def delete(self, *segments: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("DELETE", *segments, params=params)
+    def delete(
+        self,
+        *segments: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return self.request("DELETE", *segments, params=params, headers=headers)
+
+    def stream(self, *segments: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        """The objects of a list endpoint, parsed as the response arrives (bounded memory)."""
+        from mqctl.jsonstream import NotAnArray, iter_json_array
+
+        path = api_path(*segments)
+        response = self._send("GET", path, params=params, stream=True)
+        try:
+            if response.status_code >= 400:
+                self._result("GET", path, response)
+            try:
+                yield from iter_json_array(response.iter_content(STREAM_CHUNK))
+            except (NotAnArray, UnicodeDecodeError, ValueError) as exc:
+                raise BrokerError(
+                    f"GET {path}: the management API's answer is not a JSON list ({exc})",
+                    "check that --api points at RabbitMQ's management plugin",
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                raise Unreachable(
+                    f"the management API at {self.base_url} broke off the answer to GET {path}: "
+                    f"{_reason(exc)}",
+                    "try again; with many objects, --page-size asks for them page by page",
+                ) from None
+        finally:
+            response.close()
+
+    def pages(
+        self, *segments: str, params: dict[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Any]:
+        """The objects of a list endpoint through the API's own pagination, page after page.
+
+        Endpoints that do not paginate (bindings, users, ...) answer with the whole list, which
+        is then given as it is. Each page makes the broker build the whole list again: see
+        README ("Listing many objects") for what that costs.
+        """
+        page = 1
+        while True:
+            query = {**(params or {}), "page": page, "page_size": page_size, "pagination": "true"}
+            try:
+                answer = self.get(*segments, params=query)
+            except BrokerError as exc:
+                if exc.reply_code == 400 and page > 1:
+                    return  # the list shrank under us: the page is out of range now
+                raise
+            if isinstance(answer, list):
+                yield from answer
+                return
+            yield from answer.get("items", [])
+            if page >= int(answer.get("page_count") or 0):
+                return
+            page += 1
 
     def exists(self, *segments: str) -> bool:
         try:
@@ -78,11 +138,31 @@ class ManagementClient:
         *segments: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         path = api_path(*segments)
+        response = self._send(method, path, params=params, body=body, headers=headers)
+        return self._result(method, path, response)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        stream: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         try:
-            response = self.session.request(
-                method, self.base_url + path, params=params, json=body, timeout=self.timeout
+            return self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                stream=stream,
+                headers=headers,
             )
         except requests.exceptions.SSLError as exc:
             raise self._tls_failure(_ssl_reason(exc)) from None
@@ -104,7 +184,6 @@ class ManagementClient:
                 f"cannot reach the management API at {self.base_url}: {_reason(exc)}",
                 "check --api, and that the rabbitmq_management plugin is enabled",
             ) from None
-        return self._result(method, path, response)
 
     def _tls_failure(self, reason: str) -> Unreachable:
         if answered_without_tls(reason):

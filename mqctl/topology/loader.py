@@ -164,6 +164,12 @@ def _parse_json_fallback(text: str, name: str, problems: list[Problem]) -> Any:
         return None
 
 
+def from_plain(value: Any, source: str) -> Any:
+    """Plain JSON values as the located values the parsers read, each placed at `source`
+    (for documents built in memory, such as `mqctl declare`'s, taken literally: no ${VAR})."""
+    return _plain_to_located(value, Loc(source))
+
+
 def _plain_to_located(value: Any, loc: Loc) -> Any:
     if isinstance(value, dict):
         result = LMap(loc)

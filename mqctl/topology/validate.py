@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from mqctl.errors import BadInput
 from mqctl.topology.definitions import parse_definitions
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.kinds.base import Located
-from mqctl.topology.loader import Problem, load_documents
+from mqctl.topology.loader import Problem, from_plain, load_documents
 from mqctl.topology.model import Loc, Queue, Topology, TopologyObject, Vhost
 from mqctl.topology.parse import parse_document
 
@@ -81,6 +82,20 @@ def read_topology(
                 )
             )
     problems.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
+    return topology, problems
+
+
+def read_document(data: Mapping[str, Any], source: str) -> tuple[Topology, list[Problem]]:
+    """A document built in memory (keys as in a topology file, values taken literally) through
+    the same parsing and per-type rules as files: `mqctl declare` builds one per object."""
+    problems: list[Problem] = []
+    located = _apply_default_queue_types(
+        parse_document(from_plain(dict(data), source), source, {}, problems)
+    )
+    topology = Topology()
+    for obj, where in located:
+        problems.extend(check_object(obj, where))
+        topology.add(obj)
     return topology, problems
 
 
