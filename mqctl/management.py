@@ -123,6 +123,18 @@ class ManagementClient:
                 return
             page += 1
 
+    def check(self, *segments: str) -> tuple[int, Any]:
+        """A health-check endpoint's HTTP status and JSON body: a failed check (503) and an
+        endpoint this broker lacks (404) are answers, not errors. 401 is still refused."""
+        path = api_path(*segments)
+        response = self._send("GET", path)
+        if response.status_code in (404, 503):
+            try:
+                return response.status_code, response.json()
+            except ValueError:
+                return response.status_code, None
+        return response.status_code, self._result("GET", path, response)
+
     def exists(self, *segments: str) -> bool:
         try:
             self.get(*segments)

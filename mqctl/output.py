@@ -268,11 +268,25 @@ def _print_table(
     from rich.text import Text
 
     table = Table(show_lines=False, header_style="bold", box=None, pad_edge=False)
+    console = _console(out)
+    if not color_enabled(out):
+        console.width = _UNLIMITED_WIDTH  # into a file or a pipe, no cell is folded
     for col in cols:
         table.add_column(labels.get(col, col), overflow="fold")
     for row in rows:
         table.add_row(*(Text(flat_text(cell(row, col))) for col in cols))
-    _console(out).print(table)
+    console.print(table)
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (`object_totals.queues`); lists stay whole."""
+    result: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping) and value:
+            result.update(flatten(value, f"{prefix}{key}."))
+        else:
+            result[f"{prefix}{key}"] = value
+    return result
 
 
 def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[str] = ()) -> None:
@@ -281,9 +295,9 @@ def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[s
     if fmt in (ListFormat.json, ListFormat.jsonl, ListFormat.yaml):
         emit_document(record, OutputFormat(fmt.value))
         return
-    plain = {key: value for key, value in record.items() if key not in sections}
+    plain = flatten({key: value for key, value in record.items() if key not in sections})
     if fmt is ListFormat.tsv:
-        for key, value in plain.items():
+        for key, value in flatten(record).items():
             sys.stdout.write(f"{key}\t{flat_text(value).translate(_TSV_ESCAPES)}\n")
         sys.stdout.flush()
         return
@@ -301,8 +315,9 @@ def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[s
         items = record.get(name) or []
         console.print(Text(f"\n{name} ({len(items)})", style="bold"))
         if items:
-            cols = list(dict.fromkeys(k for item in items for k in item))
-            _print_table(items, cols, lambda row, col: row.get(col), {}, sys.stdout)
+            flat = [flatten(item) for item in items]
+            cols = list(dict.fromkeys(k for item in flat for k in item))
+            _print_table(flat, cols, lambda row, col: row.get(col), {}, sys.stdout)
 
 
 # --- progress (stderr, terminals only) ------------------------------------------------------
