@@ -274,7 +274,7 @@ def _print_table(
     for col in cols:
         table.add_column(labels.get(col, col), overflow="fold")
     for row in rows:
-        table.add_row(*(Text(flat_text(cell(row, col))) for col in cols))
+        table.add_row(*(Text(flat_text(cell(row, col)).translate(_TSV_ESCAPES)) for col in cols))
     console.print(table)
 
 

@@ -1,0 +1,222 @@
+"""The operate library's pure parts: the streamed JSON reader, columns, filters, sorting,
+arguments, thresholds, top's keys, and the listing renderers (every format parsed back)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mqctl import output
+from mqctl.errors import BadInput
+from mqctl.jsonstream import NotAnArray, iter_json_array
+from mqctl.operate.changes import parse_arguments
+from mqctl.operate.columns import api_columns, get_path, parse_columns, trim
+from mqctl.operate.health import CheckResult, HealthReport, Status, Threshold
+from mqctl.operate.listing import NameFilter, SortKey, sort_records
+from mqctl.operate.top import TopState, handle_key
+from mqctl.output_top import sparkline
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+records = st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=5), max_size=8)
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, start = [], 0
+    for point in [*points, len(data)]:
+        pieces.append(data[start:point])
+        start = point
+    return pieces
+
+
+@given(records, st.lists(st.integers(min_value=0), max_size=20), st.booleans())
+def test_stream_reads_any_split_of_any_array(
+    items: list[dict[str, Any]], cuts: list[int], pretty: bool
+) -> None:
+    text = json.dumps(items, indent=2 if pretty else None, ensure_ascii=False)
+    data = text.encode()
+    assert list(iter_json_array(chunked(data, cuts))) == items
+
+
+def test_stream_one_byte_at_a_time_with_multibyte_text() -> None:
+    items = [{"name": "qü€𝄞", "n": 1}, {"name": "x"}]
+    data = json.dumps(items, ensure_ascii=False).encode()
+    assert list(iter_json_array(data[i : i + 1] for i in range(len(data)))) == items
+
+
+@pytest.mark.parametrize("doc", [b'{"a": 1}', b"3", b"[1, 2]", b""])
+def test_stream_refuses_what_is_not_an_array_of_objects(doc: bytes) -> None:
+    with pytest.raises(NotAnArray):
+        list(iter_json_array([doc]))
+
+
+def test_stream_refuses_a_truncated_array() -> None:
+    with pytest.raises(ValueError, match="closing"):
+        list(iter_json_array([b'[{"a": 1}, {"b"']))
+
+
+def test_columns_read_dotted_paths_and_trim_nested_like_the_api() -> None:
+    record = {"name": "q", "message_stats": {"publish_details": {"rate": 2.5}, "ack": 3}}
+    assert get_path(record, "message_stats.publish_details.rate") == 2.5
+    assert get_path(record, "message_stats.nope.rate") is None
+    assert trim(record, ["name", "message_stats.publish_details.rate", "missing.x"]) == {
+        "name": "q",
+        "message_stats": {"publish_details": {"rate": 2.5}},
+    }
+    assert api_columns(["name", "a.b"], ["name", "vhost"]) == "name,a.b,vhost"
+
+
+def test_parse_columns() -> None:
+    assert parse_columns(None, ("a", "b")) == ("a", "b")
+    assert parse_columns("name, message_stats.ack", ()) == ("name", "message_stats.ack")
+    assert parse_columns("all", ("a",)) is None
+    with pytest.raises(BadInput, match="dotted"):
+        parse_columns("name,,x", ())
+
+
+def test_glob_filter_matches_whole_names_and_regex_searches() -> None:
+    glob = NameFilter("orders.*").matcher()
+    assert glob("orders.new") and not glob("my.orders.new") and not glob("Orders.x")
+    regex = NameFilter(r"ord(er)?s\.", regex=True).matcher()
+    assert regex("my.orders.new") and regex("ords.x") and not regex("orders")
+    with pytest.raises(BadInput, match="not a regular expression"):
+        NameFilter("(", regex=True).matcher()
+
+
+def test_glob_becomes_an_anchored_regex_for_the_broker() -> None:
+    assert NameFilter("orders.*").api_regex() == r"^orders\..*$"
+    assert NameFilter("q?").api_regex() == "^q.$"
+    assert NameFilter("q[12]").api_regex() is None  # not sent: filtered here only
+
+
+def test_sort_keys_and_local_sort() -> None:
+    assert SortKey.parse("-messages") == SortKey("messages", True)
+    rows = [{"n": 2}, {"n": None}, {"n": 10}, {}, {"n": 1}]
+    assert [r.get("n") for r in sort_records(rows, SortKey("n"))] == [1, 2, 10, None, None]
+    assert [r.get("n") for r in sort_records(rows, SortKey("n", True))] == [10, 2, 1, None, None]
+    with pytest.raises(BadInput):
+        SortKey.parse("-")
+
+
+def test_arguments_are_json_when_they_parse() -> None:
+    assert parse_arguments(["x-message-ttl=60000", "x-dead-letter-exchange=dlx", "b=true"]) == {
+        "x-message-ttl": 60000,
+        "x-dead-letter-exchange": "dlx",
+        "b": True,
+    }
+    assert parse_arguments(["k:string=123"]) == {"k": "123"}
+    with pytest.raises(BadInput, match="KEY=VALUE"):
+        parse_arguments(["novalue"])
+
+
+def test_thresholds_parse_and_judge() -> None:
+    t = Threshold.parse("max-messages", "orders.*=100,1000")
+    assert (t.pattern, t.warning, t.critical) == ("orders.*", 100, 1000)
+    assert [t.judge(v) for v in (100, 101, 1001)] == [Status.OK, Status.WARNING, Status.CRITICAL]
+    m = Threshold.parse("min-consumers", "2,1")
+    assert m.pattern == "*"
+    assert [m.judge(v) for v in (2, 1, 0)] == [Status.OK, Status.WARNING, Status.CRITICAL]
+    plain = Threshold.parse("max-unacked", "5")
+    assert (plain.warning, plain.critical) == (None, 5)
+    for bad in ("x", "a=", "a=1,2,3", "=-1"):
+        with pytest.raises(BadInput, match="GLOB"):
+            Threshold.parse("max-messages", bad)
+
+
+def test_health_status_is_the_worst_that_counts() -> None:
+    report = HealthReport(
+        [
+            CheckResult("a", Status.OK, ""),
+            CheckResult("b", Status.UNKNOWN, "", skipped=True),
+            CheckResult("c", Status.WARNING, ""),
+        ]
+    )
+    assert report.status is Status.WARNING
+    report.results.append(CheckResult("d", Status.UNKNOWN, ""))
+    assert report.status is Status.UNKNOWN
+    report.results.append(CheckResult("e", Status.CRITICAL, ""))
+    assert report.status is Status.CRITICAL
+    assert [r.check for r in report.failures] == ["c", "d", "e"]
+
+
+def test_top_keys() -> None:
+    state = TopState()
+    assert handle_key(state, "s", None) == ("refresh", None)
+    assert state.sort == "messages_ready"
+    assert handle_key(state, "r", None)[0] == "refresh" and not state.descending
+    action, typing = handle_key(state, "/", None)
+    for key in "ord*":
+        action, typing = handle_key(state, key, typing)
+    assert typing == list("ord*") and state.pattern is None
+    assert handle_key(state, "\r", typing) == ("refresh", None)
+    assert state.pattern == "ord*"
+    assert handle_key(state, "c", None)[0] == "refresh" and state.view == "connections"
+    assert handle_key(state, "q", None)[0] == "quit"
+
+
+def test_sparkline_scales_to_the_largest_sample() -> None:
+    assert sparkline([0, 4, 8]) == "▁▄█"
+    assert sparkline([0, 0]) == "▁▁"
+    assert sparkline([]) == ""
+
+
+ROWS = [
+    {"name": "a\tb", "messages": 3, "message_stats": {"publish_details": {"rate": 1.5}}},
+    {"name": "line\nbreak\\", "messages": 0, "durable": True},
+]
+COLUMNS = ("name", "messages", "message_stats.publish_details.rate")
+
+
+def render(fmt: output.ListFormat, columns: tuple[str, ...] | None = COLUMNS) -> str:
+    buffer = io.StringIO()
+    count = output.emit_listing(iter(ROWS), fmt, columns, get_path, stream=buffer)
+    assert count == len(ROWS)
+    return buffer.getvalue()
+
+
+def test_tsv_has_a_header_and_escapes_each_row_onto_one_line() -> None:
+    lines = render(output.ListFormat.tsv).splitlines()
+    assert lines[0].split("\t") == list(COLUMNS)
+    assert lines[1].split("\t") == ["a\\tb", "3", "1.5"]
+    assert lines[2].split("\t") == ["line\\nbreak\\\\", "0", ""]
+    parsed = list(csv.reader(io.StringIO(render(output.ListFormat.tsv)), delimiter="\t"))
+    assert len(parsed) == 3
+
+
+def test_json_jsonl_yaml_parse_back_to_the_rows() -> None:
+    assert json.loads(render(output.ListFormat.json)) == ROWS
+    lines = render(output.ListFormat.jsonl).splitlines()
+    assert [json.loads(line) for line in lines] == ROWS
+    assert yaml.safe_load(render(output.ListFormat.yaml)) == ROWS
+
+
+def test_empty_listings_are_valid_documents() -> None:
+    for fmt, parse in (
+        (output.ListFormat.json, json.loads),
+        (output.ListFormat.yaml, yaml.safe_load),
+    ):
+        buffer = io.StringIO()
+        output.emit_listing(iter([]), fmt, COLUMNS, get_path, stream=buffer)
+        assert parse(buffer.getvalue()) == []
+
+
+def test_table_into_a_file_keeps_cells_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = render(output.ListFormat.table)
+    header = text.splitlines()[0].split()
+    assert header == list(COLUMNS)
+    assert "a\\tb" in text and "line\\nbreak\\\\" in text  # escaped as in tsv: one line a row
+    assert len(text.splitlines()) == 3
