@@ -3,6 +3,8 @@ changes checked through the API and pika, purge counts, closing connections, hea
 
 from __future__ import annotations
 
+from typing import Any
+
 import pika
 import pika.exceptions
 import pytest
@@ -189,9 +191,8 @@ def test_delete_if_unused_refuses_a_queue_with_a_consumer(vhost: str) -> None:
     connection = amqp(vhost)
     connection.channel().basic_consume("busy", lambda *a: None)
     try:
-        with client(vhost) as c:
-            with pytest.raises(OperationFailed, match="1 consumer"):
-                removal.delete_queue(c, vhost, "busy", if_unused=True)
+        with client(vhost) as c, pytest.raises(OperationFailed, match="1 consumer"):
+            removal.delete_queue(c, vhost, "busy", if_unused=True)
     finally:
         connection.close()
     with client(vhost) as c:
@@ -213,7 +214,7 @@ def test_close_connection_tells_the_client_the_reason(vhost: str, unique: str) -
     victim = amqp(vhost, client_properties={"connection_name": unique})
     try:
 
-        def listed() -> list[dict[str, object]]:
+        def listed() -> list[dict[str, Any]]:
             with client(vhost) as c:
                 found = list(list_objects(c, ListRequest("connections", vhost)).rows)
             return [r for r in found if get_path(r, "client_properties.connection_name") == unique]
@@ -272,7 +273,7 @@ def test_show_queue_has_bindings_consumers_and_quorum_members(vhost: str) -> Non
     connection.channel().basic_consume("qq", lambda *a: None, consumer_tag="watcher")
     try:
 
-        def with_consumer() -> dict[str, object] | None:
+        def with_consumer() -> dict[str, Any] | None:
             with client(vhost) as c:
                 record = show.queue_details(c, vhost, "qq")
             return record if record["consumer_details"] else None
@@ -281,7 +282,7 @@ def test_show_queue_has_bindings_consumers_and_quorum_members(vhost: str) -> Non
     finally:
         connection.close()
     assert record["type"] == "quorum" and record["leader"] and record["members"]
-    assert [c["consumer_tag"] for c in record["consumer_details"]] == ["watcher"]  # type: ignore[union-attr]
+    assert [c["consumer_tag"] for c in record["consumer_details"]] == ["watcher"]
     assert record["bindings"] == [{"source": "(default)", "routing_key": "qq", "arguments": {}}]
     with client(vhost) as c, pytest.raises(OperationFailed, match="does not exist"):
         show.queue_details(c, vhost, "nope")

@@ -158,9 +158,9 @@ def test_top_keys() -> None:
     assert handle_key(state, "s", None) == ("refresh", None)
     assert state.sort == "messages_ready"
     assert handle_key(state, "r", None)[0] == "refresh" and not state.descending
-    action, typing = handle_key(state, "/", None)
+    _, typing = handle_key(state, "/", None)
     for key in "ord*":
-        action, typing = handle_key(state, key, typing)
+        _, typing = handle_key(state, key, typing)
     assert typing == list("ord*") and state.pattern is None
     assert handle_key(state, "\r", typing) == ("refresh", None)
     assert state.pattern == "ord*"
