@@ -19,6 +19,7 @@ from mqctl.errors import BadInput, BrokerError, OperationFailed
 from mqctl.management import ManagementClient
 from mqctl.operate.changes import ChangeResult, validated
 from mqctl.topology.backends.http import HttpBackend
+from mqctl.topology.kinds.routing import properties_key
 from mqctl.topology.model import Binding, Exchange, Loc, Queue
 from mqctl.topology.rules import check_exchange
 
@@ -107,7 +108,7 @@ def delete_binding(client: ManagementClient, document: dict[str, Any]) -> Change
     """Unbind, found by the API's properties key (routing key and a hash of the arguments)."""
     binding = validated(document)
     assert isinstance(binding, Binding)
-    key = HttpBackend(client).properties_key(binding)
+    key = properties_key(client, binding)
     if key is None:
         return ChangeResult("absent", binding.title())
     letter = "q" if binding.destination_type == "queue" else "e"
