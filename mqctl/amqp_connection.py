@@ -6,6 +6,7 @@ and unknown vhosts read the same everywhere.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from typing import Any
@@ -21,6 +22,10 @@ from mqctl import __version__
 from mqctl.config import ConnectionSettings, TlsSettings
 from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
 from mqctl.tls_failures import answered_without_tls, handshake_hint
+from mqctl.wire.choices import PROXY_UPSTREAM_UNREACHABLE
+
+# The reply text `wire proxy` closes a client with when its upstream cannot be reached.
+_PROXY_REFUSAL = re.compile(re.escape(PROXY_UPSTREAM_UNREACHABLE) + r": (?P<detail>[^'\"]+)")
 
 # AMQP reply codes (spec: constants) with what usually fixes them.
 REPLY_HINTS = {
@@ -93,6 +98,13 @@ def open_connection(settings: ConnectionSettings, **overrides: Any) -> pika.Bloc
 def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlError:
     """The mqctl error for a failure while connecting or while a connection was open."""
     where = settings.address
+    refusal = _PROXY_REFUSAL.search(str(exc))
+    if refusal is not None:
+        # pika files a close during the handshake as an auth or protocol error: the text says why.
+        return Unreachable(
+            f"{where} is an mqctl wire proxy whose upstream is unreachable: {refusal['detail']}",
+            "start the broker there, or give the proxy the right --upstream",
+        )
     if isinstance(
         exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError
     ):

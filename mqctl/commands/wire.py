@@ -122,8 +122,8 @@ def read_command(
     body: BodyMode = typer.Option(
         BodyMode.preview,
         "--body",
-        help="Body in jsonl records: none, preview (first 64 characters) or full (base64). "
-        "Example: --body full",
+        help="How much of each body to show: none (its size only), preview (the first 64 "
+        "characters) or full (all of it; base64 in jsonl). Example: --body full",
     ),
 ) -> None:
     """Decode and print the AMQP frames of a capture.

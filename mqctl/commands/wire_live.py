@@ -28,7 +28,7 @@ from mqctl import output
 from mqctl.commands.common import connection_params, debug_param, given_options
 from mqctl.commands.wire import app
 from mqctl.config import ConnectionOptions, resolve
-from mqctl.errors import Unreachable
+from mqctl.errors import BadInput, Unreachable
 from mqctl.wire.choices import BodyMode, WireFormat
 
 if TYPE_CHECKING:
@@ -174,19 +174,24 @@ def _live_view(render: RenderSettings, forwarding: bool) -> Callable[[Iterable[R
 # --- wire proxy --------------------------------------------------------------------------------
 
 
-def run_proxy(settings: ProxySettings, render: RenderSettings, write: Path | None) -> None:
+def run_proxy(
+    settings: ProxySettings,
+    render: RenderSettings,
+    write: Path | None,
+    mask_passwords: bool = False,
+) -> None:
     """Forward until Ctrl-C, showing the frames; the summary is printed at the end."""
     from mqctl.wire import live_run
 
     outcome = live_run.run_proxy(
-        settings, _live_view(render, forwarding=True), write, info=output.info, warn=output.warn
+        settings,
+        _live_view(render, forwarding=True),
+        write,
+        info=output.info,
+        warn=output.warn,
+        mask_passwords=mask_passwords,
     )
-    stats = outcome.stats
-    skipped = f"; the output skipped {stats.dropped_bytes} bytes" if stats.dropped_bytes else ""
-    output.info(
-        f"wire proxy: {stats.connections} connection(s), {stats.bytes_from_clients} bytes from "
-        f"clients, {stats.bytes_from_upstream} bytes from upstream{skipped}"
-    )
+    output.info(outcome.stats.describe())
     outcome.check()
 
 
@@ -196,21 +201,29 @@ def proxy_command(
         ...,
         "--listen",
         metavar="HOST:PORT",
-        help="Where clients connect instead of the broker; port 0 picks a free one. "
-        "Example: --listen 127.0.0.1:5673",
+        help="Where clients connect instead of the broker; :PORT listens on every interface, "
+        "port 0 picks a free one. Example: --listen 127.0.0.1:5673",
     ),
     upstream: str = typer.Option(
         ...,
         "--upstream",
-        metavar="HOST:PORT",
-        help="The broker to forward to. Example: --upstream rabbit.internal:5672",
+        metavar="HOST[:PORT]",
+        help="The broker to forward to (port 5672, 5671 with --upstream-tls, unless given). "
+        "Example: --upstream rabbit.internal:5672",
     ),
     write: Path | None = typer.Option(
         None,
         "--write",
         metavar="FILE",
-        help="Also record the traffic as a pcap (wire read and tshark read it). "
+        help="Also record the traffic as a pcap (wire read and tshark read it). It holds the "
+        "clients' passwords in clear, as sent (the views mask them): add --mask-passwords. "
         "Example: --write session.pcap",
+    ),
+    mask_passwords: bool = typer.Option(
+        False,
+        "--mask-passwords",
+        help="Write --write's pcap with the passwords of Connection.StartOk and UpdateSecret "
+        "overwritten by '*' (lengths kept, so the capture stays valid).",
     ),
     upstream_tls: bool = typer.Option(
         False,
@@ -227,7 +240,9 @@ def proxy_command(
     from mqctl.wire.proxy import ProxySettings, parse_host_port
 
     tls_context = None
-    upstream_host, upstream_port = parse_host_port(upstream, "--upstream")
+    upstream_host, upstream_port = parse_host_port(
+        upstream, "--upstream", default_port=5671 if upstream_tls else 5672
+    )
     if upstream_tls:
         given = given_options()
         tls = resolve(ConnectionOptions(**{k: given[k] for k in TLS_OPTIONS})).tls
@@ -238,11 +253,14 @@ def proxy_command(
                 f"cannot load TLS files: {exc}", "check --ca-cert/--client-cert/--client-key"
             ) from None
     settings = ProxySettings(
-        listen=parse_host_port(listen, "--listen"),
+        listen=parse_host_port(listen, "--listen", any_host=True),
         upstream=(upstream_host, upstream_port),
         upstream_tls=tls_context,
+        check_upstream=True,
     )
-    run_proxy(settings, _render_settings(), write)
+    if mask_passwords and write is None:
+        raise BadInput("--mask-passwords applies to --write", "add --write FILE, or drop it")
+    run_proxy(settings, _render_settings(), write, mask_passwords)
 
 
 # --- wire sniff --------------------------------------------------------------------------------
@@ -284,7 +302,9 @@ def sniff_command(
         None,
         "--write",
         metavar="FILE",
-        help="Also save the captured packets as a pcap. Example: --write capture.pcap",
+        help="Also save the captured packets as a pcap. It holds AMQP passwords in clear, as "
+        "captured (the views mask them); for a masked recording use wire proxy --write "
+        "--mask-passwords. Example: --write capture.pcap",
     ),
 ) -> None:
     """Capture AMQP live from a network interface and print every frame.

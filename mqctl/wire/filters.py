@@ -7,6 +7,7 @@ connection, not a channel or a method, so only `--conn` and `--type` filter them
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Iterator
@@ -23,7 +24,23 @@ from mqctl.wire.frames import (
     MethodFrame,
     ProtocolHeader,
 )
+from mqctl.wire.methods import METHODS_BY_NAME
 from mqctl.wire.pipeline import Record
+
+MAX_CHANNEL = 65535
+
+
+def check_method_glob(glob: str) -> None:
+    """A `--method` glob must match some AMQP 0-9-1 method: a typo would show nothing, silently."""
+    lowered = glob.lower()
+    names = {name.lower(): name for name in METHODS_BY_NAME}
+    if any(fnmatch.fnmatchcase(name, lowered) for name in names):
+        return
+    close = difflib.get_close_matches(lowered, names, n=1, cutoff=0.6)
+    raise BadInput(
+        f"--method {glob!r} matches no AMQP 0-9-1 method",
+        f"did you mean {names[close[0]]!r}?" if close else "give Class.Method, e.g. 'Basic.*'",
+    )
 
 
 def record_type(record: Record) -> str:
@@ -72,7 +89,18 @@ class RecordFilter:
             raise BadInput(
                 f"--limit {limit} is negative", "give a count of frames, e.g. --limit 100"
             )
-        return cls(frozenset(conns), frozenset(channels), tuple(methods), wanted, limit)
+        conns, channels, methods = tuple(conns), tuple(channels), tuple(methods)
+        for conn in conns:
+            if conn < 1:
+                raise BadInput(f"--conn {conn} is no connection number", "they start at #1")
+        for channel in channels:
+            if not 0 <= channel <= MAX_CHANNEL:
+                raise BadInput(
+                    f"--channel {channel} is no AMQP channel", f"give 0 to {MAX_CHANNEL}"
+                )
+        for glob in methods:
+            check_method_glob(glob)
+        return cls(frozenset(conns), frozenset(channels), methods, wanted, limit)
 
     @property
     def active(self) -> bool:

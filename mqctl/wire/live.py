@@ -18,6 +18,7 @@ from mqctl.wire.packets import LINKTYPE_ETHERNET, TCP_ACK, TCP_RST, format_endpo
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet
 from mqctl.wire.pipeline import Record, WirePipeline
 from mqctl.wire.proxy import Closed, Data, Dropped, LiveEvent, LiveSink, Opened
+from mqctl.wire.secret_mask import ClientSecretMask
 
 FLUSH_EVERY = 0.5  # seconds: a pcap being written live stays readable without a flush per packet
 
@@ -40,23 +41,39 @@ class FanOut:
 class PcapRecorder:
     """Proxied connections as a pcap: handshake, data segments with acks, FIN or RST."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], mask_passwords: bool = False) -> None:
         self.stream = stream
         self.writer = PcapWriter(stream, LINKTYPE_ETHERNET)
         self.flows: dict[int, TcpFlowWriter] = {}
+        self.masks: dict[int, ClientSecretMask] | None = {} if mask_passwords else None
         self._flushed = time.monotonic()
+
+    def _release(self, conn: int, flow: TcpFlowWriter, ts: float) -> None:
+        """Write what the mask still holds for a client (before a hole or the end)."""
+        mask = self.masks.get(conn) if self.masks is not None else None
+        if mask is not None:
+            held = mask.flush()
+            if held:
+                flow.data(ts, True, held)
 
     def handle(self, event: LiveEvent) -> None:
         if isinstance(event, Data):
             flow = self.flows.get(event.conn)
             if flow is not None:
-                flow.data(event.ts, event.from_client, event.data)
+                data = event.data
+                if event.from_client and self.masks is not None:
+                    data = self.masks.setdefault(event.conn, ClientSecretMask()).feed(data)
+                if data:
+                    flow.data(event.ts, event.from_client, data)
         elif isinstance(event, Opened):
             flow = TcpFlowWriter(self.writer, event.client, event.server)
             flow.open(event.ts)
             self.flows[event.conn] = flow
         elif isinstance(event, Dropped):
             flow = self.flows.get(event.conn)
+            if flow is not None and event.from_client and self.masks is not None:
+                self._release(event.conn, flow, event.ts)
+                self.masks.setdefault(event.conn, ClientSecretMask()).skipped()
             if flow is not None:  # the bytes went by unseen: leave a hole of their size
                 flow.seq[event.from_client] = (
                     flow.seq[event.from_client] + event.size
@@ -64,6 +81,9 @@ class PcapRecorder:
         elif isinstance(event, Closed):
             flow = self.flows.pop(event.conn, None)
             if flow is not None:
+                self._release(event.conn, flow, event.ts)
+                if self.masks is not None:
+                    self.masks.pop(event.conn, None)
                 if "reset by" in event.reason:
                     self._reset(flow, event.ts, from_client="reset by client" in event.reason)
                 else:
@@ -89,7 +109,8 @@ class PcapRecorder:
 
     def finish(self) -> None:
         now = time.time()
-        for flow in self.flows.values():
+        for conn, flow in self.flows.items():
+            self._release(conn, flow, now)
             flow.close(now)
         self.flows.clear()
         self.stream.flush()

@@ -73,12 +73,14 @@ def run_proxy(
     info: Notice,
     warn: Notice,
     proxy_ready: Callable[[TcpProxy], None] | None = None,
+    mask_passwords: bool = False,
 ) -> ProxyOutcome:
-    """Forward until stopped, showing the frames; `write` also records the traffic as a pcap.
+    """Forward until stopped, showing the frames; `write` also records the traffic as a pcap,
+    with the clients' passwords in clear unless `mask_passwords` (see `mqctl.wire.secret_mask`).
 
     `proxy_ready` gets the `TcpProxy` before it listens (to stop it with `shutdown()`)."""
     stream = open_for_writing(write)
-    recorder = PcapRecorder(stream) if stream is not None else None
+    recorder = PcapRecorder(stream, mask_passwords) if stream is not None else None
     tap = LiveTap(settings.queue_bytes, warn=warn)
 
     def consume(events: Iterator[LiveEvent]) -> None:
@@ -97,6 +99,8 @@ def run_proxy(
     def listening(addresses: list[tuple[str, int]]) -> None:
         tap.start(consume)  # only now: a proxy that cannot listen has nothing to summarise
         where = ", ".join(show_address(*a) for a in addresses)
+        if not settings.listen[0]:
+            where += " (every interface)"
         info(f"wire proxy: listening on {where}, forwarding to {upstream}{tls}; Ctrl-C stops")
 
     try:

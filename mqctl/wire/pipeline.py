@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from mqctl.errors import BadInput
 from mqctl.wire.capture import CaptureError
 from mqctl.wire.choices import DEFAULT_PORTS
 from mqctl.wire.decoder import NEED_DATA, FrameDecoder
@@ -408,4 +409,8 @@ def read_capture(
     path: str, ports: Iterable[int] = DEFAULT_PORTS, detect: bool = True
 ) -> CaptureRecords:
     """Every record of a capture file (`-` for stdin), streamed: see `CaptureRecords`."""
+    ports = tuple(ports)
+    for port in ports:
+        if not 1 <= port <= 65535:
+            raise BadInput(f"--port {port} is no TCP port", "give 1 to 65535, e.g. --port 5673")
     return CaptureRecords(path, ports, detect)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from mqctl.errors import BadInput, Unreachable
+from mqctl.wire.choices import PROXY_UPSTREAM_UNREACHABLE
 
 Address = tuple[bytes, int]  # packed IP address (4 or 16 bytes), port
 
@@ -83,19 +84,43 @@ class LiveSink(Protocol):
 # --- settings --------------------------------------------------------------------------------
 
 
-def parse_host_port(text: str, option: str) -> tuple[str, int]:
-    """`HOST:PORT` or `[IPV6]:PORT` into its parts, or a BadInput naming the option."""
-    host, sep, port_text = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        sep = ""  # an IPv6 address without brackets: ambiguous
-    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+def parse_host_port(
+    text: str, option: str, *, default_port: int | None = None, any_host: bool = False
+) -> tuple[str, int]:
+    """`HOST:PORT` or `[IPV6]:PORT` into its parts, or a BadInput naming the option.
+
+    With `default_port`, a bare `HOST` takes it; with `any_host`, `:PORT` means every interface
+    (host ""), as in most servers' listen options.
+    """
+    host, port_text = _split_host_port(text)
+    if port_text is None and default_port is not None:
+        port_text = str(default_port)
+    if (
+        port_text is None
+        or not port_text.isdigit()
+        or int(port_text) > 65535
+        or (not host and not any_host)
+    ):
+        form = "[HOST]:PORT" if any_host else "HOST[:PORT]" if default_port else "HOST:PORT"
+        example = "127.0.0.1:5673 or :5673" if any_host else "rabbit.internal:5672"
         raise BadInput(
-            f"{option} {text!r} is not HOST:PORT",
-            f"for example {option} 127.0.0.1:5673 (IPv6 as [::1]:5673)",
+            f"{option} {text!r} is not {form}",
+            f"for example {option} {example} (IPv6 as [::1]:5673)",
         )
     return host, int(port_text)
+
+
+def _split_host_port(text: str) -> tuple[str, str | None]:
+    """`(host, port text or None)`; an IPv6 address needs brackets to carry a port."""
+    if text.startswith("["):
+        inside, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return "", "invalid"
+        return inside, rest[1:] if rest else None
+    if text.count(":") > 1:
+        return text, None  # a bare IPv6 address
+    host, sep, port_text = text.partition(":")
+    return host, port_text if sep else None
 
 
 @dataclass(frozen=True)
@@ -105,17 +130,37 @@ class ProxySettings:
     upstream_tls: ssl.SSLContext | None = None
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     connect_timeout: float = CONNECT_TIMEOUT
+    # Connect to upstream once at start and warn when it cannot be reached (the command does;
+    # off by default because the check takes one accept() from a test's scripted upstream).
+    check_upstream: bool = False
 
 
 @dataclass
 class ProxyStats:
-    connections: int = 0
-    failed_connects: int = 0
+    connections: int = 0  # every client accepted
+    forwarded: int = 0  # of which reached upstream (the connections the frame summary counts)
+    failed_connects: int = 0  # of which were closed because upstream could not be reached
     bytes_from_clients: int = 0
     bytes_from_upstream: int = 0
     dropped_bytes: int = 0  # forwarded but not observed
     dropped_chunks: int = 0
     by_close: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for the end of a run, counting connections as the frame summary does."""
+        parts = [f"{self.forwarded} connection(s) forwarded"]
+        if self.failed_connects:
+            parts.append(f"{self.failed_connects} refused because upstream was unreachable")
+        gave_up = self.connections - self.forwarded - self.failed_connects
+        if gave_up > 0:
+            parts.append(f"{gave_up} closed by the client before upstream answered")
+        parts.append(
+            f"{self.bytes_from_clients} bytes from clients, "
+            f"{self.bytes_from_upstream} bytes from upstream"
+        )
+        if self.dropped_bytes:
+            parts.append(f"the output skipped {self.dropped_bytes} bytes")
+        return "wire proxy: " + ", ".join(parts)
 
 
 # --- the decoder thread ------------------------------------------------------------------------
@@ -275,6 +320,40 @@ def _reset_when_sent(transport: asyncio.Transport, waited: float = 0.0) -> None:
     _reset(transport)
 
 
+def connect_failure(exc: BaseException, timeout: float) -> str:
+    """Why a connect failed, in a few words: `Connection refused`, `no answer within 10s`."""
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g}s"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    return str(exc) or type(exc).__name__
+
+
+REFUSAL_LINGER = 2.0  # seconds a refused client gets to read the Connection.Close and leave
+
+
+def _refuse_client(transport: asyncio.Transport, detail: str) -> None:
+    """Tell an AMQP client, the protocol's own way, that upstream is unreachable.
+
+    A Connection.Close (320 CONNECTION_FORCED) naming upstream, then a FIN; the client's bytes are
+    read and dropped until it closes, so that no reset destroys the frame before it is read.
+    """
+    from mqctl.wire.encoder import encode_method  # the codec, only when a client is refused
+
+    text = f"{PROXY_UPSTREAM_UNREACHABLE}: {detail}".encode()[:255].decode(errors="ignore")
+    transport.write(
+        encode_method(
+            0, "Connection.Close", reply_code=320, reply_text=text, class_id=0, method_id=0
+        )
+    )
+    if transport.can_write_eof():
+        transport.write_eof()
+    transport.resume_reading()
+    asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.abort)
+
+
 class _Side(asyncio.Protocol):
     """One socket of a proxied connection; `peer` is the other socket's side."""
 
@@ -365,12 +444,14 @@ class _Connection:
             self.upstream_done = True
             self.held.clear()
             self.proxy.stats.failed_connects += 1
+            reason = connect_failure(exc, settings.connect_timeout)
+            where = show_address(host, port)
             self.proxy.warn(
-                f"connection {self.id}: cannot reach upstream {show_address(host, port)}: "
-                f"{exc or type(exc).__name__}; closing the client connection"
+                f"connection {self.id}: cannot reach upstream {where}: {reason}; "
+                "the client is told so (Connection.Close 320)"
             )
             if self.client.transport is not None and not self.client.lost:
-                _reset(self.client.transport)
+                _refuse_client(self.client.transport, f"{where} ({reason})")
             return
         self.upstream_done = True
         if self.client.lost:  # the client gave up while we connected
@@ -384,6 +465,7 @@ class _Connection:
             _packed(self.upstream.transport.get_extra_info("peername")),
         )
         self.opened = True
+        self.proxy.stats.forwarded += 1
         self.proxy.tap.put(Opened(time.time(), self.id, client, server))
         held, self.held = self.held, []
         for data in held:
@@ -495,6 +577,23 @@ class TcpProxy:
         self._stop: asyncio.Event | None = None
         self.interrupted = False
 
+    async def _check_upstream(self) -> None:
+        """Connect to upstream once at start, so that a wrong --upstream shows before a client."""
+        settings = self.settings
+        host, port = settings.upstream
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), settings.connect_timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            self.warn(
+                f"upstream {show_address(host, port)} cannot be reached now "
+                f"({connect_failure(exc, settings.connect_timeout)}); clients will be told so "
+                "until it can"
+            )
+            return
+        writer.close()  # a bare TCP check: no AMQP is spoken on it
+
     def _new_client(self) -> _Side:
         self._next_id += 1
         conn = _Connection(self, self._next_id)
@@ -545,6 +644,10 @@ class TcpProxy:
         try:
             if on_listening:
                 on_listening(bound)
+            if self.settings.check_upstream:
+                check = self._loop.create_task(self._check_upstream())
+                self.tasks.add(check)
+                check.add_done_callback(self.tasks.discard)
             await self._stop.wait()
         finally:
             if on_main:

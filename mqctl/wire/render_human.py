@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from mqctl.output import wire_conn_style
+from mqctl.wire.choices import BodyMode
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
@@ -56,6 +58,8 @@ QUIET = {"ticket", "reserved_1", "reserved_2", "reserved_3", "version_major", "v
 PEER_PROPERTIES = ("connection_name", "product", "version", "platform")
 SHOWN_EMPTY = {"exchange"}  # the default exchange is worth saying
 MAX_VALUE = 80
+PREVIEW = 64  # characters of a text body
+HEX_PREVIEW = 24  # bytes of a binary body
 MAX_PRETTY_JSON = 4096
 
 
@@ -88,17 +92,33 @@ def short(value: Any, limit: int = MAX_VALUE) -> str:
         else:
             text = f"<{len(value)} bytes {bytes(value[:32]).hex()}{'…' if len(value) > 32 else ''}>"
     elif isinstance(value, bool):
-        text = "true" if value else "false"
+        return "true" if value else "false"
     elif isinstance(value, dict):
-        inner = ", ".join(f"{k}={short(v, 24)}" for k, v in value.items())
-        text = "{" + inner + "}"
+        return _entries("{", (f"{k}={short(v, 24)}" for k, v in value.items()), "}", limit)
     elif isinstance(value, list | tuple):
-        text = "[" + ", ".join(short(v, 24) for v in value) + "]"
+        return _entries("[", (short(v, 24) for v in value), "]", limit)
     elif isinstance(value, dt.datetime):
-        text = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif isinstance(value, int | float | Decimal):
+        return str(value)  # a number is never cut: 400000000… would read as another number
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _entries(opening: str, items: Iterator[str], closing: str, limit: int) -> str:
+    """A table or array on one line, cut only between entries: `{a=1, b=2, …}`."""
+    taken: list[str] = []
+    size = len(opening) + len(closing)
+    for item in items:
+        added = len(item) + (2 if taken else 0)
+        if size + added > limit and taken:
+            while taken and size + 3 > limit:  # make room for ", …"
+                size -= len(taken.pop()) + (2 if taken else 0)
+            return opening + "".join(f"{t}, " for t in taken) + "…" + closing
+        taken.append(item)
+        size += added
+    return opening + ", ".join(taken) + closing
 
 
 def _is_error_reply(frame: MethodFrame, args: dict[str, Any]) -> bool:
@@ -136,8 +156,9 @@ def method_summary(frame: MethodFrame, args: dict[str, Any]) -> str:
 class HumanRenderer:
     """Turns records into lines; keeps what it needs across frames (content types per channel)."""
 
-    def __init__(self, verbose: bool = False) -> None:
+    def __init__(self, verbose: bool = False, body: BodyMode = BodyMode.preview) -> None:
         self.verbose = verbose
+        self.body = body
         self._announced: set[int] = set()
         self._content: dict[tuple[int, bool, int], tuple[str | None, int]] = {}
 
@@ -234,13 +255,17 @@ class HumanRenderer:
 
     def _body(self, record: Record, frame: BodyFrame, head: Line) -> Iterator[Line]:
         key = (record.conn.id, record.from_client, frame.channel)
+        if self.body is BodyMode.none:
+            yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B", None)]
+            return
+        full = self.body is BodyMode.full
         content_type, body_size = self._content.get(key, (None, -1))
         pretty = None
         if (
             content_type
             and "json" in content_type
             and frame.size == body_size
-            and frame.size <= MAX_PRETTY_JSON
+            and (full or frame.size <= MAX_PRETTY_JSON)
         ):
             try:
                 pretty = json.dumps(json.loads(bytes(frame.payload)), indent=2, ensure_ascii=False)
@@ -251,26 +276,29 @@ class HumanRenderer:
             for row in pretty.splitlines():
                 yield [("      " + row, None)]
             return
-        shown = body_preview(frame.payload)
+        shown = body_preview(frame.payload, whole=full)
         yield [*head, ("  ContentBody", NAME_STYLE), (f" {frame.size} B ", None), (shown, DIM)]
 
 
-def body_preview(payload: memoryview | bytes, limit: int = 64) -> str:
-    """Text in quotes when the body reads as text; otherwise its first bytes in hex."""
-    head = bytes(payload[: limit * 4])
+def body_preview(payload: memoryview | bytes, whole: bool = False) -> str:
+    """Text in quotes when the body reads as text; otherwise its bytes in hex. The first
+    PREVIEW characters (HEX_PREVIEW bytes), or all of it when `whole` (`--body full`)."""
+    limit = len(payload) if whole else PREVIEW
+    head = bytes(payload if whole else payload[: limit * 4])
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
         if not text:
-            return _hex(payload)
+            return _hex(payload, whole)
     if not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
-        return _hex(payload)
+        return _hex(payload, whole)
     shown = json.dumps(text[:limit], ensure_ascii=False)
     return shown + ("…" if len(text[:limit].encode()) < len(payload) else "")
 
 
-def _hex(payload: memoryview | bytes, count: int = 24) -> str:
+def _hex(payload: memoryview | bytes, whole: bool) -> str:
+    count = len(payload) if whole else HEX_PREVIEW
     more = " …" if len(payload) > count else ""
     return "hex " + bytes(payload[:count]).hex(" ") + more
 

@@ -48,7 +48,7 @@ def render_records(
         else:
             from mqctl.wire.render_human import HumanRenderer
 
-            renderer = HumanRenderer(settings.verbose)
+            renderer = HumanRenderer(settings.verbose, settings.body)
             for record in selected:
                 for line in renderer.lines(record):
                     writer.line(line)
