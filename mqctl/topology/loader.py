@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +99,20 @@ def expand_paths(paths: Sequence[str | Path], problems: list[Problem]) -> list[P
                     )
                 )
             result.extend(found)
-        elif path.is_file():
-            result.append(path)
+        elif str(raw) == STDIN or path.is_file() or (path.exists() and not path.is_dir()):
+            result.append(path)  # stdin, a pipe (`plan <(envsubst < t.yaml)`), /dev/null
         else:
             problems.append(Problem(Loc(str(path)), "no such file or directory"))
     return result
+
+
+STDIN = "-"
+
+
+def _read(path: Path) -> str:
+    if str(path) == STDIN:
+        return sys.stdin.buffer.read().decode("utf-8")
+    return path.read_text(encoding="utf-8")
 
 
 def load_documents(
@@ -111,9 +121,9 @@ def load_documents(
     env = os.environ if env is None else env
     documents = []
     for path in expand_paths(paths, problems):
-        name = str(path)
+        name = "<stdin>" if str(path) == STDIN else str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read(path)
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(Loc(name), f"cannot read the file: {exc}"))
             continue

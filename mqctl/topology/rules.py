@@ -115,11 +115,11 @@ QUEUE_ARGUMENT_BY_NAME = {a.argument: a for a in QUEUE_ARGUMENTS}
 def check_queue(queue: Queue, where: Where) -> list[Problem]:
     problems: list[Problem] = []
     qtype = queue.arguments.get("x-queue-type", "classic")
-    if qtype not in QUEUE_TYPES:
+    known_type = qtype in QUEUE_TYPES
+    if not known_type:  # reported, and the arguments are still checked: every problem at once
         problems.append(
             Problem(where("type"), f"unknown queue type {qtype!r}", ", ".join(QUEUE_TYPES))
         )
-        return problems
     if qtype in ("quorum", "stream"):
         if not queue.durable:
             problems.append(
@@ -137,7 +137,7 @@ def check_queue(queue: Queue, where: Where) -> list[Problem]:
         known = QUEUE_ARGUMENT_BY_NAME.get(name)
         if known is None:
             continue
-        if qtype not in known.types:
+        if known_type and qtype not in known.types:
             problems.append(
                 Problem(
                     where(name),
