@@ -35,6 +35,20 @@ REPLY_HINTS = {
     406: "the object exists with other properties; compare them (mqctl topology plan)",
     530: "check the vhost name and the user's permissions",
 }
+# Hints that the reply text decides, whatever the code: an unknown exchange type closes the
+# connection with 503 on 3.x and the channel with 406 on 4.x.
+TEXT_HINTS = {
+    "unknown exchange type": "no enabled plugin provides this exchange type: enable the plugin "
+    "that does (rabbitmq-plugins enable ...) or use a built-in type",
+}
+
+
+def reply_hint(reply_code: int, reply_text: str, hints: dict[int, str] | None = None) -> str | None:
+    """What usually fixes a broker's refusal: by its text where that says more, else by its code."""
+    for phrase, hint in TEXT_HINTS.items():
+        if phrase in reply_text:
+            return hint
+    return (hints or {}).get(reply_code) or REPLY_HINTS.get(reply_code)
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext:
@@ -121,7 +135,7 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
     if isinstance(exc, pika.exceptions.ConnectionClosedByBroker):
         return BrokerError(
             f"the broker closed the connection: {exc.reply_code} {exc.reply_text}",
-            REPLY_HINTS.get(exc.reply_code),
+            reply_hint(exc.reply_code, exc.reply_text),
             reply_code=exc.reply_code,
         )
     if isinstance(exc, pika.exceptions.ConnectionBlockedTimeout):
@@ -184,7 +198,7 @@ def channel_error(
     `hints` overrides the generic hint for some reply codes where the caller knows better
     (a 406 while publishing is about a message property, not a declared object).
     """
-    hint = (hints or {}).get(exc.reply_code) or REPLY_HINTS.get(exc.reply_code)
+    hint = reply_hint(exc.reply_code, exc.reply_text, hints)
     return BrokerError(
         f"{doing} failed: {exc.reply_code} {exc.reply_text}", hint, reply_code=exc.reply_code
     )

@@ -261,11 +261,13 @@ class ManagementClient:
 
 
 # RabbitMQ's reasons for a 401, each as the message and hint it deserves.
+_LOGIN_FAILED = (
+    "the management API refused the login of user {user}",
+    "check the user name and password (--url, --api or the profile)",
+)
 _UNAUTHORISED = {
-    "Login failed": (
-        "the management API refused the login of user {user}",
-        "check the user name and password (--url, --api or the profile)",
-    ),
+    "Login failed": _LOGIN_FAILED,
+    "Not_Authorized": _LOGIN_FAILED,  # RabbitMQ 4.x's word for the same
     "Not management user": (
         "user {user} has no management tag, which the management API requires",
         "tag it (rabbitmqctl set_user_tags {user} management) or use another user",

@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -50,6 +51,14 @@ def broker_version(broker: str) -> tuple[int, ...]:
     answer.raise_for_status()
     text = str(answer.json()["rabbitmq_version"])
     return tuple(int(part) for part in text.split("+")[0].split("-")[0].split("."))
+
+
+def broker_table_order(keys: list[Any], version: tuple[int, ...]) -> list[Any]:
+    """The order a broker of `version` hands a header table's keys on in: 3.x keeps the
+    publisher's order, 4.x sorts them (by their bytes)."""
+    if version < (4,):
+        return list(keys)
+    return sorted(keys, key=lambda k: k.encode() if isinstance(k, str) else k)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,10 +1,10 @@
 """The management API backend: reads the broker's state in a few requests and carries out changes.
 
-Reading: one GET of /api/definitions/{vhost} per vhost involved (queues, exchanges, bindings,
-policies, parameters), plus one request each for vhosts, limits, users, permissions and operator
-policies — never one per object. Creating many exchanges, queues and bindings goes through the
-broker's vhost-scoped definitions import in one request per vhost, after mqctl's own plan and
-checks; everything else is one request per object.
+Reading: per vhost involved, one GET of /api/definitions/{vhost} and one of /api/exchanges/{vhost}
+(vhost_state.py says why), plus one request each for vhosts, limits, users, permissions and
+operator policies — never one per object. Creating many exchanges, queues and bindings goes
+through the broker's vhost-scoped definitions import in one request per vhost, after mqctl's own
+plan and checks; everything else is one request per object.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from mqctl.errors import BrokerError
 from mqctl.management import ManagementClient
+from mqctl.topology.backends.vhost_state import read_vhost
 from mqctl.topology.definitions import from_broker
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.model import GlobalParameter, Topology, TopologyObject, User
@@ -87,7 +87,7 @@ class HttpBackend:
             "parameters": [],
         }
         for name in present:
-            definitions = self._vhost_definitions(name)
+            definitions = read_vhost(self.client, name, all_vhosts[name])
             for section in ("queues", "exchanges", "bindings", "policies", "parameters"):
                 for item in definitions.get(section, []):
                     item["vhost"] = name  # vhost-scoped exports leave it out
@@ -122,20 +122,6 @@ class HttpBackend:
         for obj in from_broker(document):
             topology.add(obj)
         return topology
-
-    def _vhost_definitions(self, vhost: str) -> Any:
-        try:
-            return self.client.get("definitions", vhost)
-        except BrokerError as exc:
-            if exc.reply_code != 500:
-                raise
-            raise BrokerError(
-                str(exc),
-                "the broker's log names the cause; one known cause (RabbitMQ 3.10) is a binding "
-                "with arguments and a '~' inside its routing key: remove it with mqctl topology "
-                "delete --via amqp FILE, FILE declaring just that binding",
-                reply_code=500,
-            ) from None
 
     def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
         """(messages, consumers) of one queue, for `--recreate`.
