@@ -132,6 +132,7 @@ def check(
     password: str,
     encoded: bool,
     via_api: bool = False,
+    debug: bool = False,
 ) -> None:
     broker.set_password(password)
     url = url_for(path, password, encoded, broker)
@@ -141,6 +142,8 @@ def check(
         written = quote(password, safe="") if encoded else password
         port = broker.refused_port if path == "refused" else 15672
         argv += ["--api", f"http://{broker.owner}:{written}@127.0.0.1:{port}"]
+    if debug:  # the traceback --debug adds must not carry the password either
+        argv.append("--debug")
     status, printed = run_in_process(capsys, argv)
     assert status in (1, 3, 4), printed
     assert leaks(password, printed) == [], printed
@@ -175,11 +178,12 @@ def test_every_command_and_error_path(capsys, clean_env, broker_users, command, 
     path=st.sampled_from(PATHS),
     encoded=st.booleans(),
     via_api=st.booleans(),
+    debug=st.booleans(),
 )
 def test_no_run_of_the_password_is_shown(
-    capsys, clean_env, broker_users, password, command, path, encoded, via_api
+    capsys, clean_env, broker_users, password, command, path, encoded, via_api, debug
 ):
-    check(capsys, broker_users, command, path, password, encoded, via_api)
+    check(capsys, broker_users, command, path, password, encoded, via_api, debug)
 
 
 @pytest.mark.parametrize("path", PATHS)

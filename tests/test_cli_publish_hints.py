@@ -1,0 +1,48 @@
+"""What `publish` says about what it does (issue 19, "Output that misleads")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import AMQP_URL, ROOT
+from messaging_support import channel, declare, delete
+
+pytestmark = pytest.mark.broker
+
+
+def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clean_env, unique):
+    declare(unique)
+    controller, terminal = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mqctl", "publish", "-k", unique, "--url", AMQP_URL],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        os.close(terminal)
+        assert proc.stderr is not None
+        # The notice comes before anything is read: the user knows what the wait is for.
+        assert (
+            proc.stderr.readline() == b"reading the body from standard input (end it with Ctrl-D)\n"
+        )
+        os.write(controller, b"typed body\n\x04")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(controller)
+    try:
+        assert (proc.returncode, out, err) == (
+            0,
+            b"sent 1, confirmed 1, returned 0, nacked 0\n",
+            b"",
+        )
+        with channel() as ch:
+            method, _props, body = ch.basic_get(unique, auto_ack=True)
+        assert method is not None and body == b"typed body\n"
+    finally:
+        delete(unique)
