@@ -3,19 +3,26 @@ destination, acked at the source only once the destination confirmed it."""
 
 from __future__ import annotations
 
+import signal
 import struct
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pika
 import pytest
-from conftest import AMQP_URL, broker_table_order
+from conftest import AMQP_URL, ROOT, broker_table_order
 from messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
 from test_messaging_consume import HAND_HEADERS, HandEncoded, shortstr
 
 from mqctl.config import ConnectionOptions, resolve
+from mqctl.messaging.codec import TypedBasicProperties
 from mqctl.messaging.match import MessageMatch
+from mqctl.messaging.message import OutgoingMessage
 from mqctl.messaging.move import Destination, Left, MoveOptions, move, move_queue
+from mqctl.messaging.publisher import PublishOptions, publish
 
 pytestmark = pytest.mark.broker
 
@@ -45,13 +52,20 @@ def queues(broker: str, unique: str) -> Iterator[tuple[str, str]]:
     delete(target)
 
 
+def fill(queue: str, payloads: list[bytes]) -> None:
+    """Publish quickly (pipelined confirms), each body once."""
+    messages = [OutgoingMessage("", queue, TypedBasicProperties(), body) for body in payloads]
+    result = publish(settings(), messages, PublishOptions())
+    assert result.confirmed == len(payloads)
+
+
 def numbered(n: int) -> list[bytes]:
     return [f"m{i}".encode() for i in range(n)]
 
 
 def test_queue_to_queue_moves_everything_in_order(queues):
     source, target = queues
-    publish_plain(source, numbered(300))
+    fill(source, numbered(300))
     result = move(settings(), source, Destination(queue=target), MoveOptions(window=50))
     assert result.error is None
     assert (result.asked, result.taken, result.moved, result.left_total) == (300, 300, 300, 0)
@@ -201,7 +215,7 @@ def test_dry_run_moves_nothing(queues):
 def test_to_another_broker_url(queues, vhost):
     """--to-url: a second connection (here: another vhost of the same broker)."""
     source, _target = queues
-    publish_plain(source, numbered(120))
+    fill(source, numbered(120))
     other_url = AMQP_URL.rsplit("/", 1)[0] + "/" + vhost
     other = settings(other_url)
     connection = pika.BlockingConnection(pika.URLParameters(other_url))
@@ -232,3 +246,118 @@ def test_same_queue_is_refused(queues):
 
     with pytest.raises(BadInput, match="both the source and the destination"):
         move(settings(), source, Destination(queue=source))
+
+
+def wait_for_depth(queue: str, expected: int, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while depth(queue) != expected:
+        assert time.monotonic() < deadline, f"{queue} holds {depth(queue)}, not {expected}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def dead_letters(broker: str, unique: str) -> Iterator[dict[str, str]]:
+    """A DLQ fed by a rejected message (topic exchange), an expired one (headers exchange) and
+    one whose origin exchange was deleted since; plus one message that was never dead-lettered."""
+    names = {
+        "dlx": f"{unique}-dlx",
+        "dlq": f"{unique}-dlq",
+        "topic": f"{unique}-topic",
+        "headers": f"{unique}-headers",
+        "gone": f"{unique}-gone",
+        "orders": f"{unique}-orders",
+        "audit": f"{unique}-audit",
+        "temp": f"{unique}-temp",
+    }
+    dead_lettering = {"x-dead-letter-exchange": names["dlx"]}
+    with channel() as ch:
+        ch.exchange_declare(names["dlx"], "fanout")
+        ch.queue_declare(names["dlq"])
+        ch.queue_bind(names["dlq"], names["dlx"])
+        ch.exchange_declare(names["topic"], "topic")
+        ch.exchange_declare(names["headers"], "headers")
+        ch.exchange_declare(names["gone"], "fanout")
+        for queue in ("orders", "audit", "temp"):
+            ch.queue_declare(names[queue], arguments=dead_lettering)
+        ch.queue_bind(names["orders"], names["topic"], routing_key="order.*")
+        ch.queue_bind(names["audit"], names["headers"], arguments={"x-match": "all", "kind": "a"})
+        ch.queue_bind(names["temp"], names["gone"])
+        ch.confirm_delivery()
+        ch.basic_publish(names["topic"], "order.created", b"rejected")
+        ch.basic_publish(
+            names["headers"],
+            "ignored.key",
+            b"expired",
+            pika.BasicProperties(headers={"kind": "a"}, expiration="1"),
+        )
+        ch.basic_publish(names["gone"], "any", b"orphan")
+        for queue in ("orders", "temp"):
+            method, _props, _body = ch.basic_get(names[queue])
+            ch.basic_reject(method.delivery_tag, requeue=False)
+    wait_for_depth(names["dlq"], 3)
+    with channel() as ch:
+        ch.exchange_delete(names["gone"])
+        ch.confirm_delivery()
+        ch.basic_publish("", names["dlq"], b"never dead-lettered")
+    yield names
+    with channel() as ch:
+        for key in ("dlq", "orders", "audit", "temp"):
+            ch.queue_delete(names[key])
+        for key in ("dlx", "topic", "headers"):
+            ch.exchange_delete(names[key])
+
+
+def test_to_origin_replays_rejected_and_expired_messages(dead_letters):
+    names = dead_letters
+    dlq = names["dlq"]
+    dry = move(settings(), dlq, Destination(origin=True), MoveOptions(dry_run=True))
+    assert dry.routes == {
+        (names["topic"], "order.created"): 1,
+        (names["headers"], "ignored.key"): 1,
+    }
+    assert dry.left == {Left.no_origin: 1, Left.origin_missing: 1}
+    assert depth(dlq) == 4
+
+    result = move(settings(), dlq, Destination(origin=True))
+    assert result.moved == 2
+    assert result.left == {Left.no_origin: 1, Left.origin_missing: 1}
+    assert not result.complete
+    _method, props, body = get_with_pika(names["orders"])
+    assert body == b"rejected"
+    assert props.headers["x-death"][0]["reason"] == "rejected"  # kept as it was
+    _method, props, body = get_with_pika(names["audit"])
+    assert body == b"expired"
+    assert props.expiration is None  # the broker moved it into x-death when it expired
+    assert sorted(bodies(dlq)) == [b"never dead-lettered", b"orphan"]
+
+
+def test_interrupt_in_the_middle_loses_nothing(queues, tmp_path):
+    """SIGINT while a move runs: every message is in the source or the destination."""
+    source, target = queues
+    total = 30000
+    fill(source, [b"%d" % i for i in range(total)])
+    script = (
+        "import sys\n"
+        "from mqctl.config import ConnectionOptions, resolve\n"
+        "from mqctl.messaging.move import Destination, MoveOptions, move\n"
+        f"r = move(resolve(ConnectionOptions(url={AMQP_URL!r}), env={{}}), {source!r},"
+        f" Destination(queue={target!r}), MoveOptions(window=100), progress=lambda n: print(n, flush=True))\n"
+        "print('moved', r.moved, r.interrupted, dict(r.left), file=sys.stderr)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    moved_so_far = 0
+    while moved_so_far < 2000:
+        moved_so_far += int(process.stdout.readline())
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=90)
+    summary = err.decode().strip().splitlines()[-1]
+    assert summary.startswith("moved ") and " True " in summary, summary
+    moved = int(summary.split()[1])
+    assert 2000 <= moved < total
+    in_source, in_target = bodies(source), bodies(target)
+    assert len(in_target) == moved
+    assert sorted(set(in_source) | set(in_target), key=int) == [b"%d" % i for i in range(total)]
+    assert not set(in_source) & set(in_target)  # graceful: no duplicates either
