@@ -32,14 +32,22 @@ def settings(url: str = AMQP_URL) -> Any:
 
 
 def bodies(queue: str) -> list[bytes]:
-    """Every body in `queue`, in order, taken with acks (the queue ends empty)."""
-    found = []
+    """Every body in `queue`, in order, consumed with acks (the queue ends empty)."""
+    expected = depth(queue)
+    found: list[bytes] = []
     with channel() as ch:
-        while True:
-            method, _props, body = ch.basic_get(queue, auto_ack=True)
+        ch.basic_qos(prefetch_count=1000)
+        for method, _props, body in ch.consume(queue, inactivity_timeout=5):
             if method is None:
-                return found
+                break
             found.append(body)
+            if len(found) % 500 == 0 or len(found) >= expected:
+                ch.basic_ack(method.delivery_tag, multiple=True)
+            if len(found) >= expected:
+                break
+        ch.cancel()
+    assert depth(queue) == 0
+    return found
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, BrokerError, MqctlError
 from mqctl.messaging.codec import TypedBasicProperties
 from mqctl.messaging.match import MessageMatch
+from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 DEFAULT_WINDOW = 1000  # deliveries (and so confirms) in flight at once
 CONFIRM_TIMEOUT = 30.0  # seconds to wait, at the end, for the last confirms
@@ -143,6 +144,7 @@ class MoveResult:
     not_matching: int = 0
     returned_texts: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
+    signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
     drained_early: bool = False  # the queue ran dry before `asked` (other consumers, TTL)
     maybe_duplicated: int = 0  # sent but unconfirmed: in the source, maybe at the destination
     source_lost: bool = False  # the source connection broke: its last acks may not have arrived
@@ -289,14 +291,25 @@ class Mover:
                     )
                 )
             self._ioloop.call_later(CHECK_INTERVAL, self._tick)
-            self._ioloop.start()
+            with stop_requests(self._on_stop_signal):
+                self._ioloop.start()
         except KeyboardInterrupt:
             self._after_interrupt()
         self._count_what_stayed()
         return self.result
 
+    def _on_stop_signal(self, signum: int) -> None:
+        self.result.interrupted = True
+        self.result.signal = SIGNAL_NAMES.get(signum, str(signum))
+        self._ioloop.add_callback_threadsafe(self._interrupt)
+
+    def _interrupt(self) -> None:
+        """Take no more, collect the confirms already on their way, then let go."""
+        self._stop_taking(grace=INTERRUPT_GRACE)
+        self._maybe_finish()
+
     def _after_interrupt(self) -> None:
-        """Ctrl-C: take no more, collect the confirms already on their way, then let go."""
+        """A KeyboardInterrupt (a second Ctrl-C, or one outside the loop): as `_interrupt`."""
         self.result.interrupted = True
         try:
             self._stop_taking(grace=INTERRUPT_GRACE)
