@@ -12,7 +12,6 @@ import io
 import json
 import os
 import select
-import stat
 import struct
 import sys
 import termios
@@ -380,53 +379,45 @@ class MessageWriter:
     def __init__(
         self, fmt: MessageFormat, *, body_only: bool = False, stream: TextIO | None = None
     ) -> None:
+        from mqctl.messaging.sink import MessageSink
+
         self.fmt = fmt
         self.body_only = body_only
         self.stream = stream or sys.stdout
         self.count = 0
-        self._binary = getattr(self.stream, "buffer", None)
-        self._pipe_fd = _pipe_fd(self.stream)
+        self._sink = MessageSink(self.stream)
         self._color = color_enabled(self.stream)
 
     def write_batch(self, deliveries: Sequence[Any]) -> None:
-        """Write and flush; raise OutputFailed saying how many of them got out."""
+        """Write each message whole; raise OutputFailed saying how many of them got out."""
         from mqctl.messaging.message import OutputFailed
 
-        if self._pipe_fd is not None:
-            for index, delivery in enumerate(deliveries):
-                self._emit([self._render(delivery)], written=index)
+        chunks = [self._render(d) for d in deliveries]
+        try:
+            if not self._sink.is_pipe:
+                return self._sink.write(chunks)
+            assert self._sink.fd is not None
+            for index, chunk in enumerate(chunks):
                 try:
-                    _wait_drained(self._pipe_fd)
+                    self._sink.write([chunk])
+                    _wait_drained(self._sink.fd)
+                except OutputFailed as exc:
+                    raise OutputFailed(index + exc.written, exc.cause) from None
                 except OSError as exc:
                     raise OutputFailed(index, exc) from None
-            return
-        self._emit([self._render(d) for d in deliveries], written=0)
+        except OutputFailed as exc:
+            if exc.broken_pipe:
+                silence_stdout()
+            raise
 
     def close(self) -> None:
         """End the output (closes the JSON array); errors are ignored: the data is out already."""
         if self.fmt is MessageFormat.json and not self.body_only:
+            from mqctl.messaging.message import OutputFailed
+
             closing = "\n]\n" if self.count else "[]\n"
-            with contextlib.suppress(OSError):
-                self._write(closing.encode())
-
-    def _emit(self, chunks: list[bytes], written: int) -> None:
-        from mqctl.messaging.message import OutputFailed
-
-        try:
-            self._write(b"".join(chunks))
-        except OSError as exc:
-            if isinstance(exc, BrokenPipeError):
-                silence_stdout()
-            raise OutputFailed(written, exc) from None
-
-    def _write(self, data: bytes) -> None:
-        if self._binary is not None:
-            self.stream.flush()
-            self._binary.write(data)
-            self._binary.flush()
-        else:
-            self.stream.write(data.decode("utf-8", "replace"))
-            self.stream.flush()
+            with contextlib.suppress(OutputFailed):
+                self._sink.write([closing.encode()])
 
     def _render(self, delivery: Any) -> bytes:
         from mqctl.messaging.message import delivery_record
@@ -518,14 +509,6 @@ def silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, io.UnsupportedOperation):
         pass
-
-
-def _pipe_fd(stream: TextIO) -> int | None:
-    try:
-        fd = stream.fileno()
-        return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
-    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
-        return None
 
 
 def _wait_drained(fd: int) -> None:

@@ -9,6 +9,7 @@ import typer
 from mqctl.commands.common import connection_settings
 from mqctl.commands.consume import BodyOnly, Format
 from mqctl.commands.message_options import MessageCommand, message_options
+from mqctl.errors import OperationFailed
 from mqctl.output import MessageFormat, MessageWriter
 
 RPC_HELP = (
@@ -30,7 +31,7 @@ def rpc_command(
 ) -> None:
     given = message_options()
     from mqctl.messaging import rpc  # here, not at the top: pika costs every start
-    from mqctl.messaging.message import read_body
+    from mqctl.messaging.message import OutputFailed, read_body
 
     props = rpc.request_properties(given.properties())
     payload = read_body(given.body, given.body_file, given.body_base64)
@@ -43,8 +44,16 @@ def rpc_command(
         payload,
         timeout,
     )
-    writer.write_batch([reply])
-    writer.close()
+    try:
+        writer.write_batch([reply])
+    except OutputFailed as exc:
+        raise OperationFailed(
+            f"the reply arrived but writing it failed ({exc.cause.strerror or exc.cause}); "
+            "direct reply-to keeps no copy of it",
+            "free the output (disk space, the reading end) and send the request again",
+        ) from None
+    finally:
+        writer.close()
 
 
 def register(app: typer.Typer) -> None:
