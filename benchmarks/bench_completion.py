@@ -31,15 +31,7 @@ AUTH = ("guest", "guest")
 
 
 def program() -> list[str]:
-    """mqctl; while it has no `consume` command yet, the tests' app with mqctl's machinery."""
-    import typer
-
-    from mqctl.cli import app
-
-    command = typer.main.get_command(app)
-    if "consume" in getattr(command, "commands", {}):
-        return [sys.executable, "-m", "mqctl"]
-    return [sys.executable, str(ROOT / "tests" / "completion_app.py")]
+    return [sys.executable, "-m", "mqctl"]
 
 
 def tab(line: str, env: dict[str, str]) -> float:

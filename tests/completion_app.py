@@ -2,7 +2,7 @@
 
 The real commands are written in other modules; this app has parameters with the conventional
 names (FILE under `topology`, `capture`, `--method`, `--queue`, `--exchange`, `--offset`, a choice)
-on the same command classes, so the convention is tested whatever commands mqctl has today.
+taking the same option sets, so the convention is tested whatever commands mqctl has today.
 Run as `python tests/completion_app.py ...`; it answers `_MQCTL_COMPLETE` like mqctl does.
 """
 
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import typer
 
-from mqctl.commands.common import ConnectedCommand, ConnectedGroup, PlainCommand
+from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.completion.protocol import answer_completion_request
 
-app = typer.Typer(name="mqctl", cls=ConnectedGroup, add_completion=False, help="Test app.")
+app = typer.Typer(name="mqctl", add_completion=False, help="Test app.")
 topology = typer.Typer(help="Topology as code.")
 app.add_typer(topology, name="topology")
 
@@ -26,19 +27,23 @@ class Via(enum.StrEnum):
 
 
 @app.callback()
-def root() -> None:
+@option_sets
+def root(connection: ConnectionFlags) -> None:
     """Test app."""
 
 
-@topology.command("apply", cls=ConnectedCommand)
+@topology.command("apply")
+@option_sets
 def apply(
+    connection: ConnectionFlags,
     file: Path = typer.Argument(..., help="Topology file. Example: topology.yaml"),
     via: Via = typer.Option(Via.http, "--via", help="Backend. Example: --via amqp"),
 ) -> None:
     """Apply. Example: mqctl topology apply topology.yaml"""
 
 
-@app.command("read", cls=PlainCommand)
+@app.command("read")
+@option_sets
 def read(
     capture: Path = typer.Argument(..., help="Capture file. Example: amqp.pcapng"),
     method: list[str] = typer.Option([], "--method", help="Filter. Example: --method 'Basic.*'"),
@@ -47,8 +52,10 @@ def read(
     """Read. Example: mqctl read amqp.pcapng"""
 
 
-@app.command("consume", cls=ConnectedCommand)
+@app.command("consume")
+@option_sets
 def consume(
+    connection: ConnectionFlags,
     queue: str = typer.Option(None, "--queue", help="Queue. Example: --queue orders"),
     exchange: str = typer.Option(
         None,
@@ -62,4 +69,5 @@ def consume(
 
 
 if __name__ == "__main__":
-    typer.main.get_command(app).main(prog_name="mqctl")
+    status = answer_completion_request(lambda: typer.main.get_command(app))
+    raise SystemExit(1 if status is None else status)

@@ -122,15 +122,13 @@ def complete_here(
 ) -> Answer:
     """The same protocol in this process (no interpreter start-up): for answers without a broker."""
     from mqctl.cli import app as mqctl_app
+    from mqctl.completion.protocol import answer_completion_request
 
     for key, value in protocol_env(shell, line, fish_action).items():
         monkeypatch.setenv(key, value)
-    command = typer.main.get_command(app or mqctl_app)
     capsys.readouterr()
     started = time.monotonic()
-    with pytest.raises(SystemExit) as exited:
-        command.main(args=[], prog_name="mqctl")
+    status = answer_completion_request(lambda: typer.main.get_command(app or mqctl_app))
     seconds = time.monotonic() - started
     captured = capsys.readouterr()
-    code = exited.value.code
-    return Answer(captured.out, captured.err, code if isinstance(code, int) else 1, seconds)
+    return Answer(captured.out, captured.err, 1 if status is None else status, seconds)

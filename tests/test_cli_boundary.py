@@ -19,7 +19,7 @@ def test_unknown_option_is_usage_error(clean_env: Path, capsys: pytest.CaptureFi
     assert main(["--bogus"]) == 4
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "mqctl: error: No such option '--bogus'; see 'mqctl --help'\n"
+    assert captured.err == "mqctl: error: No such option: --bogus; see 'mqctl --help'\n"
 
 
 def test_unknown_command_is_usage_error(
@@ -50,3 +50,31 @@ def test_error_is_one_line_even_on_a_narrow_terminal(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "connection refused by 127.0.0.1:1; is RabbitMQ running there?" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [([], "mqctl"), (["topology"], "mqctl topology"), (["wire"], "mqctl wire")],
+)
+def test_a_group_without_its_command_shows_help_and_says_so(
+    args: list[str], where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not the empty `mqctl: error: ; see ...` of before: the help, then what was missing."""
+    assert main(args) == 4
+    captured = capsys.readouterr()
+    assert f"Usage: {where} [OPTIONS] COMMAND [ARGS]..." in captured.out
+    assert captured.err == f"mqctl: error: {where} needs a command; see '{where} --help'\n"
+
+
+def test_connection_options_work_before_and_after_the_command(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command's own option wins over the one before its name; both are read."""
+    refused = "amqp://guest:guest@127.0.0.1:1/%2f"
+    assert main(["--url", refused, "get", "-q", "q"]) == 3
+    assert "127.0.0.1:1" in capsys.readouterr().err
+    assert (
+        main(["--url", "amqp://guest:guest@127.0.0.1:2/%2f", "get", "-q", "q", "--url", refused])
+        == 3
+    )
+    assert "127.0.0.1:1" in capsys.readouterr().err

@@ -274,17 +274,16 @@ def test_a_down_broker_is_remembered_too(env: dict[str, str], tmp_path: Path) ->
 
 
 def _real_commands_with(param_name: str) -> list[tuple[str, ...]]:
-    import click
     import typer
 
     from mqctl.cli import app
+    from mqctl.completion.engine import is_group
     from tests.test_help import walk
 
     return [
         path[1:]
         for path, command in walk(typer.main.get_command(app), ("mqctl",))
-        if not isinstance(command, click.Group)
-        and any(param.name == param_name for param in command.params)
+        if not is_group(command) and any(param.name == param_name for param in command.params)
     ]
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
-from mqctl.completion import COMPLETERS, attach_completers, completer_for, static
+from mqctl.cli import main
+from mqctl.completion import COMPLETERS, completer_for, static
 from mqctl.completion.broker import with_deadline
+from mqctl.completion.items import Request
 from tests.completion_app import app as fixture_app
 from tests.completion_helpers import Answer, candidates, complete_here
 from tests.conftest import ROOT
@@ -161,50 +163,65 @@ def test_unknown_instruction_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("_MQCTL_COMPLETE", "explode_bash")
-    with pytest.raises(SystemExit) as exited:
-        typer.main.get_command(fixture_app).main(args=[], prog_name="mqctl")
-    assert exited.value.code == 4
-    assert "unknown completion instruction" in capsys.readouterr().err
+    assert main([]) == 4
+    assert capsys.readouterr().err == "unknown completion instruction 'explode_bash'\n"
     monkeypatch.setenv("_MQCTL_COMPLETE", "complete_powershell")
-    with pytest.raises(SystemExit) as exited:
-        typer.main.get_command(fixture_app).main(args=[], prog_name="mqctl")
-    assert exited.value.code == 4
+    assert main([]) == 4
     assert capsys.readouterr().err == "mqctl completes bash, zsh and fish, not 'powershell'\n"
 
 
 # --- the convention ---------------------------------------------------------------------------
 
 
+@dataclass
+class PathInfo:
+    file_okay: bool = True
+    dir_okay: bool = True
+
+
+@dataclass
+class PathType:
+    """How typer describes a Path-typed parameter."""
+
+    parameter_info: PathInfo
+    is_path: bool = True
+
+
+@dataclass
+class Param:
+    """The attributes of a parameter that the convention reads."""
+
+    name: str
+    type_descriptor: object = None
+    metavar: str | None = None
+
+
 def test_convention_by_name_and_type() -> None:
+    from mqctl.completion.engine import choices_of
+
     command = typer.main.get_command(fixture_app)
-    assert isinstance(command, click.Group)
-    apply = command.commands["topology"].commands["apply"]  # type: ignore[attr-defined]
-    by_name = {param.name: param._custom_shell_complete for param in apply.params}
+    apply = command.get_command(None, "topology").get_command(None, "apply")
+    by_name = {p.name: completer_for(p, ("mqctl", "topology", "apply")) for p in apply.params}
     assert by_name["file"] is static.complete_topology_files
-    assert by_name["via"] is None  # a choice: click completes it
+    via = next(p for p in apply.params if p.name == "via")
+    assert choices_of(via) == ["http", "amqp"]  # a choice: the engine completes its choices
     assert by_name["vhost"] is COMPLETERS["vhost"]
-    consume = command.commands["consume"]
-    by_name = {param.name: param._custom_shell_complete for param in consume.params}
+    consume = command.get_command(None, "consume")
+    by_name = {p.name: completer_for(p, ("mqctl", "consume")) for p in consume.params}
     assert by_name["queue"] is COMPLETERS["queue"]
     assert by_name["exchange"] is COMPLETERS["exchange"]
     assert by_name["offset"] is static.complete_offsets
 
 
 def test_file_outside_topology_is_not_a_topology_file() -> None:
-    param = click.Argument(["file"], type=click.Path())
+    param = Param("file", type_descriptor=PathType(PathInfo()))
     assert completer_for(param, ("mqctl", "publish")) is static.complete_any_file
     assert completer_for(param, ("mqctl", "topology", "plan")) is static.complete_topology_files
-    assert completer_for(click.Option(["--body"]), ("mqctl", "publish")) is None
-    assert completer_for(click.Option(["--input"], metavar="FILE"), ()) is static.complete_any_file
-
-
-def test_own_completion_is_kept() -> None:
-    def mine(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-        return []
-
-    command = click.Command("x", params=[click.Option(["--queue"], shell_complete=mine)])
-    attach_completers(command)
-    assert command.params[0]._custom_shell_complete is mine
+    assert completer_for(Param("body"), ("mqctl", "publish")) is None
+    assert completer_for(Param("input", metavar="FILE"), ()) is static.complete_any_file
+    assert completer_for(Param("target", PathType(PathInfo(file_okay=False))), ()) is (
+        static.complete_any_dir
+    )
 
 
 def test_deadline() -> None:
@@ -235,15 +252,12 @@ def test_long_help_stays_on_one_line(shell: str, here: Callable[..., Answer]) ->
 
 def test_more_names() -> None:
     path = ("mqctl", "publish")
-    assert completer_for(click.Option(["--body-file"]), path) is static.complete_any_file
-    assert completer_for(click.Option(["--input"]), path) is static.complete_any_file
-    assert (
-        completer_for(click.Option(["--in"], metavar="FILE.jsonl"), path)
-        is static.complete_any_file
-    )
-    assert completer_for(click.Option(["--delivery-mode"]), path) is static.complete_delivery_modes
-    values = [i.value for i in static.complete_delivery_modes(None, None, "")]  # type: ignore[arg-type]
+    assert completer_for(Param("body_file"), path) is static.complete_any_file
+    assert completer_for(Param("input"), path) is static.complete_any_file
+    assert completer_for(Param("in", metavar="FILE.jsonl"), path) is static.complete_any_file
+    assert completer_for(Param("delivery_mode"), path) is static.complete_delivery_modes
+    values = [i.value for i in static.complete_delivery_modes(Request(), "")]
     assert values == ["persistent", "transient", "2", "1"]
-    interfaces = [i.value for i in static.complete_interfaces(None, None, "")]  # type: ignore[arg-type]
+    interfaces = [i.value for i in static.complete_interfaces(Request(), "")]
     assert interfaces[0] == "any"
     assert "lo" in interfaces

@@ -1,6 +1,6 @@
 """Every command, option and argument explains itself: help text, and an example where one helps.
 
-The whole click tree is walked, so commands added later are covered without touching this file. Each
+The whole command tree typer builds is walked, so commands added later are covered without touching this file. Each
 test reports every offender at once. The rules:
 
 - every command and group has help text;
@@ -16,50 +16,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
-import click
 import pytest
 import typer
 
 from mqctl.cli import app, main
+from mqctl.completion.engine import choices_of, is_group, subcommands
 
 EXAMPLE = re.compile(r"\b(examples?:|e\.g\.|for example|mqctl\s)", re.IGNORECASE)
 
 
-def walk(
-    command: click.Command, path: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            if not sub.hidden:
-                yield from walk(sub, (*path, name))
+    if is_group(command):
+        for name, sub in sorted(subcommands(command)):
+            yield from walk(sub, (*path, name))
 
 
-def tree() -> list[tuple[tuple[str, ...], click.Command]]:
+def tree() -> list[tuple[tuple[str, ...], Any]]:
     return list(walk(typer.main.get_command(app), ("mqctl",)))
 
 
-def describe(path: tuple[str, ...], param: click.Parameter | None = None) -> str:
+def describe(path: tuple[str, ...], param: Any | None = None) -> str:
     where = " ".join(path)
     if param is None:
         return where
-    if isinstance(param, click.Argument):
-        return f"{where} {param.human_readable_name} (argument)"
+    if param.param_type_name == "argument":
+        return f"{where} {param.metavar or param.name.upper()} (argument)"
     return f"{where} {'/'.join(param.opts)}"
 
 
-def help_of(param: click.Parameter) -> str:
+def help_of(param: Any) -> str:
     return str(getattr(param, "help", None) or "").strip()
 
 
-def takes_value(param: click.Parameter) -> bool:
-    if isinstance(param, click.Option) and (param.is_flag or param.count):
+def takes_value(param: Any) -> bool:
+    if param.param_type_name == "option" and (param.is_flag or param.count):
         return False
-    return not isinstance(param.type, click.Choice)
+    return not choices_of(param)
 
 
-def visible_params(command: click.Command) -> list[click.Parameter]:
+def visible_params(command: Any) -> list[Any]:
     return [p for p in command.params if not getattr(p, "hidden", False)]
 
 
@@ -69,7 +67,7 @@ def fail_with(offenders: list[str], what: str) -> None:
         pytest.fail(f"{len(offenders)} {what}:\n  {listing}", pytrace=False)
 
 
-Tree = list[tuple[tuple[str, ...], click.Command]]
+Tree = list[tuple[tuple[str, ...], Any]]
 
 
 def commands_without_help(commands: Tree) -> list[str]:
@@ -83,7 +81,7 @@ def commands_without_help(commands: Tree) -> list[str]:
 def commands_without_example(commands: Tree) -> list[str]:
     offenders = []
     for path, command in commands:
-        if isinstance(command, click.Group):
+        if is_group(command):
             continue
         text = f"{command.help or ''}\n{command.epilog or ''}"
         if " ".join(path) not in " ".join(text.split()):
@@ -134,7 +132,7 @@ def test_every_help_page_renders(capsys: pytest.CaptureFixture[str]) -> None:
         out = capsys.readouterr().out
         if status != 0:
             offenders.append(f"{describe(path)} --help: exit {status}")
-        elif not isinstance(command, click.Group) and not EXAMPLE.search(out):
+        elif not is_group(command) and not EXAMPLE.search(out):
             offenders.append(f"{describe(path)} --help: shows no example")
     fail_with(offenders, "help pages that fail")
 

@@ -115,3 +115,44 @@ def test_rpc_bad_input(capsys, clean_env, queue):
         4,
         "mqctl: error: --priority: priority 999 is out of range; use 0..255\n",
     )
+
+
+def test_rpc_into_a_closed_pipe_says_the_reply_is_lost(clean_env, queue, responder):
+    """`mqctl rpc ... | (exec 0<&-)`: the reader is gone before the reply comes; exit 1 with one
+    line saying the reply is lost, never 'internal error: OutputFailed'."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mqctl",
+                "rpc",
+                "-k",
+                queue,
+                "--body",
+                "ping",
+                "--timeout",
+                "10",
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "mqctl: error: the reply arrived but writing it failed (Broken pipe); direct reply-to "
+        "keeps no copy of it; free the output (disk space, the reading end) and send the request "
+        "again\n",
+    )
+    assert len(responder) == 1  # the request did go out; only its reply had nowhere to go

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mqctl import output
-from mqctl.commands.common import ConnectedCommand, connection_settings
+from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.registry import command_app
 from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.output import MessageFormat, MessageWriter
 
@@ -51,6 +52,18 @@ Reject = Annotated[
     ),
 ]
 
+CONSUME_HELP = (
+    "Consume messages and show every property and typed header.\n\n"
+    "Each message is acked only after it has been written and flushed (when stdout is a pipe: "
+    "after the reader has read it). On Ctrl-C (exit 130), a broken pipe or an output error "
+    "(exit 1) the messages not yet written go back to the queue.\n\n"
+    "Example: mqctl consume --queue orders --count 10 --timeout 5 --format jsonl > saved.jsonl"
+)
+GET_HELP = (
+    "Fetch messages with basic.get (a pull, no consumer); stops early when the queue is empty."
+    "\n\nExample: mqctl get --queue orders --count 5 --requeue"
+)
+
 
 def ack_mode(requeue: bool, reject: bool, no_ack: bool = False) -> AckMode:
     from mqctl.messaging.consumer import AckMode
@@ -69,7 +82,14 @@ def ack_mode(requeue: bool, reject: bool, no_ack: bool = False) -> AckMode:
     return AckMode.no_ack if no_ack else AckMode.ack
 
 
+consume_app = command_app()
+get_app = command_app()
+
+
+@consume_app.command("consume", help=CONSUME_HELP)
+@option_sets
 def consume_command(
+    connection: ConnectionFlags,
     queue: Annotated[
         str | None,
         typer.Option(
@@ -154,7 +174,7 @@ def consume_command(
         count=count, timeout=timeout, prefetch=prefetch, ack=ack_mode(requeue, reject, no_ack)
     )
     writer = MessageWriter(fmt, body_only=body_only)
-    settings = connection_settings()
+    settings = connection.settings()
     try:
         result = consume(settings, source, options, writer)
     finally:
@@ -184,7 +204,10 @@ def report_consume(result: ConsumeResult, count: int | None, name: str) -> None:
         )
 
 
+@get_app.command("get", help=GET_HELP)
+@option_sets
 def get_command(
+    connection: ConnectionFlags,
     queue: Annotated[
         str, typer.Option("--queue", "-q", help="Queue to get from. Example: --queue orders")
     ],
@@ -200,7 +223,7 @@ def get_command(
 
     mode = ack_mode(requeue, reject)
     writer = MessageWriter(fmt, body_only=body_only)
-    settings = connection_settings()
+    settings = connection.settings()
     try:
         result = get_messages(settings, queue, count, mode, writer)
     finally:
@@ -216,21 +239,3 @@ def get_command(
         )
     if result.delivered == 0:
         output.info(f"queue {queue!r} is empty")
-
-
-CONSUME_HELP = (
-    "Consume messages and show every property and typed header.\n\n"
-    "Each message is acked only after it has been written and flushed (when stdout is a pipe: "
-    "after the reader has read it). On Ctrl-C (exit 130), a broken pipe or an output error "
-    "(exit 1) the messages not yet written go back to the queue.\n\n"
-    "Example: mqctl consume --queue orders --count 10 --timeout 5 --format jsonl > saved.jsonl"
-)
-GET_HELP = (
-    "Fetch messages with basic.get (a pull, no consumer); stops early when the queue is empty."
-    "\n\nExample: mqctl get --queue orders --count 5 --requeue"
-)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("consume", cls=ConnectedCommand, help=CONSUME_HELP)(consume_command)
-    app.command("get", cls=ConnectedCommand, help=GET_HELP)(get_command)

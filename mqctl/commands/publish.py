@@ -1,7 +1,7 @@
 """`mqctl publish`: test messages with every property, typed headers and pipelined confirms.
 
-The message options (exchange, routing key, body, properties, headers) come with the command
-class, `MessageCommand`; `mqctl rpc` shares them the same way.
+The message options (exchange, routing key, body, properties, headers) are one option set,
+`MessageFlags`, which `mqctl rpc` takes too.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Annotated, Any
 import typer
 
 from mqctl import output
-from mqctl.commands.common import connection_settings
-from mqctl.commands.message_options import MessageCommand, message_options
+from mqctl.commands.message_options import MessageFlags
+from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.registry import command_app
 from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.messaging.choices import DEFAULT_WINDOW
 
@@ -31,7 +32,14 @@ PUBLISH_HELP = (
 )
 
 
+app = command_app()
+
+
+@app.command("publish", help=PUBLISH_HELP)
+@option_sets
 def publish_command(
+    given: MessageFlags,
+    connection: ConnectionFlags,
     count: Annotated[
         int,
         typer.Option("--count", "-n", min=1, help="Publish the message N times. Example: -n 1000"),
@@ -80,7 +88,6 @@ def publish_command(
         ),
     ] = False,
 ) -> None:
-    given = message_options()
     props = given.properties()
     from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
     from mqctl.messaging.properties import basic_properties
@@ -105,7 +112,7 @@ def publish_command(
         )
         messages = Repeated(message, count)
     options = PublishOptions(confirm=confirm, mandatory=mandatory, window=confirm_window, rate=rate)
-    settings = connection_settings()
+    settings = connection.settings()
     with output.progress(len(messages), "publishing") as advance:
         result = publish(settings, messages, options, progress=advance)
     output.publish_summary(result)
@@ -123,7 +130,3 @@ def publish_command(
             f"{' and '.join(problems)} of {result.sent} messages",
             "check the exchange, routing key and bindings (returns) or the queue's limits (nacks)",
         )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("publish", cls=MessageCommand, help=PUBLISH_HELP)(publish_command)

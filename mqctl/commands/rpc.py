@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from mqctl.commands.common import connection_settings
 from mqctl.commands.consume import BodyOnly, Format
-from mqctl.commands.message_options import MessageCommand, message_options
+from mqctl.commands.message_options import MessageFlags
+from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.registry import command_app
 from mqctl.errors import OperationFailed
 from mqctl.output import MessageFormat, MessageWriter
 
@@ -21,7 +22,14 @@ RPC_HELP = (
 )
 
 
+app = command_app()
+
+
+@app.command("rpc", help=RPC_HELP)
+@option_sets
 def rpc_command(
+    given: MessageFlags,
+    connection: ConnectionFlags,
     timeout: Annotated[
         float,
         typer.Option("--timeout", "-t", min=0.01, help="Seconds to wait. Example: --timeout 5"),
@@ -29,7 +37,6 @@ def rpc_command(
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
 ) -> None:
-    given = message_options()
     from mqctl.messaging import rpc  # here, not at the top: pika costs every start
     from mqctl.messaging.message import OutputFailed, read_body
 
@@ -37,7 +44,7 @@ def rpc_command(
     payload = read_body(given.body, given.body_file, given.body_base64)
     writer = MessageWriter(fmt, body_only=body_only)
     reply = rpc.call(
-        connection_settings(),
+        connection.settings(),
         given.exchange or "",
         given.routing_key or "",
         props,
@@ -54,7 +61,3 @@ def rpc_command(
         ) from None
     finally:
         writer.close()
-
-
-def register(app: typer.Typer) -> None:
-    app.command("rpc", cls=MessageCommand, help=RPC_HELP)(rpc_command)

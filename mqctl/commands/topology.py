@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from mqctl import output
-from mqctl.commands.common import (
-    ConnectedCommand,
-    PlainCommand,
-    connection_settings,
-    given_options,
-    selected_vhosts,
-)
-from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
+from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.registry import command_app
 from mqctl.errors import BadInput, ExitStatus
 from mqctl.topology.backends import Via
 
@@ -34,7 +28,8 @@ if TYPE_CHECKING:
 # imported whenever the command tree is built (every start, every completion TAB). Each command
 # calls one entry point of mqctl.topology.run.
 
-app = typer.Typer(
+app = command_app(
+    name="topology",
     help=(
         "Topology as code: exchanges, queues, bindings, policies, vhosts and users from YAML or "
         "RabbitMQ definitions files, with a field-level plan.\n\n"
@@ -104,22 +99,23 @@ def _options(
     )
 
 
-def _files(paths: list[Path]) -> Files:
+def _files(paths: list[Path], connection: ConnectionFlags) -> Files:
     """The files, and `--vhost` when given once: where a per-vhost definitions export (no `vhost`
     keys) goes."""
     from mqctl.topology.run import Files
 
-    vhosts = selected_vhosts()
+    vhosts = connection.vhosts()
     return Files(paths, definitions_vhost=vhosts[0] if len(vhosts) == 1 else None)
 
 
-def _target(via: Via) -> Target:
+def _target(via: Via, connection: ConnectionFlags) -> Target:
     from mqctl.topology.run import Target
 
-    return Target(connection_settings(), via)
+    return Target(connection.settings(), via)
 
 
-@app.command(cls=PlainCommand)
+@app.command()
+@option_sets
 def validate(files: list[Path] = FILES) -> None:
     """Check topology files offline: every problem at once, with file:line:column.
 
@@ -132,8 +128,10 @@ def validate(files: list[Path] = FILES) -> None:
     output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
 
 
-@app.command(cls=ConnectedCommand)
+@app.command()
+@option_sets
 def plan(
+    connection: ConnectionFlags,
     files: list[Path] = FILES,
     via: Via = VIA,
     prune: bool = PRUNE,
@@ -158,7 +156,7 @@ def plan(
     from mqctl.topology import run
 
     options = _options(prune, prune_prefix, create_vhosts)
-    result = run.plan(_files(files), _target(via), options)
+    result = run.plan(_files(files, connection), _target(via, connection), options)
     _render_plan(result, fmt, show_unchanged)
     return int(run.plan_status(result))
 
@@ -171,8 +169,10 @@ def _render_plan(result: Plan, fmt: PlanFormat, show_unchanged: bool) -> None:
         output.render_plan(result, show_unchanged=show_unchanged)
 
 
-@app.command(cls=ConnectedCommand)
+@app.command()
+@option_sets
 def apply(
+    connection: ConnectionFlags,
     files: list[Path] = FILES,
     via: Via = VIA,
     prune: bool = PRUNE,
@@ -200,8 +200,8 @@ def apply(
 
     options = _options(prune, prune_prefix, create_vhosts, recreate)
     outcome = run.apply(
-        _files(files),
-        _target(via),
+        _files(files, connection),
+        _target(via, connection),
         options,
         dry_run=dry_run,
         show_plan=lambda plan: _render_plan(plan, fmt, False),
@@ -221,8 +221,10 @@ def apply(
     return int(ExitStatus.OK)
 
 
-@app.command(cls=ConnectedCommand)
+@app.command()
+@option_sets
 def export(
+    connection: ConnectionFlags,
     fmt: ExportFormat = typer.Option(
         ExportFormat.yaml,
         "--format",
@@ -246,10 +248,8 @@ def export(
     from mqctl.topology import run
     from mqctl.topology.export import to_document
 
-    settings = connection_settings_multi()
-    topology = run.export(
-        settings, list(selected_vhosts()) or [settings.vhost], with_users=with_users
-    )
+    settings, vhosts = connection.settings_for_vhosts()
+    topology = run.export(settings, vhosts, with_users=with_users)
     if fmt is ExportFormat.definitions:
         from mqctl.topology.definitions import to_definitions
 
@@ -264,15 +264,10 @@ def export(
         output.emit_document(document, output.OutputFormat.json)
 
 
-def connection_settings_multi() -> ConnectionSettings:
-    """Connection settings when --vhost may be given several times (the command reads them)."""
-    given = given_options()
-    given.pop("vhost")
-    return resolve(ConnectionOptions(**given))
-
-
-@app.command(cls=ConnectedCommand)
+@app.command()
+@option_sets
 def delete(
+    connection: ConnectionFlags,
     files: list[Path] = FILES,
     via: Via = VIA,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; for scripts. Example: --yes"),
@@ -290,15 +285,22 @@ def delete(
             raise BadInput("delete needs confirmation", "run it in a terminal, or add --yes")
         return typer.confirm("Delete these objects?", default=False)
 
-    outcome = run.delete(_files(files), _target(via), show_plan=output.render_plan, confirm=confirm)
+    outcome = run.delete(
+        _files(files, connection),
+        _target(via, connection),
+        show_plan=output.render_plan,
+        confirm=confirm,
+    )
     if not outcome.plan.has_changes:
         output.info("nothing to delete: none of the declared objects exist")
         return
     output.info(f"deleted {outcome.deleted} objects")
 
 
-@app.command(cls=ConnectedCommand)
+@app.command()
+@option_sets
 def show(
+    connection: ConnectionFlags,
     files: list[Path] = typer.Argument(
         None, help="Topology files or directories. Example: topologies/", show_default=False
     ),
@@ -326,10 +328,10 @@ def show(
             "e.g. mqctl topology show topologies/ or --live",
         )
     if live:
-        settings = connection_settings_multi()
-        source = run.ShowSource(live=settings, vhosts=list(selected_vhosts()))
+        settings, vhosts = connection.settings_for_vhosts()
+        source = run.ShowSource(live=settings, vhosts=vhosts)
     else:
-        source = run.ShowSource(files=_files(files))
+        source = run.ShowSource(files=_files(files, connection))
     topology = run.show(source)
     if fmt is GraphFormat.dot:
         output.write_text(graph_dot(topology))

@@ -1,7 +1,7 @@
 """`mqctl wire proxy` and `mqctl wire sniff`: the live sources of the wire views.
 
 Both join the `wire` app of `mqctl.commands.wire` and take `wire read`'s output options
-(`--format`, `-v`, `--summary`, `--body` and the filters) as the very same click parameters,
+(`--format`, `-v`, `--summary`, `--body` and the filters): the same option set, `WireOutputFlags`,
 copied from the `read` command, so the two cannot drift apart. What a live source adds is only its
 first step (a proxy's sockets, a packet socket); the records go through the same filters and
 renderers. Output is flushed per frame, so `| jq` works live. When the source stops (Ctrl-C), the
@@ -11,25 +11,18 @@ stdout stays a clean stream of frames.
 
 from __future__ import annotations
 
-import copy
-import functools
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import click
 import typer
-from typer.core import TyperCommand
 
 from mqctl import output
-from mqctl.commands.common import connection_params, debug_param, given_options
-from mqctl.commands.wire import app
-from mqctl.config import ConnectionOptions, resolve
+from mqctl.commands.options import TlsFlags, option_sets
+from mqctl.commands.wire import WireOutputFlags, app
 from mqctl.errors import BadInput, Unreachable
-from mqctl.wire.choices import BodyMode, WireFormat
 
 if TYPE_CHECKING:
     from mqctl.wire.pipeline import Record
@@ -39,85 +32,6 @@ if TYPE_CHECKING:
 
 # The codec, the sources and the renderers are imported inside the functions that run them: this
 # module is imported whenever the command tree is built (every start, every completion TAB).
-
-# `wire read`'s options that the live commands share, by parameter name.
-SHARED_OUTPUT = (
-    "fmt",
-    "verbose",
-    "summary",
-    "body",
-    "channel",
-    "method",
-    "conn",
-    "frame_type",
-    "limit",
-)
-TLS_OPTIONS = ("ca_cert", "client_cert", "client_key", "insecure")
-_META_KEY = "mqctl.wire.output"
-
-
-@functools.cache
-def _read_command() -> click.Command:
-    """`wire read` as a click command, built alone (building the whole group would build us)."""
-    info = next(c for c in app.registered_commands if c.name == "read")
-    return typer.main.get_command_from_info(
-        info, pretty_exceptions_short=True, rich_markup_mode=app.rich_markup_mode
-    )
-
-
-def _read_params() -> list[click.Parameter]:
-    """Copies of `wire read`'s output and filter parameters."""
-    by_name = {p.name: p for p in _read_command().params}
-    missing = [name for name in SHARED_OUTPUT if name not in by_name]
-    if missing:  # a rename in `wire read` must not silently drop options here
-        raise RuntimeError(f"wire read no longer has the options {missing}")
-    return [copy.copy(by_name[name]) for name in SHARED_OUTPUT]
-
-
-class LiveCommand(TyperCommand):
-    """A live wire command: its own options, plus `wire read`'s output options and `--debug`."""
-
-    extra_names: tuple[str, ...] = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend([*_read_params(), *self.extra_params(), debug_param()])
-
-    def extra_params(self) -> list[click.Parameter]:
-        return []
-
-    def invoke(self, ctx: click.Context) -> Any:
-        ctx.meta[_META_KEY] = {name: ctx.params.pop(name) for name in SHARED_OUTPUT}
-        return super().invoke(ctx)
-
-
-class ProxyCommand(LiveCommand):
-    """`wire proxy` also takes the connection TLS options, for `--upstream-tls`."""
-
-    def extra_params(self) -> list[click.Parameter]:
-        return [p for p in connection_params() if p.name in TLS_OPTIONS]
-
-    def invoke(self, ctx: click.Context) -> Any:
-        given = {name: ctx.params.pop(name, None) for name in TLS_OPTIONS}
-        ctx.meta.setdefault("mqctl.connection", {})["command"] = {**given, "vhost": ()}
-        return super().invoke(ctx)
-
-
-def _render_settings() -> RenderSettings:
-    from mqctl.wire.filters import RecordFilter
-    from mqctl.wire.render_records import RenderSettings
-
-    given = click.get_current_context().meta[_META_KEY]
-    return RenderSettings(
-        # Raw click values: typer converts only the parameters of the function's own signature.
-        fmt=WireFormat(given["fmt"]),
-        verbose=bool(given["verbose"]),
-        summary=bool(given["summary"]),
-        body=BodyMode(given["body"]),
-        selection=RecordFilter.build(
-            given["conn"], given["channel"], given["method"], given["frame_type"], given["limit"]
-        ),
-    )
 
 
 def render_live(
@@ -149,12 +63,6 @@ def render_live(
     stderr.flush()
 
 
-def _silence_stdout() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
 def _live_view(render: RenderSettings, forwarding: bool) -> Callable[[Iterable[Record]], None]:
     """The records on stdout as they come; a closed stdout (`| head`) ends the view only."""
     writer = output.WireWriter(sys.stdout, live=True)
@@ -165,7 +73,7 @@ def _live_view(render: RenderSettings, forwarding: bool) -> Callable[[Iterable[R
         except BrokenPipeError:
             if not forwarding:
                 raise
-            _silence_stdout()  # the reader has gone, the clients have not
+            output.silence_stdout()  # the reader has gone, the clients have not
             output.warn("stdout was closed: no more frames are shown; forwarding continues")
 
     return show
@@ -195,8 +103,11 @@ def run_proxy(
     outcome.check()
 
 
-@app.command("proxy", cls=ProxyCommand)
+@app.command("proxy")
+@option_sets
 def proxy_command(
+    shown: WireOutputFlags,
+    tls_files: TlsFlags,
     listen: str = typer.Option(
         ...,
         "--listen",
@@ -244,8 +155,7 @@ def proxy_command(
         upstream, "--upstream", default_port=5671 if upstream_tls else 5672
     )
     if upstream_tls:
-        given = given_options()
-        tls = resolve(ConnectionOptions(**{k: given[k] for k in TLS_OPTIONS})).tls
+        tls = tls_files.settings()
         try:
             tls_context = ssl_context(tls)
         except OSError as exc:
@@ -260,7 +170,7 @@ def proxy_command(
     )
     if mask_passwords and write is None:
         raise BadInput("--mask-passwords applies to --write", "add --write FILE, or drop it")
-    run_proxy(settings, _render_settings(), write, mask_passwords)
+    run_proxy(settings, shown.render_settings(), write, mask_passwords)
 
 
 # --- wire sniff --------------------------------------------------------------------------------
@@ -281,8 +191,10 @@ def run_sniff(settings: SniffSettings, render: RenderSettings, write: Path | Non
     output.info(f"wire sniff: {outcome.packets} packet(s) captured{lost}")
 
 
-@app.command("sniff", cls=LiveCommand)
+@app.command("sniff")
+@option_sets
 def sniff_command(
+    shown: WireOutputFlags,
     interface: str = typer.Option(
         ...,
         "--interface",
@@ -313,4 +225,4 @@ def sniff_command(
     """
     from mqctl.wire.sniff import SniffSettings
 
-    run_sniff(SniffSettings(interface, port), _render_settings(), write)
+    run_sniff(SniffSettings(interface, port), shown.render_settings(), write)

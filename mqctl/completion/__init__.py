@@ -1,8 +1,8 @@
 """Shell completion for every command, attached by parameter name: command modules write nothing for it.
 
-The root group (`mqctl.commands.common.ConnectedGroup`) calls `attach_completers` on itself once the
-whole command tree is built. Each parameter that has no completion of its own gets one from the
-convention below, chosen by its click name (the Python argument name: `--queue` -> `queue`):
+`mqctl.completion.engine` asks `completer_for` for the parameter whose value is being typed. Each
+parameter gets one from the convention below, chosen by its name (the Python argument name:
+`--queue` -> `queue`):
 
 | parameter name                         | completes                                               |
 |----------------------------------------|---------------------------------------------------------|
@@ -17,24 +17,21 @@ convention below, chosen by its click name (the Python argument name: `--queue` 
 | offset                                 | the stream offset keywords first, last, next            |
 | delivery_mode                          | persistent, transient, 2, 1                             |
 | interface                              | this machine's network interfaces                       |
+| install_completion, show_completion    | bash, zsh, fish                                         |
 | input, output, *_file, *_path, ca_cert, client_cert, client_key | file names (the shell's own) |
 
-Parameters typed as choices (click.Choice, typer enums) are completed by click itself and left
-alone; so are parameters that bring their own completion. Any other `click.Path`, or a parameter
-whose metavar starts with FILE, PATH or DIR, gets the shell's file-name completion.
+Parameters typed as choices (enums) complete their choices. Any other path-typed parameter, or a
+parameter whose metavar starts with FILE, PATH or DIR, gets the shell's file-name completion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import click
+from typing import Any
 
 from mqctl.completion import broker, static
-from mqctl.completion.shells import handle_completion_request
-from mqctl.completion.static import Completer
+from mqctl.completion.items import Completer
 
-__all__ = ["COMPLETERS", "attach_completers", "completer_for", "handle_completion_request"]
+__all__ = ["COMPLETERS", "completer_for"]
 
 COMPLETERS: dict[str, Completer] = {
     "queue": broker.complete_queues,
@@ -53,6 +50,8 @@ COMPLETERS: dict[str, Completer] = {
     "offset": static.complete_offsets,
     "delivery_mode": static.complete_delivery_modes,
     "interface": static.complete_interfaces,
+    "install_completion": static.complete_shells,
+    "show_completion": static.complete_shells,
     "input": static.complete_any_file,
     "output": static.complete_any_file,
     "ca_cert": static.complete_any_file,
@@ -66,42 +65,20 @@ FILE_METAVARS = ("FILE", "PATH", "DIR")
 FILE_SUFFIXES = ("_file", "_path")
 
 
-def completer_for(param: click.Parameter, command_path: tuple[str, ...]) -> Completer | None:
+def completer_for(param: Any, command_path: tuple[str, ...]) -> Completer | None:
     """The completer the convention gives `param` of the command at `command_path`, if any."""
     name = param.name or ""
-    if isinstance(param.type, click.Choice):
-        return None  # click completes choices itself
     if name in TOPOLOGY_FILE_NAMES and TOPOLOGY_GROUP in command_path:
         return static.complete_topology_files
     if name in COMPLETERS:
         return COMPLETERS[name]
-    if isinstance(param.type, click.Path):
-        return static.complete_any_dir if _dirs_only(param.type) else static.complete_any_file
-    if name.endswith(FILE_SUFFIXES) or (param.metavar or "").upper().startswith(FILE_METAVARS):
+    # typer describes a parameter's type in `type_descriptor` (a Path annotation: is_path).
+    described: Any = getattr(param, "type_descriptor", None)
+    if getattr(described, "is_path", False):
+        info = described.parameter_info
+        dirs_only = bool(info.dir_okay and not info.file_okay)
+        return static.complete_any_dir if dirs_only else static.complete_any_file
+    metavar = getattr(param, "metavar", None) or ""
+    if name.endswith(FILE_SUFFIXES) or metavar.upper().startswith(FILE_METAVARS):
         return static.complete_any_file
     return None
-
-
-def attach_completers(command: click.Command) -> None:
-    """Give every parameter in the tree under `command` its conventional completer (idempotent)."""
-    for path, cmd in _walk(command, ()):
-        for param in cmd.params:
-            if param._custom_shell_complete is not None:
-                continue
-            completer = completer_for(param, path)
-            if completer is not None:
-                param._custom_shell_complete = completer
-
-
-def _walk(
-    command: click.Command, parents: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    path = (*parents, command.name) if command.name else parents
-    yield path, command
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            yield from _walk(sub, path)
-
-
-def _dirs_only(path_type: click.Path) -> bool:
-    return bool(path_type.dir_okay and not path_type.file_okay)

@@ -1,7 +1,7 @@
 """Names from the live broker (queues, exchanges, vhosts) for completion: fast, cached, silent.
 
 The connection options already typed on the line (`--url`, `--api`, `--profile`, `--vhost`, TLS),
-before or after the command name, are honoured through `given_options`, then the environment and
+before or after the command name, are honoured (the request carries them), then the environment and
 the profile, exactly as the command itself would resolve them. The management API is asked with a
 short timeout and a hard deadline for the whole look-up (DNS included); answers, and failures, are
 kept for a few seconds in $XDG_CACHE_HOME/mqctl/ so that pressing TAB again is instant. Anything
@@ -21,9 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
-from click.shell_completion import CompletionItem
-
+from mqctl.completion.items import Candidate, Request
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 
 # Per request: connect and read each get this long. The whole look-up gets DEADLINE.
@@ -36,13 +34,11 @@ CACHE_VERSION = 1
 KINDS = ("queues", "exchanges", "vhosts")
 
 
-def names_completer(kind: str) -> Callable[..., list[CompletionItem]]:
+def names_completer(kind: str) -> Callable[[Request, str], list[Candidate]]:
     """Completes names of `kind` (queues, exchanges, vhosts) from the broker on the line."""
 
-    def complete(
-        ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[CompletionItem]:
-        return _matching(broker_names(kind, ctx), incomplete)
+    def complete(request: Request, incomplete: str) -> list[Candidate]:
+        return _matching(broker_names(kind, request), incomplete)
 
     return complete
 
@@ -52,25 +48,26 @@ complete_exchanges = names_completer("exchanges")
 complete_vhosts = names_completer("vhosts")
 
 
-def _matching(names: list[str], incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+def _matching(names: list[str], incomplete: str) -> list[Candidate]:
+    return [Candidate(name) for name in names if name.startswith(incomplete)]
 
 
-def broker_names(kind: str, ctx: click.Context) -> list[str]:
+def broker_names(kind: str, request: Request) -> list[str]:
     """Sorted names of `kind` in the vhost the line selects; [] when anything fails."""
     try:
-        settings = settings_on_line(ctx)
+        settings = settings_on_line(request)
     except Exception:  # a bad profile or URL completes nothing, silently
         return []
     return cached_names(kind, settings)
 
 
-def settings_on_line(ctx: click.Context) -> ConnectionSettings:
-    """Resolve the connection options typed so far; with several `--vhost`, the last one."""
-    from mqctl.commands.common import given_options  # imports this package: import lazily
+CONNECTION_FIELDS = ("url", "api", "profile", "ca_cert", "client_cert", "client_key", "insecure")
 
-    given = given_options(ctx)
-    vhosts = given.pop("vhost")
+
+def settings_on_line(request: Request) -> ConnectionSettings:
+    """Resolve the connection options typed so far; with several `--vhost`, the last one."""
+    given = {name: request.given.get(name) for name in CONNECTION_FIELDS}
+    vhosts = request.given.get("vhost") or []
     return resolve(ConnectionOptions(vhost=vhosts[-1] if vhosts else None, **given))
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
-from typing import Any
 
-import click
+from mqctl.completion.shells import SUPPORTED, complete_var_for
+from mqctl.errors import BadInput
 
 BASH_TEMPLATE = """\
 %(complete_func)s() {
@@ -61,17 +62,27 @@ else
 fi
 """
 
-SUPPORTED = ("bash", "zsh", "fish")
+FISH_TEMPLATE = (
+    "complete --command %(prog_name)s --no-files --arguments "
+    '"(env %(autocomplete_var)s=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args '
+    '_TYPER_COMPLETE_ARGS=(commandline -cp) %(prog_name)s)" --condition '
+    '"env %(autocomplete_var)s=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args '
+    '_TYPER_COMPLETE_ARGS=(commandline -cp) %(prog_name)s"\n'
+)
+TEMPLATES = {"bash": BASH_TEMPLATE, "zsh": ZSH_TEMPLATE, "fish": FISH_TEMPLATE}
 
 
 def script(shell: str, prog_name: str = "mqctl") -> str:
-    """The completion script for `shell`, as the program prints it (ends in one newline)."""
-    from mqctl.completion.shells import SHELLS, complete_var_for, source_text
+    """The completion script for `shell`, as the program prints it (ends in one newline).
 
-    comp_cls = SHELLS[shell]
-    return source_text(
-        comp_cls(click.Command(prog_name), {}, prog_name, complete_var_for(prog_name))
-    )
+    Stripped, so that zsh finds `#compdef` on line one.
+    """
+    values = {
+        "complete_func": f"_{re.sub(r'[^a-zA-Z0-9_]', '', prog_name.replace('-', '_'))}_completion",
+        "autocomplete_var": complete_var_for(prog_name),
+        "prog_name": prog_name,
+    }
+    return (TEMPLATES[shell] % values).strip() + "\n"
 
 
 def install_target(
@@ -117,69 +128,24 @@ def detect_shell() -> str | None:
     return name or None
 
 
-def _chosen_shell(value: str) -> str:
+def chosen_shell(value: str) -> str:
+    """The shell named, else the one mqctl runs under; refused when it is not one of ours."""
     shell = value or detect_shell() or ""
     if shell not in SUPPORTED:
         found = (
             f"no completion for shell {shell!r}" if shell else "cannot tell which shell runs mqctl"
         )
-        raise click.UsageError(f"{found}; name one: {', '.join(SUPPORTED)}")
+        raise BadInput(found, f"name one: {', '.join(SUPPORTED)}")
     return shell
 
 
-def _show(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None or ctx.resilient_parsing:
-        return
-    click.echo(script(_chosen_shell(value), ctx.find_root().info_name or "mqctl"), nl=False)
-    ctx.exit(0)
+def show(value: str) -> None:
+    """`--show-completion [SHELL]`: print the script."""
+    sys.stdout.write(script(chosen_shell(value)))
 
 
-def _install(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None or ctx.resilient_parsing:
-        return
-    shell = _chosen_shell(value)
-    path = install(shell, prog_name=ctx.find_root().info_name or "mqctl")
-    click.echo(f"{shell} completion installed in {path}; it takes effect in a new shell", err=True)
-    ctx.exit(0)
-
-
-def completion_params() -> list[click.Parameter]:
-    """`--install-completion [SHELL]` and `--show-completion [SHELL]` for the root group."""
-
-    def opt(decl: str, callback: Any, help: str) -> click.Option:
-        # A plain click option: TyperOption cannot take a value that may be left out.
-        option = click.Option(
-            param_decls=[decl],
-            help=help,
-            metavar="[SHELL]",
-            is_flag=False,
-            flag_value="",
-            default=None,
-            expose_value=False,
-            is_eager=True,
-            callback=callback,
-        )
-        option._custom_shell_complete = _complete_shells
-        option.rich_help_panel = "Shell completion"  # type: ignore[attr-defined]
-        return option
-
-    return [
-        opt(
-            "--install-completion",
-            _install,
-            "Install completion for SHELL: bash, zsh or fish (default: the current shell). "
-            "Example: mqctl --install-completion zsh",
-        ),
-        opt(
-            "--show-completion",
-            _show,
-            "Print the completion script for SHELL: bash, zsh or fish (default: the current "
-            "shell). Example: mqctl --show-completion fish > ~/.config/fish/completions/mqctl.fish",
-        ),
-    ]
-
-
-def _complete_shells(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[click.shell_completion.CompletionItem]:
-    return [click.shell_completion.CompletionItem(s) for s in SUPPORTED if s.startswith(incomplete)]
+def install_for(value: str) -> None:
+    """`--install-completion [SHELL]`: install the script and say where."""
+    shell = chosen_shell(value)
+    path = install(shell)
+    sys.stderr.write(f"{shell} completion installed in {path}; it takes effect in a new shell\n")

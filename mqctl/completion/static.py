@@ -1,18 +1,15 @@
 """Completers that need no broker: files by suffix, AMQP method names, profiles, keywords.
 
-Each is a click `shell_complete` callback `(ctx, param, incomplete) -> [CompletionItem]` and must
-never raise: a completer that fails completes nothing (the shell classes guard too).
+Each is a completer `(request, incomplete) -> [Candidate]` (see `mqctl.completion.items`) and must
+never raise: a completer that fails completes nothing (the protocol guards too).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import click
-from click.shell_completion import CompletionItem
-
-from mqctl.completion.shells import LISTED_DIR, SHELL_DIR, SHELL_FILE
+from mqctl.completion.items import DIR, FILE, LISTED_DIR, Candidate, Completer, Request
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".gz")
@@ -22,6 +19,7 @@ DELIVERY_MODES = (
     ("2", "persistent"),
     ("1", "transient"),
 )
+SHELLS = (("bash", "GNU bash"), ("zsh", "Z shell"), ("fish", "the friendly interactive shell"))
 STREAM_OFFSETS = (
     ("first", "from the first message in the stream"),
     ("last", "from the last chunk in the stream"),
@@ -29,15 +27,10 @@ STREAM_OFFSETS = (
 )
 
 
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
-
-
 def suffix_completer(suffixes: Sequence[str]) -> Completer:
     """Completes files ending in one of `suffixes`, and directories (see `list_files`)."""
 
-    def complete(
-        ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[CompletionItem]:
+    def complete(request: Request, incomplete: str) -> list[Candidate]:
         return list_files(incomplete, suffixes)
 
     return complete
@@ -46,10 +39,8 @@ def suffix_completer(suffixes: Sequence[str]) -> Completer:
 def keyword_completer(pairs: Sequence[tuple[str, str]]) -> Completer:
     """Completes fixed words, each with a short help text (shown by zsh and fish)."""
 
-    def complete(
-        ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[CompletionItem]:
-        return [CompletionItem(w, help=help) for w, help in pairs if w.startswith(incomplete)]
+    def complete(request: Request, incomplete: str) -> list[Candidate]:
+        return [Candidate(w, help=help) for w, help in pairs if w.startswith(incomplete)]
 
     return complete
 
@@ -58,22 +49,19 @@ complete_topology_files = suffix_completer(TOPOLOGY_SUFFIXES)
 complete_captures = suffix_completer(CAPTURE_SUFFIXES)
 complete_offsets = keyword_completer(STREAM_OFFSETS)
 complete_delivery_modes = keyword_completer(DELIVERY_MODES)
+complete_shells = keyword_completer(SHELLS)
 
 
-def complete_any_file(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
+def complete_any_file(request: Request, incomplete: str) -> list[Candidate]:
     """Leave it to the shell's own file-name completion."""
-    return [CompletionItem(incomplete, type=SHELL_FILE)]
+    return [Candidate(incomplete, type=FILE)]
 
 
-def complete_any_dir(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    return [CompletionItem(incomplete, type=SHELL_DIR)]
+def complete_any_dir(request: Request, incomplete: str) -> list[Candidate]:
+    return [Candidate(incomplete, type=DIR)]
 
 
-def list_files(incomplete: str, suffixes: Sequence[str]) -> list[CompletionItem]:
+def list_files(incomplete: str, suffixes: Sequence[str]) -> list[Candidate]:
     """Files ending in one of `suffixes`, and directories, whose path starts with `incomplete`.
 
     Values keep the prefix as typed (`~/`, `./`, relative); directories end in `/`. Hidden entries
@@ -83,7 +71,7 @@ def list_files(incomplete: str, suffixes: Sequence[str]) -> list[CompletionItem]
     head += slash
     directory = os.path.expanduser(head) if head else "."
     glob = _zsh_glob(suffixes)
-    items: list[CompletionItem] = []
+    items: list[Candidate] = []
     try:
         with os.scandir(directory) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
@@ -96,9 +84,9 @@ def list_files(incomplete: str, suffixes: Sequence[str]) -> list[CompletionItem]
                 except OSError:
                     continue
                 if is_dir:
-                    items.append(CompletionItem(f"{head}{entry.name}/", type=LISTED_DIR, glob=glob))
+                    items.append(Candidate(f"{head}{entry.name}/", type=LISTED_DIR, glob=glob))
                 elif entry.name.lower().endswith(tuple(suffixes)):
-                    items.append(CompletionItem(f"{head}{entry.name}", glob=glob))
+                    items.append(Candidate(f"{head}{entry.name}", glob=glob))
     except OSError:
         return []
     return items
@@ -109,15 +97,13 @@ def _zsh_glob(suffixes: Sequence[str]) -> str:
     return "*.(" + "|".join(suffix.lstrip(".") for suffix in suffixes) + ")"
 
 
-def complete_methods(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
+def complete_methods(request: Request, incomplete: str) -> list[Candidate]:
     """`Basic.Publish`-style names and `Basic.*` globs; the typed case does not matter."""
     names = amqp_method_names()
     classes = sorted({name.partition(".")[0] for name in names}, key=str.lower)
     candidates = [*(f"{cls}.*" for cls in classes), *names]
     folded = incomplete.lower()
-    return [CompletionItem(name) for name in candidates if name.lower().startswith(folded)]
+    return [Candidate(name) for name in candidates if name.lower().startswith(folded)]
 
 
 def amqp_method_names() -> tuple[str, ...]:
@@ -127,9 +113,7 @@ def amqp_method_names() -> tuple[str, ...]:
     return tuple(str(method.name) for method in METHODS)
 
 
-def complete_interfaces(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
+def complete_interfaces(request: Request, incomplete: str) -> list[Candidate]:
     """Network interfaces of this machine, and `any` (the sniffer's all-interfaces name)."""
     import socket
 
@@ -137,12 +121,10 @@ def complete_interfaces(
         names = sorted(name for _, name in socket.if_nameindex())
     except OSError:
         names = []
-    return [CompletionItem(n) for n in ["any", *names] if n.startswith(incomplete)]
+    return [Candidate(n) for n in ["any", *names] if n.startswith(incomplete)]
 
 
-def complete_profiles(
-    ctx: click.Context, param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
+def complete_profiles(request: Request, incomplete: str) -> list[Candidate]:
     """Profile names from the profile file; a missing or broken file completes nothing."""
     import yaml
 
@@ -154,4 +136,4 @@ def complete_profiles(
         names = sorted(str(name) for name in profiles) if isinstance(profiles, dict) else []
     except Exception:  # completion must never fail loudly
         return []
-    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+    return [Candidate(name) for name in names if name.startswith(incomplete)]

@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-# What `--type` selects; mqctl.wire.filters.record_type names each record with one of them.
-RECORD_TYPES = ("protocol-header", "method", "header", "body", "heartbeat", "gap", "error")
+
+class RecordType(StrEnum):
+    """What `--type` selects; mqctl.wire.filters.record_type names each record with one of them."""
+
+    protocol_header = "protocol-header"
+    method = "method"
+    header = "header"
+    body = "body"
+    heartbeat = "heartbeat"
+    gap = "gap"
+    error = "error"
+
+
+RECORD_TYPES = tuple(kind.value for kind in RecordType)
 
 # TCP ports read as AMQP without waiting for a protocol header (amqp, amqps).
 DEFAULT_PORTS = (5672, 5671)

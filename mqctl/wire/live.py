@@ -1,10 +1,10 @@
 """What the live sources share: sinks for the proxy's observed traffic.
 
-The proxy's decoder thread hands every `LiveEvent` to a `FanOut` of sinks: `PcapRecorder` writes
-the connections as a pcap file (synthesised Ethernet/IPv4-or-6/TCP headers with true sequence
-numbers, so tshark and `wire read` see the original conversations, holes included where the
-observer had to skip bytes), and `PipelineSink` feeds the shared wire pipeline, whose records go to
-the renderer.
+The proxy's decoder thread hands every `LiveEvent` to `proxy_records`, which feeds the shared wire
+pipeline (whose records go to the renderer) and a `PcapRecorder` when asked: it writes the
+connections as a pcap file (synthesised Ethernet/IPv4-or-6/TCP headers with true sequence numbers,
+so tshark and `wire read` see the original conversations, holes included where the observer had to
+skip bytes). `sniff_records` does the same for captured packets.
 """
 
 from __future__ import annotations
