@@ -616,7 +616,10 @@ def _plan_parts(plan: Plan, show_unchanged: bool) -> Iterator[_Parts]:
         if action == "unchanged" and not show_unchanged:
             continue
         mark, style = _PLAN_MARKS.get(action, ("?", ""))
-        yield [(f"{mark} {action:<9} ", style), (change.obj.title(), "")]
+        line = [(f"{mark} {action:<9} ", style), (change.obj.title(), "")]
+        if change.usage is not None:  # a queue to be deleted or recreated: what it holds
+            line.append((f" ({change.usage})", "bold" if change.usage.messages else ""))
+        yield line
         for diff in change.diffs:
             shown = diff.to_json()  # a secret's values are "(hidden)"
             yield [

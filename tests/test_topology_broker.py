@@ -904,3 +904,83 @@ def test_delete_over_amqp_in_a_missing_vhost_finds_nothing(
     )
     assert result.status == 0, result.err
     assert "nothing to delete" in result.err
+
+
+def test_prune_refuses_to_delete_a_queue_that_holds_messages(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    """A misspelled section once made apply --prune delete a queue holding messages, exit 0."""
+    owned = f"vhost: {json.dumps(vhost)}\nvhosts: [{{name: {json.dumps(vhost)}}}]\n"
+    full = write(tmp_path / "a.yaml", owned + "queues: [{name: important}, {name: spare}]\n")
+    assert cli("topology", "apply", str(full)).status == 0
+    for n in range(5):
+        publish(vhost, "important", f"m{n}")
+    empty = write(tmp_path / "b.yaml", owned)
+    plan = cli("topology", "plan", "--prune", str(empty))
+    assert plan.status == 1
+    title = f"queue 'important' in vhost {vhost!r}"
+    assert f"- delete    {title} (holds 5 messages, 0 consumers)\n" in plan.out
+    assert f"- delete    queue 'spare' in vhost {vhost!r} (holds 0 messages, 0 consumers)\n" in (
+        plan.out
+    )
+    refusal = (
+        f"{title} would be deleted but holds 5 messages, 0 consumers: deleting it loses them; "
+        "consume or move them first, or pass --allow-data-loss"
+    )
+    assert f"x refused   {refusal}\n" in plan.out
+    applied = cli("topology", "apply", "--prune", str(empty))
+    assert (applied.status, applied.err) == (
+        1,
+        f"mqctl: error: refused before changing anything (1 reason):\n  {refusal}\n",
+    )
+    queues = {q["name"]: q for q in api("GET", f"queues/{quote(vhost)}")}
+    assert set(queues) == {"important", "spare"}  # nothing changed, not even the empty one
+    forced = cli("topology", "apply", "--prune", "--allow-data-loss", str(empty))
+    assert forced.status == 0, forced.err
+    assert api("GET", f"queues/{quote(vhost)}") == []
+
+
+def test_delete_refuses_queues_that_hold_messages_also_inside_a_doomed_vhost(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(unique)}\nvhosts: [{{name: {json.dumps(unique)}}}]\n"
+        "queues: [{name: declared}]\n",
+    )
+    with own_vhosts(unique):
+        assert cli("topology", "apply", str(files)).status == 0
+        # A queue the files do not declare: deleting the vhost would take it along.
+        api("PUT", f"queues/{quote(unique)}/undeclared", {"durable": True})
+        publish(unique, "undeclared", "keep me")
+        refused = cli("topology", "delete", "--yes", str(files))
+        refusal = (
+            f"queue 'undeclared' in vhost {unique!r} would be deleted but holds 1 message, "
+            "0 consumers: deleting it loses them; consume or move them first, or pass "
+            "--allow-data-loss"
+        )
+        assert (refused.status, refused.err) == (
+            1,
+            f"mqctl: error: refused before changing anything (1 reason):\n  {refusal}\n",
+        )
+        assert f"- delete    queue 'undeclared' in vhost {unique!r} (holds 1 message" in refused.out
+        assert api("GET", f"queues/{quote(unique)}/undeclared")["name"] == "undeclared"
+        forced = cli("topology", "delete", "--yes", "--allow-data-loss", str(files))
+        assert forced.status == 0, forced.err
+        assert unique not in {v["name"] for v in api("GET", "vhosts")}
+
+
+def test_delete_of_a_queue_holding_messages_is_refused_over_amqp_too(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    files = write(tmp_path / "a.yaml", f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q}}]\n")
+    assert cli("topology", "apply", str(files)).status == 0
+    publish(vhost, "q", "x")
+    refused = cli("topology", "delete", "--via", "amqp", "--yes", str(files))
+    assert refused.status == 1
+    assert refused.err == (
+        "mqctl: error: refused before changing anything (1 reason):\n"
+        f"  queue 'q' in vhost {vhost!r} would be deleted but holds 1 message, 0 consumers: "
+        "deleting it loses them; consume or move them first, or pass --allow-data-loss\n"
+    )
+    assert api("GET", f"queues/{quote(vhost)}/q")["name"] == "q"

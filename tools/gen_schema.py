@@ -61,6 +61,9 @@ def schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": properties,
+        "patternProperties": {
+            "^x-": {"description": "Free for your own use, such as YAML anchors (x-base: &base)."}
+        },
         "$defs": defs,
     }
 

@@ -81,6 +81,12 @@ PRUNE_PREFIX = typer.Option(
     "Example: --prune-prefix app.",
     metavar="PREFIX",
 )
+ALLOW_DATA_LOSS = typer.Option(
+    False,
+    "--allow-data-loss",
+    help="Delete queues that hold messages too (refused otherwise: the plan shows what each "
+    "queue to be deleted holds). Example: --prune --allow-data-loss",
+)
 CREATE_VHOSTS = typer.Option(
     False,
     "--create-vhosts",
@@ -90,12 +96,20 @@ CREATE_VHOSTS = typer.Option(
 
 
 def _options(
-    prune: bool, prune_prefix: str | None, create_vhosts: bool, recreate: bool = False
+    prune: bool,
+    prune_prefix: str | None,
+    create_vhosts: bool,
+    recreate: bool = False,
+    allow_data_loss: bool = False,
 ) -> PlanOptions:
     from mqctl.topology.apply import PlanOptions
 
     return PlanOptions(
-        prune=prune, prune_prefix=prune_prefix, create_vhosts=create_vhosts, recreate=recreate
+        prune=prune,
+        prune_prefix=prune_prefix,
+        create_vhosts=create_vhosts,
+        recreate=recreate,
+        allow_data_loss=allow_data_loss,
     )
 
 
@@ -137,6 +151,7 @@ def plan(
     prune: bool = PRUNE,
     prune_prefix: str | None = PRUNE_PREFIX,
     create_vhosts: bool = CREATE_VHOSTS,
+    allow_data_loss: bool = ALLOW_DATA_LOSS,
     fmt: PlanFormat = typer.Option(
         PlanFormat.text,
         "--format",
@@ -155,7 +170,7 @@ def plan(
     """
     from mqctl.topology import run
 
-    options = _options(prune, prune_prefix, create_vhosts)
+    options = _options(prune, prune_prefix, create_vhosts, allow_data_loss=allow_data_loss)
     result = run.plan(_files(files, connection), _target(via, connection), options)
     _render_plan(result, fmt, show_unchanged)
     return int(run.plan_status(result))
@@ -178,6 +193,7 @@ def apply(
     prune: bool = PRUNE,
     prune_prefix: str | None = PRUNE_PREFIX,
     create_vhosts: bool = CREATE_VHOSTS,
+    allow_data_loss: bool = ALLOW_DATA_LOSS,
     recreate: bool = typer.Option(
         False,
         "--recreate",
@@ -198,7 +214,7 @@ def apply(
     """
     from mqctl.topology import run
 
-    options = _options(prune, prune_prefix, create_vhosts, recreate)
+    options = _options(prune, prune_prefix, create_vhosts, recreate, allow_data_loss)
     outcome = run.apply(
         _files(files, connection),
         _target(via, connection),
@@ -271,6 +287,7 @@ def delete(
     files: list[Path] = FILES,
     via: Via = VIA,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; for scripts. Example: --yes"),
+    allow_data_loss: bool = ALLOW_DATA_LOSS,
 ) -> None:
     """Remove from the broker what the files declare (shown first; asks unless --yes).
 
@@ -290,6 +307,7 @@ def delete(
         _target(via, connection),
         show_plan=output.render_plan,
         confirm=confirm,
+        allow_data_loss=allow_data_loss,
     )
     if not outcome.plan.has_changes:
         output.info("nothing to delete: none of the declared objects exist")

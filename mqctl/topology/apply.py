@@ -23,7 +23,7 @@ from mqctl.topology.model import (
     TopologyObject,
     User,
 )
-from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, compute_plan
+from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, QueueUsage, compute_plan
 
 
 class Backend(Protocol):
@@ -41,7 +41,9 @@ class Backend(Protocol):
         """The broker's objects that `desired` is about (its vhosts, users, ...)."""
         ...
 
-    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]: ...
+    def queue_usage(self, queues: list[Queue]) -> dict[tuple[str, ...], QueueUsage]:
+        """(messages, consumers) of those of `queues` that exist, by key."""
+        ...
 
     def bulk_create(self, objects: list[TopologyObject], *, existing: Topology) -> None:
         """Create exchanges, queues and bindings; `existing` is the state read before."""
@@ -58,6 +60,7 @@ class PlanOptions:
     prune_prefix: str | None = None
     create_vhosts: bool = False
     recreate: bool = False
+    allow_data_loss: bool = False  # delete queues that hold messages (--allow-data-loss)
 
     def __post_init__(self) -> None:
         if self.prune_prefix is not None and not self.prune:
@@ -98,17 +101,41 @@ def make_plan(
         prune_prefix=options.prune_prefix,
         create_vhosts=options.create_vhosts,
     )
+    doomed = plan.of(Action.delete, Action.conflict) if options.recreate else plan.of(Action.delete)
+    add_usage(plan, backend, doomed, allow_data_loss=options.allow_data_loss)
     return plan, actual
+
+
+def add_usage(
+    plan: Plan, backend: Backend, changes: list[Change], *, allow_data_loss: bool
+) -> None:
+    """Mark each queue `changes` would delete with what it holds; unless `allow_data_loss`, a
+    queue to be deleted that holds messages is a refusal (a recreated one is handled by
+    check_plan, which says why)."""
+    queues = [(c, c.obj) for c in changes if isinstance(c.obj, Queue)]
+    if not queues:
+        return
+    usage = backend.queue_usage([queue for _, queue in queues])
+    for change, queue in queues:
+        change.usage = usage.get(queue.key)
+        if (
+            change.action is Action.delete
+            and change.usage is not None
+            and change.usage.messages
+            and not allow_data_loss
+        ):
+            plan.refusals.append(
+                f"{change.obj.title()} would be deleted but {change.usage}: deleting it loses "
+                "them; consume or move them first, or pass --allow-data-loss"
+            )
 
 
 def _needs_users(desired: Topology) -> bool:
     return bool(desired.objects["permissions"] or desired.objects["topic_permissions"])
 
 
-def check_plan(
-    plan: Plan, backend: Backend, actual: Topology, options: PlanOptions
-) -> list[Change]:
-    """Refuse what cannot be done safely; return the conflicting queues to recreate."""
+def refuse(plan: Plan) -> None:
+    """Raise PlanRefused (exit 1, nothing changed) with every refusal of the plan, if any."""
     if plan.refusals:
         raise PlanRefused(
             f"refused before changing anything ({len(plan.refusals)} "
@@ -116,6 +143,13 @@ def check_plan(
             + "\n  ".join(plan.refusals),
             None,
         )
+
+
+def check_plan(
+    plan: Plan, backend: Backend, actual: Topology, options: PlanOptions
+) -> list[Change]:
+    """Refuse what cannot be done safely; return the conflicting queues to recreate."""
+    refuse(plan)
     if options.prune and not plan.owned_vhosts:
         raise PlanRefused(
             "--prune deletes only inside the vhosts the files own, and these files declare none",
@@ -136,7 +170,7 @@ def check_plan(
         if not isinstance(obj, Queue):
             refusals.append(f"{obj.title()}: --recreate only recreates queues; {change.note}")
             continue
-        messages, consumers = backend.queue_usage(obj.vhost, obj.name)
+        messages, consumers = change.usage or (0, 0)
         if messages or consumers:
             refusals.append(
                 f"{obj.title()}: --recreate refused: it holds {messages} message(s) and has "
@@ -171,6 +205,8 @@ def execute(
     actual: Topology,
     recreate: list[Change],
     progress: Callable[[int], None] | None = None,
+    *,
+    allow_data_loss: bool = False,
 ) -> ApplyResult:
     """Carry out the plan: creates/updates in dependency order, then deletes in reverse."""
     result = ApplyResult(plan)
@@ -218,7 +254,9 @@ def execute(
     done["created"] = len(creates)
     done["redeclared"] = len(ensures)
     for change in reversed(_ordered_changes(plan.of(Action.delete))):
-        backend.delete(change.obj)
+        # A queue is deleted only while empty unless data loss was allowed: a message that
+        # arrived since the plan makes the broker refuse instead of dropping it.
+        backend.delete(change.obj, if_empty=not allow_data_loss)
         done["deleted"] += 1
         step(1)
     result.done = done

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from mqctl.topology.fields import items
+from mqctl.topology.fields import Fields, items
 from mqctl.topology.kinds import KINDS
 from mqctl.topology.kinds.base import Located, ReadContext, locator
 from mqctl.topology.kinds.routing import binding_definition, exchange_definition, queue_definition
@@ -25,6 +25,9 @@ __all__ = [
     "queue_definition",
     "to_definitions",
 ]
+# Keys the broker's exports carry besides the sections.
+MARKERS = frozenset({"rabbit_version", "rabbitmq_version", "product_name", "product_version"})
+DEFINITIONS_TOP_KEYS = MARKERS | {kind.section for kind in KINDS}
 # Vhost limits travel as parameters of this component in definitions files; mqctl keeps them on
 # the vhost.
 VHOST_LIMITS = "vhost-limits"
@@ -38,7 +41,13 @@ def parse_definitions(
     if not isinstance(data, LMap):
         problems.append(Problem(Loc(path, 1, 1), "a definitions file must be a JSON object"))
         return []
+    Fields(data, "a definitions file", DEFINITIONS_TOP_KEYS, problems)  # "queus" is an error
+    per_vhost = "vhosts" not in data  # as GET /api/definitions/{vhost} writes it
     ctx = ReadContext(problems, default_vhost=default_vhost, vhost_required=True)
+    if per_vhost and default_vhost is not None:
+        # Like RabbitMQ's POST /api/definitions/{vhost}: every object goes to that vhost, also
+        # those (policies) that still name the vhost they were exported from.
+        ctx = ReadContext(problems, default_vhost=default_vhost, override_vhost=True)
     out: list[Located] = []
     vhost_limits: dict[str, dict[str, int]] = {}
     for kind in KINDS:

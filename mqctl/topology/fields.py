@@ -68,13 +68,18 @@ class Fields:
                 )
             return default
         value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, str):
+            return value
+        raw = self.data.raw.get(key)
+        if isinstance(value, bool) or raw is None:
             self.bad(key, f"{key} must be a text, not {_describe(value)}", "a text (quote it)")
             return default
-        return str(value)
+        return raw  # a number or date as written: `name: 0x10` is the queue "0x10", never 16
 
     def name(self, key: str = "name") -> str:
         value = self.text(key, required=True)
+        if value == "":
+            self.bad(key, f"{key} is empty", "a name of at least one character")
         return value if value is not None else ""
 
     def flag(self, key: str, default: bool) -> bool:
@@ -96,6 +101,7 @@ class Fields:
             isinstance(value, bool)
             or not isinstance(value, int)
             or (minimum is not None and value < minimum)
+            or not _fits_64_bits(value)
         ):
             low = f" from {minimum}" if minimum is not None else ""
             self.bad(
@@ -194,9 +200,23 @@ def typed_value(value: Any, loc: Loc, problems: list[Problem]) -> Any:
         return {key: typed_value(item, value.loc_of(key), problems) for key, item in value.items()}
     if isinstance(value, LList):
         return [typed_value(item, value.loc_of(i), problems) for i, item in enumerate(value)]
+    if isinstance(value, int) and not isinstance(value, bool) and not _fits_64_bits(value):
+        problems.append(Problem(loc, f"{value} does not fit in 64 bits", LONG_RANGE))
+        return value
     if isinstance(value, float | int | str | bool) or value is None:
         return value
-    return str(value)  # dates and the like: as text, the way the management API would take them
+    return str(value)
+
+
+LONG_RANGE = f"a whole number from {-(2**63)} to {2**63 - 1}"
+
+
+def _fits_64_bits(value: int) -> bool:
+    """What the broker keeps of a number: AMQP's longest integer, signed 64 bits (the API
+    would turn a larger one into a float, which plans as unchanged against the integer)."""
+    return (
+        -(2**63) <= value < 2**63
+    )  # dates and the like: as text, the way the management API would take them
 
 
 def _describe(value: Any) -> str:

@@ -54,6 +54,9 @@ class LMap(dict[str, Any]):
         self.loc = loc
         self.key_pos: dict[str, tuple[int, int]] = {}
         self.value_pos: dict[str, tuple[int, int]] = {}
+        # Plain scalars YAML 1.1 typed (0x10, 12:30, 017, 1.10, 2024-01-01) as written, so that a
+        # name or key is never rewritten: only for values that did not stay text.
+        self.raw: dict[str, str] = {}
 
     def key_loc(self, key: str) -> Loc:
         pos = self.key_pos.get(key)
@@ -90,7 +93,9 @@ def expand_paths(paths: Sequence[str | Path], problems: list[Problem]) -> list[P
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in TOPOLOGY_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in TOPOLOGY_SUFFIXES and not _hidden(p, path)
             )
             if not found:
                 problems.append(
@@ -115,6 +120,11 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _hidden(path: Path, root: Path) -> bool:
+    """A dot-file or a file in a dot-directory below `root` (.git, an editor's .#backup)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def load_documents(
     paths: Sequence[str | Path], env: Mapping[str, str] | None, problems: list[Problem]
 ) -> list[Document]:
@@ -129,6 +139,10 @@ def load_documents(
             continue
         data = parse_text(text, name, env, problems)
         if data is None:
+            continue
+        foreign = _not_a_topology(path, data)
+        if foreign is not None:
+            problems.append(foreign)
             continue
         documents.append(Document(name, data, _looks_like_definitions(path, data)))
     return documents
@@ -162,7 +176,17 @@ def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Prob
         loader.dispose()
     if node is None:
         return LMap(Loc(name, 1, 1))
-    return _Walker(loader, name, env, problems).value(node)
+    try:
+        return _Walker(loader, name, env, problems).value(node)
+    except AliasBomb:
+        problems.append(
+            Problem(
+                Loc(name),
+                f"its aliases expand to more than {ALIAS_EXPANSION_LIMIT:,} values",
+                "write the values out, or use fewer nested aliases",
+            )
+        )
+        return None
 
 
 def _parse_json_fallback(text: str, name: str, problems: list[Problem]) -> Any:
@@ -199,6 +223,15 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
+# Aliases let a few lines stand for billions of values (a "billion laughs" file): the walker
+# expands them, so it counts what it builds and stops a file that expands far beyond its size.
+ALIAS_EXPANSION_LIMIT = 100_000
+
+
+class AliasBomb(Exception):
+    """The file's aliases expand to more values than the limit allows."""
+
+
 class _Walker:
     def __init__(
         self, loader: yaml.SafeLoader, name: str, env: Mapping[str, str], problems: list[Problem]
@@ -207,33 +240,21 @@ class _Walker:
         self.name = name
         self.env = env
         self.problems = problems
+        self.seen: set[int] = set()  # nodes built once
+        self.repeats = 0  # values built again for an alias
 
     def loc(self, node: yaml.Node) -> Loc:
         return Loc(self.name, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def value(self, node: yaml.Node) -> Any:
+        if id(node) in self.seen:
+            self.repeats += 1
+            if self.repeats > ALIAS_EXPANSION_LIMIT:
+                raise AliasBomb
+        else:
+            self.seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
-            result = LMap(self.loc(node))
-            for key_node, value_node in node.value:
-                key = self.value(key_node)
-                if not isinstance(key, str | int | float | bool) or key is None:
-                    self.problems.append(Problem(self.loc(key_node), "a key must be a plain text"))
-                    continue
-                key = str(key)
-                if key in result:
-                    self.problems.append(
-                        Problem(
-                            self.loc(key_node),
-                            f"key {key!r} given twice in one mapping "
-                            f"(first at line {result.key_pos[key][0]})",
-                        )
-                    )
-                    continue
-                result[key] = self.value(value_node)
-                result.key_pos[key] = _pos(key_node)
-                result.value_pos[key] = _pos(value_node)
-            return result
+            return self.mapping(node)
         if isinstance(node, yaml.SequenceNode):
             seq = LList(self.loc(node))
             for item in node.value:
@@ -244,6 +265,48 @@ class _Walker:
         if node.tag == _STR:  # most scalars: taken as they are, without the constructor's cost
             return self.interpolated(node) if "$" in node.value else node.value
         return self.loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.MappingNode) -> LMap:
+        explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+        self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor) first, then the rest
+        merged_count = len(node.value) - explicit
+        result = LMap(self.loc(node))
+        merged_keys: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
+            key = self.value(key_node)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                self.problems.append(Problem(self.loc(key_node), "a key must be a plain text"))
+                continue
+            if not isinstance(key, str):
+                key = key_node.value  # as written: 05 and 5 stay two keys, 0x10 stays 0x10
+            from_merge = index < merged_count
+            if key in result and key not in merged_keys:
+                self.problems.append(
+                    Problem(
+                        self.loc(key_node),
+                        f"key {key!r} given twice in one mapping "
+                        f"(first at line {result.key_pos[key][0]})",
+                    )
+                )
+                continue
+            # A key of the mapping itself overrides a merged one; a later merge an earlier one.
+            if from_merge:
+                merged_keys.add(key)
+            else:
+                merged_keys.discard(key)
+            value = self.value(value_node)
+            result[key] = value
+            result.raw.pop(key, None)
+            if isinstance(value_node, yaml.ScalarNode) and not isinstance(value, str):
+                result.raw[key] = self.raw_text(value_node)
+            result.key_pos[key] = _pos(key_node)
+            result.value_pos[key] = _pos(value_node)
+        return result
+
+    def raw_text(self, node: yaml.ScalarNode) -> str:
+        if "$" in node.value and not node.style:
+            return interpolate(node.value, self.env, self.loc(node), [])
+        return str(node.value)
 
     def interpolated(self, node: yaml.ScalarNode) -> Any:
         text = interpolate(node.value, self.env, self.loc(node), self.problems)
@@ -273,6 +336,7 @@ class _EventBuilder:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
         self.walker = _Walker(_LOADER(""), name, env, problems)
+        self.raw = ""  # the last scalar's text as written
 
     def build(self, text: str) -> Any:
         stack: list[Any] = []  # open containers
@@ -323,13 +387,17 @@ class _EventBuilder:
                             or kind is not yaml.ScalarEvent
                         ):
                             return _FALLBACK
-                        keys[-1] = (str(value), pos)
-                        if str(value) in top:
+                        # As written: 05 and 5 stay two keys, 0x10 stays 0x10.
+                        text = value if isinstance(value, str) else event.value
+                        keys[-1] = (text, pos)
+                        if text in top:
                             return _FALLBACK  # duplicate: the walker words the error
                         continue
                     top[key] = value
                     top.key_pos[key] = key_pos
                     top.value_pos[key] = pos
+                    if kind is yaml.ScalarEvent and not isinstance(value, str):
+                        top.raw[key] = self.raw
                     keys[-1] = (None, (0, 0))
             if kind is yaml.MappingStartEvent:
                 stack.append(value)
@@ -341,6 +409,7 @@ class _EventBuilder:
         return root
 
     def scalar(self, event: Any) -> Any:
+        self.raw = event.value  # the text as written (after ${VAR} substitution, below)
         tag = event.tag
         if tag is None:
             tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
@@ -352,6 +421,7 @@ class _EventBuilder:
             if "$" not in event.value:
                 return event.value
             node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+            self.raw = self.walker.raw_text(node)
             return self.walker.interpolated(node)
         if tag == _MERGE:
             return _FALLBACK
@@ -383,6 +453,19 @@ def interpolate(text: str, env: Mapping[str, str], loc: Loc, problems: list[Prob
 
 # Keys only the broker's exports carry (mqctl's format shares the section names).
 _DEFINITIONS_MARKERS = {"rabbit_version", "rabbitmq_version", "product_name", "product_version"}
+_SECTIONS = {
+    "vhosts",
+    "users",
+    "permissions",
+    "topic_permissions",
+    "parameters",
+    "global_parameters",
+    "policies",
+    "operator_policies",
+    "exchanges",
+    "queues",
+    "bindings",
+}
 
 
 def _looks_like_definitions(path: Path, data: Any) -> bool:
@@ -399,3 +482,19 @@ def _looks_like_definitions(path: Path, data: Any) -> bool:
     ):
         return True
     return path.suffix == ".json"
+
+
+def _not_a_topology(path: Path, data: Any) -> Problem | None:
+    """A JSON file that is neither definitions nor mqctl's format (a package.json, say): refused
+    rather than read as an empty topology."""
+    if path.suffix != ".json" or not isinstance(data, LMap) or not data:
+        return None
+    if data.get("format") == "mqctl-topology" or (_DEFINITIONS_MARKERS | _SECTIONS) & data.keys():
+        return None
+    keys = ", ".join(repr(k) for k in list(data)[:5])
+    return Problem(
+        data.loc,
+        f"not a topology file: none of its keys ({keys}) is a section of RabbitMQ definitions "
+        "or of mqctl's format",
+        'vhosts, queues, exchanges, bindings, policies, ... or "format": "mqctl-topology"',
+    )

@@ -29,7 +29,10 @@ def parse_document(
             Problem(Loc(path, 1, 1), "a topology file must be a mapping", ", ".join(TOP_KEYS))
         )
         return []
-    top = Fields(data, "a topology file", TOP_KEY_SET, problems)
+    # Top-level keys starting with x- are free: a place for YAML anchors (`x-base: &base ...`,
+    # then `<<: *base`), as in Compose files.
+    extensions = {key for key in data if key.startswith("x-")}
+    top = Fields(data, "a topology file", TOP_KEY_SET | extensions, problems)
     ctx = ReadContext(problems, default_vhost=top.text("vhost", "/") or "/", env=env)
     out: list[Located] = []
     for kind in KINDS:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from mqctl.topology.model import (
     BUILTIN_EXCHANGES,
@@ -74,6 +74,19 @@ class FieldDiff:
         return {"field": self.field, "old": self.old, "new": self.new}
 
 
+class QueueUsage(NamedTuple):
+    """What a queue holds: deleting it loses `messages`, and cancels its `consumers`."""
+
+    messages: int
+    consumers: int
+
+    def __str__(self) -> str:
+        def counted(n: int, noun: str) -> str:
+            return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+        return f"holds {counted(self.messages, 'message')}, {counted(self.consumers, 'consumer')}"
+
+
 @dataclass
 class Change:
     action: Action
@@ -81,6 +94,8 @@ class Change:
     actual: TopologyObject | None = None
     diffs: list[FieldDiff] = field(default_factory=list)
     note: str | None = None
+    # For a queue to be deleted or recreated: what it holds (read just before planning).
+    usage: QueueUsage | None = None
 
     def to_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -93,6 +108,8 @@ class Change:
             result["fields"] = [d.to_json() for d in self.diffs]
         if self.note:
             result["note"] = self.note
+        if self.usage is not None:
+            result["messages"], result["consumers"] = self.usage
         if self.obj.loc.line:
             result["location"] = str(self.obj.loc)
         return result

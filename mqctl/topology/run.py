@@ -14,7 +14,14 @@ from pathlib import Path
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, ExitStatus
-from mqctl.topology.apply import ApplyResult, PlanOptions, check_plan, execute, make_plan
+from mqctl.topology.apply import (
+    ApplyResult,
+    PlanOptions,
+    check_plan,
+    execute,
+    make_plan,
+    refuse,
+)
 from mqctl.topology.backends import Via, http_backend, open_backend
 from mqctl.topology.model import Topology
 from mqctl.topology.plan import Action, Plan
@@ -103,7 +110,15 @@ def apply(
         if not result.has_changes and not result.of(Action.ensure):
             return ApplyOutcome(result)
         with progress() as advance:
-            return ApplyOutcome(result, execute(result, backend, actual, to_recreate, advance))
+            done = execute(
+                result,
+                backend,
+                actual,
+                to_recreate,
+                advance,
+                allow_data_loss=options.allow_data_loss,
+            )
+            return ApplyOutcome(result, done)
 
 
 @dataclass
@@ -118,6 +133,7 @@ def delete(
     *,
     show_plan: Callable[[Plan], None] = lambda plan: None,
     confirm: Callable[[Plan], bool] = lambda plan: True,
+    allow_data_loss: bool = False,
 ) -> DeleteOutcome:
     """Remove from the broker what the files declare. The plan goes to `show_plan`, then, when
     there is something to delete, to `confirm`; a no deletes nothing and raises BadInput."""
@@ -125,13 +141,15 @@ def delete(
 
     desired = _load_for(files, target.via)
     with open_backend(target.settings, target.via) as backend:
-        result = delete_plan(backend, desired)
+        result = delete_plan(backend, desired, allow_data_loss=allow_data_loss)
         show_plan(result)
+        refuse(result)
         if not result.has_changes:
             return DeleteOutcome(result)
         if not confirm(result):
             raise BadInput("not confirmed; nothing was deleted")
-        return DeleteOutcome(result, execute_delete(result, backend))
+        deleted = execute_delete(result, backend, allow_data_loss=allow_data_loss)
+        return DeleteOutcome(result, deleted)
 
 
 def export(

@@ -21,6 +21,7 @@ from mqctl.amqp_connection import channel_error, connection_error, open_connecti
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BadInput, BrokerError
 from mqctl.messaging import codec
+from mqctl.topology.backends.usage import UsageMap, passive_usage
 from mqctl.topology.kinds import BY_SECTION, KINDS
 from mqctl.topology.kinds.base import AmqpMethods
 from mqctl.topology.model import Binding, Exchange, Queue, Topology, TopologyObject
@@ -129,10 +130,8 @@ class AmqpBackend:
         except AccessRefused:
             return []  # the vhost does not exist (yet): nothing in it exists either
 
-    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
-        with self._connection(vhost) as connection:
-            ok = connection.channel().queue_declare(name, passive=True)
-            return int(ok.method.message_count), int(ok.method.consumer_count)
+    def queue_usage(self, queues: list[Queue]) -> UsageMap:
+        return passive_usage(self.settings, queues)
 
     def bulk_create(self, objects: list[TopologyObject], *, existing: Topology) -> None:
         """Exchanges first, then queues each followed by their bindings, pipelined over many

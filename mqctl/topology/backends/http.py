@@ -10,15 +10,15 @@ plan and checks; everything else is one request per object.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from mqctl.management import ManagementClient
+from mqctl.topology.backends.usage import UsageMap, merged, passive_usage
 from mqctl.topology.backends.vhost_state import read_vhost
 from mqctl.topology.definitions import from_broker
 from mqctl.topology.kinds import BY_SECTION
-from mqctl.topology.model import GlobalParameter, Topology, TopologyObject, User
-from mqctl.topology.plan import BrokerFacts
+from mqctl.topology.model import GlobalParameter, Queue, Topology, TopologyObject, User
+from mqctl.topology.plan import BrokerFacts, QueueUsage
 
 SOURCE = "<broker>"
 _NOT_PARAMETERS = frozenset({"vhost-limits", "operator_policy"})
@@ -123,24 +123,21 @@ class HttpBackend:
             topology.add(obj)
         return topology
 
-    def queue_usage(self, vhost: str, name: str) -> tuple[int, int]:
-        """(messages, consumers) of one queue, for `--recreate`.
-
-        The API's figures lag by a statistics interval; a passive declare over AMQP is exact for
-        ready messages and consumers, and the API adds unacknowledged ones. The larger wins.
-        """
-        info = self.client.get("queues", vhost, name)
-        messages, consumers = int(info.get("messages") or 0), int(info.get("consumers") or 0)
-        from mqctl.amqp_connection import open_connection  # pika only when recreating
-
-        connection = open_connection(replace(self.client.settings, vhost=vhost))
-        try:
-            ok = connection.channel().queue_declare(name, passive=True)
-            messages = max(messages, int(ok.method.message_count))
-            consumers = max(consumers, int(ok.method.consumer_count))
-        finally:
-            connection.close()
-        return messages, consumers
+    def queue_usage(self, queues: list[Queue]) -> UsageMap:
+        """(messages, consumers) of the queues that exist: the API's figures (which count
+        unacknowledged messages but lag by a statistics interval) and passive declares (exact
+        for ready messages and consumers); the larger wins."""
+        wanted = {q.key for q in queues}
+        listed: UsageMap = {}
+        for vhost in dict.fromkeys(q.vhost for q in queues):
+            columns = {"columns": "name,messages,consumers"}
+            for item in self.client.get("queues", vhost, params=columns):
+                key = (vhost, item["name"])
+                if key in wanted:
+                    listed[key] = QueueUsage(
+                        int(item.get("messages") or 0), int(item.get("consumers") or 0)
+                    )
+        return merged(listed, passive_usage(self.client.settings, queues))
 
     # --- changing --------------------------------------------------------------------------
 

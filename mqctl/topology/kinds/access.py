@@ -12,9 +12,9 @@ from mqctl.topology.kinds.base import (
     TAGS,
     VHOST,
     Api,
+    DefinitionFields,
     Key,
     Kind,
-    Lenient,
     Located,
     ReadContext,
     int_map,
@@ -37,6 +37,18 @@ SECRETS = ("password", "password_env", "password_file", "password_hash")
 
 
 # --- users -------------------------------------------------------------------------------------
+
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+USER_DEFINITION_KEYS = frozenset(
+    ("name", "password_hash", "hashing_algorithm", "tags", "limits", "password")
+)
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+PERMISSION_DEFINITION_KEYS = frozenset(("user", "vhost", "configure", "write", "read"))
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+TOPIC_PERMISSION_DEFINITION_KEYS = frozenset(("user", "vhost", "exchange", "write", "read"))
 
 
 def read_user_yaml(item: LMap, ctx: ReadContext) -> Located:
@@ -99,7 +111,7 @@ def write_user_yaml(u: User) -> dict[str, Any]:
 
 
 def read_user_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a user", ctx.problems)
+    f = DefinitionFields(item, "a user", USER_DEFINITION_KEYS, ctx.problems)
     password = f.text("password")
     if password is not None:
         register_secret(password)
@@ -208,7 +220,7 @@ def write_permission_yaml(p: Permission) -> dict[str, Any]:
 
 
 def read_permission_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a permission", ctx.problems)
+    f = DefinitionFields(item, "a permission", PERMISSION_DEFINITION_KEYS, ctx.problems)
     perm = Permission(
         user=f.text("user", required=True) or "",
         vhost=ctx.vhost_of(f),
@@ -283,7 +295,7 @@ def write_topic_permission_yaml(p: TopicPermission) -> dict[str, Any]:
 
 
 def read_topic_permission_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a topic permission", ctx.problems)
+    f = DefinitionFields(item, "a topic permission", TOPIC_PERMISSION_DEFINITION_KEYS, ctx.problems)
     perm = TopicPermission(
         user=f.text("user", required=True) or "",
         vhost=ctx.vhost_of(f),

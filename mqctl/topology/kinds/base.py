@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mqctl.topology.fields import Fields
-from mqctl.topology.loader import LMap, Problem
+from mqctl.topology.loader import LList, LMap, Problem
 from mqctl.topology.model import Loc, TopologyObject
 
 Where = Callable[[str], Loc]
@@ -94,8 +94,12 @@ class ReadContext:
     env: Mapping[str, str] = field(default_factory=dict)
     # Definitions files: a missing `vhost` is a problem unless a default was given.
     vhost_required: bool = False
+    # A per-vhost definitions file applied to --vhost NAME: every object goes there.
+    override_vhost: bool = False
 
     def vhost_of(self, f: Fields) -> str:
+        if self.override_vhost and self.default_vhost is not None:
+            return self.default_vhost
         if f.has("vhost"):
             return f.text("vhost", required=True) or ""
         if self.default_vhost is not None:
@@ -233,12 +237,24 @@ def write_limits(limits: Mapping[str, int]) -> dict[str, int]:
 
 
 def int_map(f: Fields, key: str) -> dict[str, int] | None:
-    """A definitions file's limits: the whole numbers of a mapping."""
+    """A definitions file's limits: a mapping, or as `rabbitmqctl export_definitions` writes
+    them, a list of [name, value] pairs (or of one-key mappings); [] is no limits."""
     if not f.has(key):
         return None
-    return {
-        k: v for k, v in f.mapping(key).items() if isinstance(v, int) and not isinstance(v, bool)
-    }
+    value = f.data[key]
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(value, LList):
+        for item in value:
+            if isinstance(item, list) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            elif isinstance(item, dict) and len(item) == 1:
+                pairs.extend(item.items())
+            else:
+                f.bad(key, f"{key} must be a mapping or a list of [name, value] pairs")
+                return None
+    else:
+        pairs = list(f.mapping(key).items())
+    return {str(k): v for k, v in pairs if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def put_limits(api: Api, path: str, owner: str, limits: Mapping[str, int]) -> None:
@@ -254,7 +270,18 @@ def put_limits(api: Api, path: str, owner: str, limits: Mapping[str, int]) -> No
 
 
 class Lenient(Fields):
-    """Fields of a definitions file: whatever keys a broker's export carries are accepted."""
+    """Fields whose keys are free (a vhost's metadata)."""
 
     def __init__(self, data: LMap, what: str, problems: list[Problem]) -> None:
         super().__init__(data, what, data.keys(), problems)
+
+
+class DefinitionFields(Fields):
+    """An entry of a definitions file: an unknown key is a problem (a misspelled `durabel`
+    would otherwise be dropped without a word)."""
+
+    def __init__(
+        self, data: LMap, what: str, allowed: frozenset[str], problems: list[Problem]
+    ) -> None:
+        super().__init__(data, f"{what} (definitions)", allowed, problems)
+        self.what = what

@@ -9,15 +9,21 @@ from mqctl.topology.kinds.base import (
     NAME,
     VHOST,
     Api,
+    DefinitionFields,
     Key,
     Kind,
-    Lenient,
     Located,
     ReadContext,
     locator,
 )
 from mqctl.topology.loader import LMap
 from mqctl.topology.model import GlobalParameter, Parameter
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+PARAMETER_DEFINITION_KEYS = frozenset(("vhost", "component", "name", "value"))
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+GLOBAL_DEFINITION_KEYS = frozenset(("name", "value"))
 
 
 def _value(item: LMap, ctx: ReadContext) -> Any:
@@ -37,7 +43,7 @@ def read_parameter_yaml(item: LMap, ctx: ReadContext) -> Located:
 
 
 def read_parameter_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a parameter", ctx.problems)
+    f = DefinitionFields(item, "a parameter", PARAMETER_DEFINITION_KEYS, ctx.problems)
     component = f.text("component", required=True) or ""
     vhost = ctx.vhost_of(f)
     param = Parameter(
@@ -91,7 +97,7 @@ def read_global_yaml(item: LMap, ctx: ReadContext) -> Located:
 
 
 def read_global_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a global parameter", ctx.problems)
+    f = DefinitionFields(item, "a global parameter", GLOBAL_DEFINITION_KEYS, ctx.problems)
     return GlobalParameter(name=f.name(), value=_value(item, ctx), loc=item.loc), locator(item)
 
 

@@ -10,9 +10,9 @@ from mqctl.topology.kinds.base import (
     NAME,
     VHOST,
     Api,
+    DefinitionFields,
     Key,
     Kind,
-    Lenient,
     Located,
     ReadContext,
     locator,
@@ -32,6 +32,10 @@ KEYS = (
 KEY_NAMES = frozenset(k.name for k in KEYS)
 
 
+# The keys of its entries in RabbitMQ's definitions JSON.
+DEFINITION_KEYS = frozenset(("vhost", "name", "pattern", "apply-to", "definition", "priority"))
+
+
 def _reader(cls: type[Policy]) -> Any:
     def read_yaml(item: LMap, ctx: ReadContext) -> Located:
         f = Fields(item, "a policy", KEY_NAMES, ctx.problems)
@@ -47,7 +51,7 @@ def _reader(cls: type[Policy]) -> Any:
         return policy, locator(item)
 
     def read_definitions(item: LMap, ctx: ReadContext) -> Located:
-        f = Lenient(item, "a policy", ctx.problems)
+        f = DefinitionFields(item, "a policy", DEFINITION_KEYS, ctx.problems)
         policy = cls(
             vhost=ctx.vhost_of(f),
             name=f.name(),

@@ -12,16 +12,16 @@ from mqctl.topology.kinds.base import (
     VHOST,
     AmqpMethods,
     Api,
+    DefinitionFields,
     Key,
     Kind,
-    Lenient,
     Located,
     ReadContext,
     interpolable,
     locator,
 )
 from mqctl.topology.loader import LMap
-from mqctl.topology.model import Binding, Exchange, Queue, same_value
+from mqctl.topology.model import Binding, Exchange, Queue, canonical, same_value
 from mqctl.topology.rules import (
     BUILTIN_EXCHANGE_TYPES,
     QUEUE_ARGUMENT_BY_NAME,
@@ -30,6 +30,19 @@ from mqctl.topology.rules import (
     check_binding,
     check_exchange,
     check_queue,
+)
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+EXCHANGE_DEFINITION_KEYS = frozenset(
+    ("name", "vhost", "type", "durable", "auto_delete", "internal", "arguments")
+)
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+QUEUE_DEFINITION_KEYS = frozenset(("name", "vhost", "type", "durable", "auto_delete", "arguments"))
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+BINDING_DEFINITION_KEYS = frozenset(
+    ("source", "vhost", "destination", "destination_type", "routing_key", "arguments")
 )
 
 
@@ -45,6 +58,13 @@ def read_exchange_yaml(item: LMap, ctx: ReadContext) -> Located:
     args = plain_arguments(f.mapping("arguments"), ctx.problems)
     ae = f.text("alternate_exchange")
     if ae is not None:
+        if args.get("alternate-exchange", ae) != ae:
+            f.bad(
+                "alternate_exchange",
+                f"alternate_exchange and arguments.alternate-exchange set the same argument to "
+                f"{ae!r} and {args['alternate-exchange']!r}",
+                "one of them: alternate_exchange: NAME",
+            )
         args["alternate-exchange"] = ae
     exchange = Exchange(
         vhost=ctx.vhost_of(f),
@@ -76,7 +96,7 @@ def write_exchange_yaml(e: Exchange) -> dict[str, Any]:
 
 
 def read_exchange_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "an exchange", ctx.problems)
+    f = DefinitionFields(item, "an exchange", EXCHANGE_DEFINITION_KEYS, ctx.problems)
     exchange = Exchange(
         vhost=ctx.vhost_of(f),
         name=f.name(),
@@ -180,12 +200,27 @@ def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     f = Fields(item, "a queue", QUEUE.key_names, ctx.problems)
     args = plain_arguments(f.mapping("arguments"), ctx.problems)
     qtype = f.text("type", "classic") or "classic"
+    if f.has("type") and args.get("x-queue-type", qtype) != qtype:
+        f.bad(
+            "type",
+            f"type and arguments.x-queue-type set the queue's type to {qtype!r} and "
+            f"{args['x-queue-type']!r}",
+            "one of them: type: TYPE",
+        )
     if qtype != "classic":
         args["x-queue-type"] = qtype
     renames: dict[str, str] = {"x-queue-type": "type"}
     for spec in QUEUE_ARGUMENTS:
         if f.has(spec.key):
-            args[spec.argument] = typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
+            value = typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
+            if spec.argument in args and not same_value(args[spec.argument], value):
+                f.bad(
+                    spec.key,
+                    f"{spec.key} and arguments.{spec.argument} set the same argument to "
+                    f"{canonical(value)} and {canonical(args[spec.argument])}",
+                    f"one of them: {spec.key}: VALUE or arguments: {{{spec.argument}: VALUE}}",
+                )
+            args[spec.argument] = value
             renames[spec.argument] = spec.key
     if f.flag("exclusive", False):
         why = (
@@ -232,7 +267,7 @@ def write_queue_yaml(q: Queue) -> dict[str, Any]:
 
 
 def read_queue_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a queue", ctx.problems)
+    f = DefinitionFields(item, "a queue", QUEUE_DEFINITION_KEYS, ctx.problems)
     args = plain_arguments(f.mapping("arguments"), ctx.problems)
     qtype = f.text("type")
     if qtype and qtype != "classic" and "x-queue-type" not in args:
@@ -363,7 +398,7 @@ def write_binding_yaml(b: Binding) -> dict[str, Any]:
 
 
 def read_binding_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a binding", ctx.problems)
+    f = DefinitionFields(item, "a binding", BINDING_DEFINITION_KEYS, ctx.problems)
     binding = Binding(
         vhost=ctx.vhost_of(f),
         source=f.text("source", "") or "",

@@ -9,6 +9,7 @@ from mqctl.topology.kinds.base import (
     NAME,
     TAGS,
     Api,
+    DefinitionFields,
     Key,
     Kind,
     Lenient,
@@ -24,6 +25,11 @@ from mqctl.topology.kinds.base import (
 from mqctl.topology.loader import LMap
 from mqctl.topology.model import Vhost
 from mqctl.topology.rules import QUEUE_TYPES, check_vhost
+
+# The keys of its entries in RabbitMQ's definitions JSON.
+DEFINITION_KEYS = frozenset(
+    ("name", "description", "tags", "default_queue_type", "metadata", "limits", "tracing")
+)
 
 
 def read_yaml(item: LMap, ctx: ReadContext) -> Located:
@@ -53,7 +59,7 @@ def write_yaml(v: Vhost) -> dict[str, Any]:
 
 
 def read_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = Lenient(item, "a vhost", ctx.problems)
+    f = DefinitionFields(item, "a vhost", DEFINITION_KEYS, ctx.problems)
     mf = Lenient(f.mapping("metadata"), "vhost metadata", ctx.problems)
     description = f.text("description") if f.has("description") else mf.text("description")
     tags = (

@@ -1,0 +1,253 @@
+"""Offline: what the loader refuses, and what it keeps exactly as written (issue 15's findings)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mqctl.topology.model import Binding, Policy, Queue, Vhost
+from mqctl.topology.validate import load_topology, read_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(*paths: Path) -> list[str]:
+    _, found = read_topology(list(paths), {})
+    return [str(p) for p in found]
+
+
+def test_a_misspelled_section_of_definitions_json_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "defs.json",
+        '{"rabbit_version": "3.10.8",\n "queus": [{"name": "important", "vhost": "/"}]}\n',
+    )
+    assert problems(path) == [
+        f"{path}:2:2: unknown key 'queus' in a definitions file (allowed: bindings, exchanges, "
+        "global_parameters, operator_policies, parameters, permissions, policies, "
+        "product_name, product_version, queues, rabbit_version, rabbitmq_version, "
+        "topic_permissions, users, vhosts)"
+    ]
+
+
+def test_an_unknown_key_in_a_definitions_entry_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "defs.json",
+        '{"queues": [{"name": "q", "vhost": "/", "durabel": false}]}\n',
+    )
+    assert problems(path) == [
+        f"{path}:1:41: unknown key 'durabel' in a queue (definitions) "
+        "(allowed: arguments, auto_delete, durable, name, type, vhost)"
+    ]
+
+
+def test_a_json_file_that_is_not_definitions_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "package.json", '{"name": "web", "version": "1.0.0"}\n')
+    assert problems(path) == [
+        f"{path}:1:1: not a topology file: none of its keys ('name', 'version') is a section of "
+        "RabbitMQ definitions or of mqctl's format (allowed: vhosts, queues, exchanges, "
+        'bindings, policies, ... or "format": "mqctl-topology")'
+    ]
+
+
+def test_hidden_files_in_a_directory_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.yaml", "queues: [{name: seen}]\n")
+    write(tmp_path / "d" / ".#a.yaml", "queues: [{name: editor-backup}]\n")
+    write(tmp_path / "d" / ".git" / "b.yaml", "queues: [{name: in-git}]\n")
+    topology = load_topology([tmp_path / "d"], {})
+    assert [q.name for q in topology.of(Queue)] == ["seen"]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        '[["max-connections", 10], ["max-queues", 5]]',
+        '[{"max-connections": 10}, {"max-queues": 5}]',
+        '{"max-connections": 10, "max-queues": 5}',
+    ],
+    ids=["pairs", "one-key-maps", "mapping"],
+)
+def test_vhost_limits_as_rabbitmqctl_exports_them(tmp_path: Path, limits: str) -> None:
+    path = write(
+        tmp_path / "defs.json",
+        '{"rabbit_version": "3.10.8", "vhosts": [{"name": "v", "limits": ' + limits + "}]}\n",
+    )
+    (vhost,) = load_topology([path], {}).of(Vhost)
+    assert vhost.limits == {"max-connections": 10, "max-queues": 5}
+
+
+def test_empty_limits_list_is_no_limits(tmp_path: Path) -> None:
+    path = write(tmp_path / "defs.json", '{"vhosts": [{"name": "v", "limits": []}]}\n')
+    (vhost,) = load_topology([path], {}).of(Vhost)
+    assert vhost.limits == {}
+
+
+def test_yaml_merge_keys_work(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        "x-durable: &durable {durable: true, message_ttl: 10, max_length: 1}\n"
+        "queues:\n"
+        "  - <<: *durable\n    name: a\n"
+        "  - {<<: *durable, name: b, max_length: 5}\n",
+    )
+    queues = {q.name: q.arguments for q in load_topology([path], {}).of(Queue)}
+    assert queues == {
+        "a": {"x-message-ttl": 10, "x-max-length": 1},
+        "b": {"x-message-ttl": 10, "x-max-length": 5},  # the mapping's own key wins
+    }
+
+
+BOMB = """\
+x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+x-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+x-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+x-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+x-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+x-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+x-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+x-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+x-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+queues:
+  - {name: q, arguments: {x-bomb: *i}}
+"""
+
+
+def _limit_memory() -> None:
+    two_gib = 2 * 1024**3
+    resource.setrlimit(resource.RLIMIT_AS, (two_gib, two_gib))
+
+
+def test_an_alias_bomb_is_bad_input_quickly_in_bounded_memory(tmp_path: Path) -> None:
+    path = write(tmp_path / "bomb.yaml", BOMB)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "mqctl", "topology", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,  # a 2 GiB address space: far less than the expansion needs
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert (result.returncode, result.stderr.splitlines()) == (
+        4,
+        [
+            "mqctl: error: the topology is invalid (1 problem); nothing was applied",
+            f"{path}: its aliases expand to more than 100,000 values (allowed: write the values "
+            "out, or use fewer nested aliases)",
+        ],
+    )
+    assert elapsed < 5, elapsed  # interpreter start-up included
+
+
+def test_yaml_1_1_scalars_in_names_and_keys_stay_as_written(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        "vhost: 2024-01-01\n"
+        "exchanges: [{name: 0x10, type: headers}]\n"
+        "queues:\n"
+        "  - {name: 12:30}\n"
+        "  - {name: 017, arguments: {05: a, 5: b, 0o7: c}}\n"
+        "bindings:\n"
+        "  - {from: 0x10, to_queue: 017, routing_key: 1.10, arguments: {x-match: any, 1e3: v}}\n",
+    )
+    topology = load_topology([path], {})
+    assert [q.key for q in topology.of(Queue)] == [("2024-01-01", "12:30"), ("2024-01-01", "017")]
+    assert topology.of(Queue)[1].arguments == {"05": "a", "5": "b", "0o7": "c"}
+    (binding,) = topology.of(Binding)
+    assert (binding.source, binding.destination, binding.routing_key) == ("0x10", "017", "1.10")
+    assert binding.arguments == {"x-match": "any", "1e3": "v"}
+
+
+def test_a_yaml_boolean_as_a_name_is_refused_with_quote_it(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.yaml", "queues: [{name: yes}]\n")
+    assert problems(path) == [
+        f"{path}:1:17: name must be a text, not true (allowed: a text (quote it))"
+    ]
+
+
+def test_empty_names_are_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        'queues: [{name: ""}]\nvhosts: [{name: ""}]\npolicies: [{name: "", pattern: x, '
+        "definition: {max-length: 1}}]\n",
+    )
+    assert problems(path) == [
+        f"{path}:1:17: name is empty (allowed: a name of at least one character)",
+        f"{path}:2:17: name is empty (allowed: a name of at least one character)",
+        f"{path}:3:19: name is empty (allowed: a name of at least one character)",
+    ]
+
+
+def test_conflicting_spellings_of_one_argument_are_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        "queues:\n"
+        "  - {name: a, message_ttl: 1000, arguments: {x-message-ttl: 2000}}\n"
+        "  - {name: b, message_ttl: 1000, arguments: {x-message-ttl: 1000}}\n"
+        "  - {name: c, type: quorum, arguments: {x-queue-type: stream}}\n"
+        "exchanges:\n"
+        "  - {name: e, alternate_exchange: x, arguments: {alternate-exchange: y}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:2:28: message_ttl and arguments.x-message-ttl set the same argument to 1000 "
+        "and 2000 (allowed: one of them: message_ttl: VALUE or arguments: {x-message-ttl: VALUE})",
+        f"{path}:4:21: type and arguments.x-queue-type set the queue's type to 'quorum' and "
+        "'stream' (allowed: one of them: type: TYPE)",
+        f"{path}:6:35: alternate_exchange and arguments.alternate-exchange set the same argument "
+        "to 'x' and 'y' (allowed: one of them: alternate_exchange: NAME)",
+    ]
+
+
+def test_integers_beyond_64_bits_are_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "t.yaml",
+        "queues: [{name: q, arguments: {x-big: 99999999999999999999}}]\n"
+        "policies: [{name: p, pattern: x, definition: {max-length: -9223372036854775809}}]\n",
+    )
+    allowed = "(allowed: a whole number from -9223372036854775808 to 9223372036854775807)"
+    assert problems(path) == [
+        f"{path}:1:39: 99999999999999999999 does not fit in 64 bits {allowed}",
+        f"{path}:2:59: -9223372036854775809 does not fit in 64 bits {allowed}",
+    ]
+
+
+def test_a_per_vhost_definitions_file_goes_wholly_to_the_vhost_given(tmp_path: Path) -> None:
+    """GET /api/definitions/{vhost} leaves `vhost` out of queues but not of policies: with
+    --vhost NEW every object goes to NEW, as RabbitMQ's own import into NEW does."""
+    exported = {
+        "rabbit_version": "3.10.8",
+        "queues": [{"name": "q", "durable": True, "auto_delete": False, "arguments": {}}],
+        "policies": [
+            {
+                "vhost": "source",
+                "name": "p",
+                "pattern": "^q$",
+                "apply-to": "queues",
+                "definition": {"max-length": 5},
+                "priority": 0,
+            }
+        ],
+    }
+    path = write(tmp_path / "defs.json", json.dumps(exported))
+    topology = load_topology([path], {}, default_vhost="NEW")
+    assert [q.key for q in topology.of(Queue)] == [("NEW", "q")]
+    assert [p.key for p in topology.of(Policy)] == [("NEW", "p")]
+
+
+def test_the_loader_knows_every_section_of_the_registry() -> None:
+    from mqctl.topology import loader
+    from mqctl.topology.kinds import KINDS
+
+    assert {kind.section for kind in KINDS} == loader._SECTIONS
