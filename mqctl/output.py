@@ -611,6 +611,8 @@ _Parts = list[tuple[str, str]]
 
 def _plan_parts(plan: Plan, show_unchanged: bool) -> Iterator[_Parts]:
     """The lines of a plan, each as (text, style) pieces."""
+    for heading in plan.header():
+        yield [(heading, "dim")]
     for change in plan.changes:
         action = str(change.action)
         if action == "unchanged" and not show_unchanged:

@@ -984,3 +984,53 @@ def test_delete_of_a_queue_holding_messages_is_refused_over_amqp_too(
         "deleting it loses them; consume or move them first, or pass --allow-data-loss\n"
     )
     assert api("GET", f"queues/{quote(vhost)}/q")["name"] == "q"
+
+
+@pytest.mark.parametrize("how", ["--vhost", "url", "MQCTL_VHOST"])
+def test_objects_without_a_vhost_go_to_the_connections_vhost(
+    how: str, vhost: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write(tmp_path / "a.yaml", "queues: [{name: q}]\n")
+    args: tuple[str, ...] = ("--api", API_URL)
+    if how == "--vhost":
+        args += ("--url", "amqp://guest:guest@127.0.0.1:5672/%2f", "--vhost", vhost)
+    elif how == "url":
+        args += ("--url", f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}")
+    else:
+        monkeypatch.setenv("MQCTL_VHOST", vhost)
+        args += ("--url", "amqp://guest:guest@127.0.0.1:5672")
+    plan = cli.raw("topology", "plan", str(files), *args)
+    assert plan.status == 2, plan.err
+    assert plan.out.splitlines()[:2] == [
+        f"objects without a vhost go to {vhost!r}, the connection's vhost (--vhost, the URL's "
+        "path or MQCTL_VHOST; / when none is given)",
+        f"+ create    queue 'q' in vhost {vhost!r}",
+    ]
+    applied = cli.raw("topology", "apply", str(files), *args)
+    assert applied.status == 0, applied.err
+    assert [q["name"] for q in api("GET", f"queues/{quote(vhost)}")] == ["q"]
+
+
+def test_a_per_vhost_export_applied_with_vhost_goes_wholly_to_that_vhost(
+    vhost: str, unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    """The policies of GET /api/definitions/{vhost} name their vhost: with --vhost NEW they
+    once changed the source's policy and created none in NEW."""
+    source = write(
+        tmp_path / "t.yaml",
+        f"vhost: {json.dumps(vhost)}\nqueues: [{{name: q}}]\n"
+        "policies: [{name: p, pattern: '^q$', apply_to: queues, definition: {max-length: 5}}]\n",
+    )
+    assert cli("topology", "apply", str(source)).status == 0
+    exported = api("GET", f"definitions/{quote(vhost)}")
+    assert exported["policies"][0]["vhost"] == vhost
+    path = write(tmp_path / "defs.json", json.dumps(exported))
+    new = unique + "-new"
+    with own_vhosts(new):
+        api("PUT", f"vhosts/{quote(new)}")
+        applied = cli("topology", "apply", str(path), "--vhost", new)
+        assert applied.status == 0, applied.err
+        assert api("GET", f"policies/{quote(new)}/p")["definition"] == {"max-length": 5}
+        assert [q["name"] for q in api("GET", f"queues/{quote(new)}")] == ["q"]
+        assert cli("topology", "plan", str(path), "--vhost", new).status == 0
+    assert [p["name"] for p in api("GET", f"policies/{quote(vhost)}")] == ["p"]

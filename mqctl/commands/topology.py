@@ -114,12 +114,16 @@ def _options(
 
 
 def _files(paths: list[Path], connection: ConnectionFlags) -> Files:
-    """The files, and `--vhost` when given once: where a per-vhost definitions export (no `vhost`
-    keys) goes."""
+    """The files; `--vhost` when given once, where a per-vhost definitions export (no `vhost`
+    keys) goes; the connection's vhost, where objects of a YAML file without one go."""
     from mqctl.topology.run import Files
 
     vhosts = connection.vhosts()
-    return Files(paths, definitions_vhost=vhosts[0] if len(vhosts) == 1 else None)
+    return Files(
+        paths,
+        definitions_vhost=vhosts[0] if len(vhosts) == 1 else None,
+        connection_vhost=connection.settings().vhost,
+    )
 
 
 def _target(via: Via, connection: ConnectionFlags) -> Target:

@@ -101,6 +101,7 @@ def make_plan(
         prune_prefix=options.prune_prefix,
         create_vhosts=options.create_vhosts,
     )
+    plan.default_vhost = desired.default_vhost
     doomed = plan.of(Action.delete, Action.conflict) if options.recreate else plan.of(Action.delete)
     add_usage(plan, backend, doomed, allow_data_loss=options.allow_data_loss)
     return plan, actual

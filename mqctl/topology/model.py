@@ -404,6 +404,8 @@ class Topology:
     objects: dict[str, dict[tuple[str, ...], TopologyObject]] = field(
         default_factory=lambda: {cls.kind: {} for cls in KINDS}
     )
+    # Set when objects of a YAML file without any vhost went to the connection's vhost.
+    default_vhost: str | None = None
 
     def add(self, obj: TopologyObject) -> TopologyObject | None:
         """Add `obj`; return the object already there under the same key, if any (not replaced)."""

@@ -131,6 +131,8 @@ class Plan:
     changes: list[Change]
     refusals: list[str] = field(default_factory=list)
     owned_vhosts: list[str] = field(default_factory=list)
+    # Where objects without a vhost went (the connection's vhost), when some did: the header.
+    default_vhost: str | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -159,7 +161,16 @@ class Plan:
             "summary": self.counts(),
             "refusals": self.refusals,
             "has_changes": self.has_changes,
+            **({"default_vhost": self.default_vhost} if self.default_vhost is not None else {}),
         }
+
+    def header(self) -> list[str]:
+        if self.default_vhost is None:
+            return []
+        return [
+            f"objects without a vhost go to {self.default_vhost!r}, the connection's vhost "
+            "(--vhost, the URL's path or MQCTL_VHOST; / when none is given)"
+        ]
 
 
 def password_matches(password: str, stored_hash: str, algorithm: str | None) -> bool:

@@ -40,7 +40,7 @@ def delete_plan(backend: Backend, desired: Topology, *, allow_data_loss: bool = 
         for queue in actual.of(Queue)
         if queue.vhost in doomed_vhosts and desired.get(queue.kind, queue.key) is None
     )
-    plan = Plan(changes)
+    plan = Plan(changes, default_vhost=desired.default_vhost)
     add_usage(plan, backend, plan.changes, allow_data_loss=allow_data_loss)
     return plan
 

@@ -43,9 +43,16 @@ class Files:
     paths: Sequence[str | Path]
     definitions_vhost: str | None = None
     env: Mapping[str, str] | None = None
+    # Where objects of a YAML file without `vhost:` go: the connection's vhost.
+    connection_vhost: str = "/"
 
     def load(self) -> Topology:
-        return load_topology(self.paths, self.env, default_vhost=self.definitions_vhost)
+        return load_topology(
+            self.paths,
+            self.env,
+            default_vhost=self.definitions_vhost,
+            connection_vhost=self.connection_vhost,
+        )
 
 
 @dataclass(frozen=True)

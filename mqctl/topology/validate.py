@@ -48,10 +48,12 @@ def read_topology(
     paths: Sequence[str | Path],
     env: Mapping[str, str] | None = None,
     default_vhost: str | None = None,
+    connection_vhost: str = "/",
 ) -> tuple[Topology, list[Problem]]:
     """The merged topology and the problems found (an empty list means valid).
 
-    `default_vhost` is where objects of a definitions file without `vhost` keys go.
+    `default_vhost` is where objects of a definitions file without `vhost` keys go;
+    `connection_vhost` where those of a YAML file without `vhost:` go (the connection's).
     """
     import os
 
@@ -62,11 +64,14 @@ def read_topology(
             Problem(Loc("<arguments>"), "no topology files given", "FILE or DIRECTORY ...")
         )
     located: list[Located] = []
+    defaulted: list[TopologyObject] = []  # objects that went to connection_vhost
     for doc in load_documents(paths, env, problems):
         if doc.is_definitions:
             located.extend(parse_definitions(doc.data, doc.path, problems, default_vhost))
         else:
-            located.extend(parse_document(doc.data, doc.path, env, problems))
+            located.extend(
+                parse_document(doc.data, doc.path, env, problems, connection_vhost, defaulted)
+            )
     located = _apply_default_queue_types(located)
     topology = Topology()
     for obj, where in located:
@@ -82,6 +87,8 @@ def read_topology(
                 )
             )
     problems.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
+    if defaulted:
+        topology.default_vhost = connection_vhost
     return topology, problems
 
 
@@ -127,9 +134,10 @@ def load_topology(
     paths: Sequence[str | Path],
     env: Mapping[str, str] | None = None,
     default_vhost: str | None = None,
+    connection_vhost: str = "/",
 ) -> Topology:
     """The merged, valid topology; raises `InvalidTopology` with every problem otherwise."""
-    topology, problems = read_topology(paths, env, default_vhost)
+    topology, problems = read_topology(paths, env, default_vhost, connection_vhost)
     if problems:
         raise InvalidTopology(problems)
     return topology
