@@ -408,11 +408,13 @@ def test_amqp_refuses_arguments_it_cannot_encode_before_sending(
     )
     result = cli("topology", "apply", "--via", "amqp", str(write(tmp_path / "a.yaml", text)))
     assert result.status == 4
-    assert result.err == (
-        f"mqctl: error: queue 'b' in vhost {vhost!r}: its arguments cannot be sent over AMQP: "
-        "x-big: 99999999999999999999 does not fit a 64-bit integer; use --via http, which sends "
-        "them as JSON\n"
-    )
+    # Refused when the file is read (issue 15: the API would make it a float), before AMQP's own
+    # check of what it can encode.
+    assert result.err.splitlines() == [
+        "mqctl: error: the topology is invalid (1 problem); nothing was applied",
+        f"{tmp_path / 'a.yaml'}:2:50: 99999999999999999999 does not fit in 64 bits (allowed: a "
+        "whole number from -9223372036854775808 to 9223372036854775807)",
+    ]
     assert definitions(vhost)["queues"] == []
 
 
