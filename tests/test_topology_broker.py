@@ -1036,3 +1036,13 @@ def test_a_per_vhost_export_applied_with_vhost_goes_wholly_to_that_vhost(
         assert [q["name"] for q in api("GET", f"queues/{quote(new)}")] == ["q"]
         assert cli("topology", "plan", str(path), "--vhost", new).status == 0
     assert [p["name"] for p in api("GET", f"policies/{quote(vhost)}")] == ["p"]
+
+
+def test_prune_deletes_an_empty_quorum_queue(vhost: str, cli: Cli, tmp_path: Path) -> None:
+    """Quorum queues refuse if-empty: mqctl's own check is their guard, and the delete works."""
+    owned = f"vhost: {json.dumps(vhost)}\nvhosts: [{{name: {json.dumps(vhost)}}}]\n"
+    full = write(tmp_path / "a.yaml", owned + "queues: [{name: qq, type: quorum}]\n")
+    assert cli("topology", "apply", str(full)).status == 0
+    pruned = cli("topology", "apply", "--prune", str(write(tmp_path / "b.yaml", owned)))
+    assert pruned.status == 0, pruned.err
+    assert api("GET", f"queues/{quote(vhost)}") == []

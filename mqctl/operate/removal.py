@@ -49,7 +49,8 @@ def delete_queue(
     info = _find(client, "queues", vhost, name)
     if info is None:
         return ChangeResult("absent", title)
-    messages, consumers = HttpBackend(client).queue_usage(vhost, name)
+    usage = HttpBackend(client).queue_usage([Queue(vhost, name)]).get((vhost, name))
+    messages, consumers = usage or (0, 0)
     if messages and not allow_data_loss:
         raise OperationFailed(
             f"{title} holds {messages} message(s); nothing was deleted",

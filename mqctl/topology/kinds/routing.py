@@ -307,9 +307,14 @@ def put_queue(api: Api, q: Queue) -> None:
     api.put("queues", q.vhost, q.name, body=queue_definition(q))
 
 
+# The broker refuses if-empty on these: for them mqctl's check just before is the only guard.
+NO_IF_EMPTY = ("quorum", "stream")
+
+
 def delete_queue(api: Api, q: Queue, if_empty: bool) -> None:
     # Quorum queues refuse if-unused; consumers were checked just before (queue_usage).
-    api.delete("queues", q.vhost, q.name, params={"if-empty": "true"} if if_empty else None)
+    guarded = if_empty and q.queue_type not in NO_IF_EMPTY
+    api.delete("queues", q.vhost, q.name, params={"if-empty": "true"} if guarded else None)
 
 
 def declare_queue(channel: Any, q: Queue, **extra: Any) -> None:
@@ -324,7 +329,7 @@ def declare_queue(channel: Any, q: Queue, **extra: Any) -> None:
 
 def undeclare_queue(channel: Any, q: Queue, if_empty: bool) -> None:
     # Quorum queues refuse if-unused; consumers were checked just before.
-    channel.queue_delete(q.name, if_empty=if_empty)
+    channel.queue_delete(q.name, if_empty=if_empty and q.queue_type not in NO_IF_EMPTY)
 
 
 def _queue_argument_key(spec: Any) -> Key:
