@@ -20,9 +20,14 @@ from pika.adapters.utils.connection_workflow import (
 
 from mqctl import __version__
 from mqctl.config import ConnectionSettings, TlsSettings
-from mqctl.errors import AccessRefused, BrokerError, MqctlError, Unreachable
+from mqctl.errors import (
+    PROXY_UPSTREAM_UNREACHABLE,
+    AccessRefused,
+    BrokerError,
+    MqctlError,
+    Unreachable,
+)
 from mqctl.tls_failures import answered_without_tls, handshake_hint
-from mqctl.wire.choices import PROXY_UPSTREAM_UNREACHABLE
 
 # The reply text `wire proxy` closes a client with when its upstream cannot be reached.
 _PROXY_REFUSAL = re.compile(re.escape(PROXY_UPSTREAM_UNREACHABLE) + r": (?P<detail>[^'\"]+)")

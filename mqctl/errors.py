@@ -20,6 +20,12 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
+# How `wire proxy` tells a client that its upstream cannot be reached: the reply text of the
+# Connection.Close it sends (AMQP's own way to refuse), which mqctl's own client recognises. Here,
+# below both, so that neither the client nor the proxy imports the other.
+PROXY_UPSTREAM_UNREACHABLE = "mqctl wire proxy: upstream unreachable"
+
+
 class MqctlError(Exception):
     """Base class. `message` says what failed; `hint` says what to do about it."""
 

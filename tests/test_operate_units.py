@@ -21,7 +21,7 @@ from mqctl.operate.columns import api_columns, get_path, parse_columns, trim
 from mqctl.operate.health import CheckResult, HealthReport, Status, Threshold
 from mqctl.operate.listing import NameFilter, SortKey, sort_records
 from mqctl.operate.top import TopState, handle_key
-from mqctl.output_top import sparkline
+from mqctl.output.top import sparkline
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
 json_values = st.recursive(

@@ -1,4 +1,4 @@
-"""mqctl top: what the live view shows, read from the broker; the drawing is mqctl.output_top's.
+"""mqctl top: what the live view shows, read from the broker; the drawing is mqctl.output.top's.
 
 Each refresh asks for one page of the API's pagination, sorted by the broker (`sort`,
 `sort_reverse`) and pre-filtered by name: the first page is the top N whatever the broker's size,

@@ -27,10 +27,6 @@ RECORD_TYPES = tuple(kind.value for kind in RecordType)
 # TCP ports read as AMQP without waiting for a protocol header (amqp, amqps).
 DEFAULT_PORTS = (5672, 5671)
 
-# How `wire proxy` tells a client that its upstream cannot be reached: the reply text of the
-# Connection.Close it sends (AMQP's own way to refuse), which mqctl's client recognises.
-PROXY_UPSTREAM_UNREACHABLE = "mqctl wire proxy: upstream unreachable"
-
 
 class BodyMode(StrEnum):
     """How much of a body a jsonl record carries."""

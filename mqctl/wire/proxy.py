@@ -27,8 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from mqctl.errors import BadInput, Unreachable
-from mqctl.wire.choices import PROXY_UPSTREAM_UNREACHABLE
+from mqctl.errors import PROXY_UPSTREAM_UNREACHABLE, BadInput, Unreachable
 
 Address = tuple[bytes, int]  # packed IP address (4 or 16 bytes), port
 

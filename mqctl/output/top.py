@@ -4,8 +4,8 @@ on the alternate screen, keys read in cbreak mode).
 rich rather than Textual: the view is one table redrawn every few seconds plus a handful of
 single-key commands, which Live and a select() on stdin cover in ~200 lines with the dependency
 mqctl already has; Textual would add a second rendering stack, an asyncio application model and
-a heavier start-up (it imports far more than rich) for widgets this view does not use. Like
-mqctl/output.py, this module may import rich (ruff's banned-api rule exempts both).
+a heavier start-up (it imports far more than rich) for widgets this view does not use. Like the
+rest of the mqctl.output package, this module may import rich (ruff's banned-api rule exempts it).
 """
 
 from __future__ import annotations

@@ -1,0 +1,181 @@
+"""Listings (mqctl list, show): rows streamed as a table, tsv, json, jsonl or yaml."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mqctl.jsonvalues import to_json
+
+if TYPE_CHECKING:
+    pass
+
+# rich, yaml and the messaging modules are imported inside the functions that use them: every
+# command, and every completion TAB, imports this module, and most never render anything rich.
+
+from mqctl.output.console import (
+    UNLIMITED_WIDTH,
+    color_enabled,
+    console_for,
+    stdout_console,
+)
+from mqctl.output.documents import OutputFormat, dumps_json, emit_document
+
+# --- listings (mqctl list, show): streamed rows ------------------------------------------
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    tsv = "tsv"
+    yaml = "yaml"
+
+
+def default_list_format(stream: TextIO | None = None) -> ListFormat:
+    """A table on a terminal, tab-separated values (with a header line) into a pipe or file."""
+    out = stream or sys.stdout
+    isatty = getattr(out, "isatty", None)
+    return ListFormat.table if isatty and isatty() else ListFormat.tsv
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def flat_text(value: Any) -> str:
+    """One cell: texts as they are, numbers and booleans as JSON writes them, nested values as
+    compact JSON, nothing for a missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def emit_listing(
+    rows: Iterator[Mapping[str, Any]],
+    fmt: ListFormat,
+    columns: Sequence[str] | None,
+    cell: Callable[[Mapping[str, Any], str], Any],
+    labels: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """Write rows as they come (all formats but the table stream); return how many.
+
+    `cell(row, column)` reads a column's value (dotted paths live in the caller); `columns`
+    None means each row's own top-level fields, taken from the first row for table and tsv.
+    json and yaml rows are written whole, as the API nests them. TSV escapes tab, newline,
+    carriage return and backslash as \\t \\n \\r \\\\ so that a row is one line.
+    """
+    out = stream or sys.stdout
+    count = 0
+    if fmt is ListFormat.table:
+        collected = list(rows)
+        cols = list(columns or (collected[0].keys() if collected else []))
+        _print_table(collected, cols, cell, labels or {}, out)
+        return len(collected)
+    if fmt is ListFormat.tsv:
+        cols_known = list(columns) if columns is not None else None
+        if cols_known is not None:
+            out.write("\t".join(cols_known) + "\n")
+        for row in rows:
+            if cols_known is None:
+                cols_known = list(row.keys())
+                out.write("\t".join(cols_known) + "\n")
+            out.write(
+                "\t".join(flat_text(cell(row, c)).translate(_TSV_ESCAPES) for c in cols_known)
+                + "\n"
+            )
+            count += 1
+    elif fmt is ListFormat.jsonl:
+        for row in rows:
+            out.write(dumps_json(row) + "\n")
+            count += 1
+    elif fmt is ListFormat.json:
+        out.write("[")
+        for row in rows:
+            out.write(("\n  " if count == 0 else ",\n  ") + dumps_json(row))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+    else:
+        import yaml
+
+        for row in rows:
+            out.write(
+                yaml.safe_dump([to_json(row)], sort_keys=False, allow_unicode=True, width=100)
+            )
+            count += 1
+        if not count:
+            out.write("[]\n")
+    out.flush()
+    return count
+
+
+def _print_table(
+    rows: Sequence[Mapping[str, Any]],
+    cols: Sequence[str],
+    cell: Callable[[Mapping[str, Any], str], Any],
+    labels: Mapping[str, str],
+    out: TextIO,
+) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_lines=False, header_style="bold", box=None, pad_edge=False)
+    console = console_for(out)
+    if not color_enabled(out):
+        console.width = UNLIMITED_WIDTH  # into a file or a pipe, no cell is folded
+    for col in cols:
+        table.add_column(labels.get(col, col), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(flat_text(cell(row, col)).translate(_TSV_ESCAPES)) for col in cols))
+    console.print(table)
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (`object_totals.queues`); lists stay whole."""
+    result: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping) and value:
+            result.update(flatten(value, f"{prefix}{key}."))
+        else:
+            result[f"{prefix}{key}"] = value
+    return result
+
+
+def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[str] = ()) -> None:
+    """One object (mqctl show): json/yaml whole; table and tsv as `field<TAB>value` lines, with
+    each of `sections` (lists of records) as a table of its own below."""
+    if fmt in (ListFormat.json, ListFormat.jsonl, ListFormat.yaml):
+        emit_document(record, OutputFormat(fmt.value))
+        return
+    plain = flatten({key: value for key, value in record.items() if key not in sections})
+    if fmt is ListFormat.tsv:
+        for key, value in flatten(record).items():
+            sys.stdout.write(f"{key}\t{flat_text(value).translate(_TSV_ESCAPES)}\n")
+        sys.stdout.flush()
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = stdout_console()
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in plain.items():
+        table.add_row(key, Text(flat_text(value)))
+    console.print(table)
+    for name in sections:
+        items = record.get(name) or []
+        console.print(Text(f"\n{name} ({len(items)})", style="bold"))
+        if items:
+            flat = [flatten(item) for item in items]
+            cols = list(dict.fromkeys(k for item in flat for k in item))
+            _print_table(flat, cols, lambda row, col: row.get(col), {}, sys.stdout)
