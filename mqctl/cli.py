@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mqctl import __version__, output
+from mqctl import __version__
 from mqctl.commands.options import ConnectionFlags, option_sets
 from mqctl.commands.registry import LazyGroup
 from mqctl.errors import ExitStatus, MqctlError
@@ -124,24 +124,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MqctlError as exc:
         if debug:
             _print_traceback()
-        output.error_line(str(exc))
+        _output().error_line(str(exc))
         return int(exc.exit_status)
     except (typer.Abort, KeyboardInterrupt):
-        output.error_line("interrupted")
+        _output().error_line("interrupted")
         return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`| head`); say nothing more into a closed pipe.
-        output.silence_stdout()
+        _output().silence_stdout()
         return int(ExitStatus.FAILED)
     except Exception as exc:
         if _is_typer_error(exc):
             if debug:
                 _print_traceback()
-            output.error_line(_usage_message(exc))
+            _output().error_line(_usage_message(exc))
             return int(ExitStatus.BAD_INPUT)
         if debug:
             raise
-        output.error_line(
+        _output().error_line(
             f"internal error: {type(exc).__name__}: {scrub(str(exc))}; "
             "rerun with --debug and report it"
         )
@@ -192,6 +192,13 @@ def _usage_message(exc: Exception) -> str:
             return f"{where} needs a command; see '{where} --help'"
         return f"{message}; see '{where} --help'"
     return message
+
+
+def _output() -> Any:
+    """mqctl.output, loaded only when there is something to say: --version and a TAB never are."""
+    from mqctl import output
+
+    return output
 
 
 def _print_traceback() -> None:

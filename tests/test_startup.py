@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import mqctl
+import mqctl.output
 import mqctl.wire
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,3 +145,11 @@ def test_every_lazy_codec_name_resolves(name: str) -> None:
 def test_an_unknown_codec_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = mqctl.wire.no_such_name  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(set(mqctl.output.__all__) | set(mqctl.output._EXPORTS)))
+def test_every_lazy_output_name_resolves(name: str) -> None:
+    """mqctl.output's names load their module on first use, each the very object of its module."""
+    assert name in mqctl.output.__all__ and name in mqctl.output._EXPORTS
+    home = importlib.import_module(f"mqctl.output.{mqctl.output._EXPORTS[name]}")
+    assert getattr(mqctl.output, name) is getattr(home, name)

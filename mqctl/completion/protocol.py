@@ -48,8 +48,15 @@ def answer_completion_request(root: Callable[[], Any], prog_name: str = PROG_NAM
     return status
 
 
+def completer_for(param: Any, path: tuple[str, ...]) -> Any:
+    """The convention's completer; loaded (with every completer module) only when a value is
+    being completed, not for option and command names."""
+    from mqctl.completion import completer_for as conventional
+
+    return conventional(param, path)
+
+
 def _answer(shell: str, root: Any, prog_name: str) -> tuple[str, int]:
-    from mqctl.completion import completer_for
     from mqctl.completion.engine import complete
 
     env = os.environ
