@@ -134,14 +134,25 @@ def _target(via: Via, connection: ConnectionFlags) -> Target:
 
 @app.command()
 @option_sets
-def validate(files: list[Path] = FILES) -> None:
+def validate(
+    files: list[Path] = FILES,
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        metavar="VERSION",
+        help="Also check against this RabbitMQ version: what it removed or refuses is an error, "
+        "what it deprecates a warning. Example: --target 4.3",
+    ),
+) -> None:
     """Check topology files offline: every problem at once, with file:line:column.
 
-    Exit 0 when valid, 4 otherwise. Example: mqctl topology validate topologies/
+    Exit 0 when valid, 4 otherwise. Example: mqctl topology validate --target 4.3 topologies/
     """
     from mqctl.topology import run
+    from mqctl.topology.versions import parse_version
 
-    topology = run.validate(run.Files(files))
+    version = parse_version(target) if target is not None else None
+    topology = run.validate(run.Files(files), version, _warn)
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())
     output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
 
@@ -175,9 +186,13 @@ def plan(
     from mqctl.topology import run
 
     options = _options(prune, prune_prefix, create_vhosts, allow_data_loss=allow_data_loss)
-    result = run.plan(_files(files, connection), _target(via, connection), options)
+    result = run.plan(_files(files, connection), _target(via, connection), options, _warn)
     _render_plan(result, fmt, show_unchanged)
     return int(run.plan_status(result))
+
+
+def _warn(problem: object) -> None:
+    output.warn(str(problem))
 
 
 def _render_plan(result: Plan, fmt: PlanFormat, show_unchanged: bool) -> None:
@@ -226,6 +241,7 @@ def apply(
         dry_run=dry_run,
         show_plan=lambda plan: _render_plan(plan, fmt, False),
         progress=lambda: output.progress(None, "applying"),
+        warn=_warn,
     )
     if outcome.dry_run:
         return int(outcome.status)

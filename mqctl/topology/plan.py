@@ -51,7 +51,10 @@ PLUGIN_EXCHANGE_TYPES = {
     "x-recent-history": "rabbitmq_recent_history_exchange",
     "x-modulus-hash": "rabbitmq_sharding",
     "x-jms-topic": "rabbitmq_jms_topic_exchange",
-    "x-local-random": "rabbitmq_random_exchange",
+}
+# Exchange types built into later versions, with what to say on an older broker.
+BUILT_IN_LATER = {
+    "x-local-random": "built into RabbitMQ 4.0 and later, and no plugin gives it before"
 }
 PLUGIN_COMPONENTS = {
     "shovel": "rabbitmq_shovel",
@@ -369,7 +372,7 @@ def preflight(
                 f"it needs the {plugin} plugin, which is not enabled "
                 f"(rabbitmq-plugins enable {plugin})"
                 if plugin
-                else "no enabled plugin provides it"
+                else BUILT_IN_LATER.get(ex.type, "no enabled plugin provides it")
             )
             refusals.append(
                 f"exchange {ex.name!r} in vhost {ex.vhost!r} has type {ex.type!r}: {need}"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, ExitStatus
+from mqctl.topology import versions
 from mqctl.topology.apply import (
     ApplyResult,
     PlanOptions,
@@ -23,9 +24,11 @@ from mqctl.topology.apply import (
     refuse,
 )
 from mqctl.topology.backends import Via, http_backend, open_backend
+from mqctl.topology.loader import Problem
 from mqctl.topology.model import Topology
 from mqctl.topology.plan import Action, Plan
 from mqctl.topology.validate import load_topology
+from mqctl.topology.versions import Version
 
 Advance = Callable[[int], None]
 # Opens a progress display for the changes (none by default); entered only once changing starts.
@@ -34,6 +37,14 @@ Progress = Callable[[], AbstractContextManager[Advance]]
 
 def _no_progress() -> AbstractContextManager[Advance]:
     return nullcontext(lambda steps: None)
+
+
+# Receives each warning (a deprecated feature of the target version), located in the files.
+Warn = Callable[[Problem], None]
+
+
+def _no_warning(problem: Problem) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,13 +57,21 @@ class Files:
     # Where objects of a YAML file without `vhost:` go: the connection's vhost.
     connection_vhost: str = "/"
 
-    def load(self) -> Topology:
-        return load_topology(
+    def load(self, target: Version | None = None, warn: Warn = _no_warning) -> Topology:
+        """The valid topology; with a `target` version, checked against it as well (what it
+        deprecates goes to `warn`)."""
+        warnings: list[Problem] = []
+        topology = load_topology(
             self.paths,
             self.env,
             default_vhost=self.definitions_vhost,
             connection_vhost=self.connection_vhost,
+            target=target,
+            warnings=warnings,
         )
+        for warning in warnings:
+            warn(warning)
+        return topology
 
 
 @dataclass(frozen=True)
@@ -63,9 +82,10 @@ class Target:
     via: Via = Via.http
 
 
-def validate(files: Files) -> Topology:
-    """The merged, valid topology; raises InvalidTopology (exit 4) with every problem."""
-    return files.load()
+def validate(files: Files, target: Version | None = None, warn: Warn = _no_warning) -> Topology:
+    """The merged, valid topology; raises InvalidTopology (exit 4) with every problem, including
+    (with a `target` version) what that version removed or refuses."""
+    return files.load(target, warn)
 
 
 def plan_status(plan: Plan) -> ExitStatus:
@@ -75,10 +95,13 @@ def plan_status(plan: Plan) -> ExitStatus:
     return ExitStatus.PENDING_CHANGES if plan.has_changes else ExitStatus.OK
 
 
-def plan(files: Files, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
+def plan(
+    files: Files, target: Target, options: PlanOptions = PlanOptions(), warn: Warn = _no_warning
+) -> Plan:
     """What apply would change, field by field."""
     _refuse_what_amqp_cannot_do(target.via, options)
     desired = _load_for(files, target.via)
+    _check_live_version(files, desired, target, warn)
     with open_backend(target.settings, target.via) as backend:
         result, _ = make_plan(backend, desired, options)
     return result
@@ -103,11 +126,14 @@ def apply(
     dry_run: bool = False,
     show_plan: Callable[[Plan], None] = lambda plan: None,
     progress: Progress = _no_progress,
+    warn: Warn = _no_warning,
 ) -> ApplyOutcome:
     """Make the broker match the files. The plan is handed to `show_plan` before anything is
-    checked or changed; refusals raise PlanRefused (exit 1) with nothing changed."""
+    checked or changed; refusals raise PlanRefused (exit 1) with nothing changed, and so do
+    features the broker's version removed or refuses (InvalidTopology, exit 4)."""
     _refuse_what_amqp_cannot_do(target.via, options)
     desired = _load_for(files, target.via)
+    _check_live_version(files, desired, target, warn)
     with open_backend(target.settings, target.via) as backend:
         result, actual = make_plan(backend, desired, options)
         show_plan(result)
@@ -187,6 +213,32 @@ def show(source: ShowSource) -> Topology:
             "e.g. mqctl topology show topologies/ or --live",
         )
     return source.files.load()
+
+
+def _check_live_version(files: Files, desired: Topology, target: Target, warn: Warn) -> None:
+    """The files against the broker's own version, as `validate --target` checks them: before
+    anything changes. Only files that use a versioned feature are read again (to locate it)."""
+    if not any(versions.uses(obj) for obj in desired):
+        return
+    version = live_version(target.settings, target.via)
+    if version is not None:
+        files.load(version, warn)
+
+
+def live_version(settings: ConnectionSettings, via: Via) -> Version | None:
+    """The broker's version from the management API; None over AMQP (pika's public API does not
+    show the server's properties), where `validate --target` is the check."""
+    if via is Via.amqp:
+        return None
+    from mqctl.management import ManagementClient
+
+    with ManagementClient(settings) as client:
+        overview = client.get("overview", params={"columns": "rabbitmq_version"})
+    text = str(overview.get("rabbitmq_version") or "")
+    try:
+        return versions.parse_version(text) if text else None
+    except BadInput:
+        return None  # a version mqctl cannot read: nothing to check it against
 
 
 def _load_for(files: Files, via: Via) -> Topology:

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from mqctl.errors import BadInput
+from mqctl.topology import versions
 from mqctl.topology.definitions import parse_definitions
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.kinds.base import Located
 from mqctl.topology.loader import Problem, from_plain, load_documents
 from mqctl.topology.model import Loc, Queue, Topology, TopologyObject, Vhost
 from mqctl.topology.parse import parse_document
+from mqctl.topology.versions import Version
 
 MAX_SHOWN = 200
 
@@ -49,11 +51,16 @@ def read_topology(
     env: Mapping[str, str] | None = None,
     default_vhost: str | None = None,
     connection_vhost: str = "/",
+    *,
+    target: Version | None = None,
+    warnings: list[Problem] | None = None,
 ) -> tuple[Topology, list[Problem]]:
     """The merged topology and the problems found (an empty list means valid).
 
     `default_vhost` is where objects of a definitions file without `vhost` keys go;
-    `connection_vhost` where those of a YAML file without `vhost:` go (the connection's).
+    `connection_vhost` where those of a YAML file without `vhost:` go (the connection's). With a
+    `target` version, what it removed or refuses is a problem too, and what it deprecates is
+    added to `warnings`.
     """
     import os
 
@@ -76,6 +83,11 @@ def read_topology(
     topology = Topology()
     for obj, where in located:
         problems.extend(check_object(obj, where))
+        if target is not None:
+            errors, deprecated = versions.check(obj, target, where)
+            problems.extend(errors)
+            if warnings is not None:
+                warnings.extend(deprecated)
         existing = topology.add(obj)
         if existing is not None and existing.fields() != obj.fields():
             problems.append(
@@ -89,6 +101,8 @@ def read_topology(
     problems.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
     if defaulted:
         topology.default_vhost = connection_vhost
+    if warnings is not None:
+        warnings.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
     return topology, problems
 
 
@@ -135,9 +149,14 @@ def load_topology(
     env: Mapping[str, str] | None = None,
     default_vhost: str | None = None,
     connection_vhost: str = "/",
+    *,
+    target: Version | None = None,
+    warnings: list[Problem] | None = None,
 ) -> Topology:
     """The merged, valid topology; raises `InvalidTopology` with every problem otherwise."""
-    topology, problems = read_topology(paths, env, default_vhost, connection_vhost)
+    topology, problems = read_topology(
+        paths, env, default_vhost, connection_vhost, target=target, warnings=warnings
+    )
     if problems:
         raise InvalidTopology(problems)
     return topology
