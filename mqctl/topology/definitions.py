@@ -27,7 +27,18 @@ __all__ = [
 ]
 # Keys the broker's exports carry besides the sections.
 MARKERS = frozenset({"rabbit_version", "rabbitmq_version", "product_name", "product_version"})
-DEFINITIONS_TOP_KEYS = MARKERS | {kind.section for kind in KINDS}
+# ... and those 4.x's per-vhost export adds: the vhost's own record, and the name it came from.
+SINGLE_VHOST_MARKERS = frozenset(
+    {
+        "rabbitmq_definition_format",
+        "original_vhost_name",
+        "explanation",
+        "description",
+        "metadata",
+        "limits",
+    }
+)
+DEFINITIONS_TOP_KEYS = MARKERS | SINGLE_VHOST_MARKERS | {kind.section for kind in KINDS}
 # Vhost limits travel as parameters of this component in definitions files; mqctl keeps them on
 # the vhost.
 VHOST_LIMITS = "vhost-limits"
@@ -37,12 +48,16 @@ def parse_definitions(
     data: Any, path: str, problems: list[Problem], default_vhost: str | None = None
 ) -> list[Located]:
     """Objects of a definitions file; those without a `vhost` key (a per-vhost export, as
-    GET /api/definitions/{vhost} writes) go to `default_vhost` when one is given."""
+    GET /api/definitions/{vhost} writes) go to `default_vhost` when one is given, else to the
+    vhost a 4.x export names as its origin."""
     if not isinstance(data, LMap):
         problems.append(Problem(Loc(path, 1, 1), "a definitions file must be a JSON object"))
         return []
     Fields(data, "a definitions file", DEFINITIONS_TOP_KEYS, problems)  # "queus" is an error
     per_vhost = "vhosts" not in data  # as GET /api/definitions/{vhost} writes it
+    origin = data.get("original_vhost_name")
+    if per_vhost and default_vhost is None and isinstance(origin, str):
+        default_vhost = origin
     ctx = ReadContext(problems, default_vhost=default_vhost, vhost_required=True)
     if per_vhost and default_vhost is not None:
         # Like RabbitMQ's POST /api/definitions/{vhost}: every object goes to that vhost, also
