@@ -32,6 +32,9 @@ app = typer.Typer(
 )
 
 COMPLETION_PANEL = "Shell completion"
+# Help is laid out at least this wide: narrower, rich cuts option names (`--exch…`) to fit.
+HELP_MIN_WIDTH = 80
+HELP_FLAGS = ("--help", "-h")
 SHELL_OPTIONS = ("--install-completion", "--show-completion")
 
 
@@ -162,6 +165,8 @@ def _run(args: list[str]) -> int:
         shell = args[1] if len(args) > 1 and not args[1].startswith("-") else ""
         (install_for if args[0] == SHELL_OPTIONS[0] else show)(shell)
         return int(ExitStatus.OK)
+    if not args or any(arg in HELP_FLAGS for arg in args):
+        _widen_help()
     try:
         result = app_command().main(args=args, prog_name="mqctl", standalone_mode=False)
     except typer.Exit as done:
@@ -169,6 +174,15 @@ def _run(args: list[str]) -> int:
     if isinstance(result, int):
         return result
     return int(ExitStatus.OK)
+
+
+def _widen_help() -> None:
+    """On a terminal narrower than HELP_MIN_WIDTH, help is laid out HELP_MIN_WIDTH wide (the
+    terminal wraps the long lines): an option's name is never cut. rich reads COLUMNS."""
+    import shutil
+
+    if shutil.get_terminal_size().columns < HELP_MIN_WIDTH:
+        os.environ["COLUMNS"] = str(HELP_MIN_WIDTH)
 
 
 def app_command() -> Any:

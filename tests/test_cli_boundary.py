@@ -78,3 +78,17 @@ def test_connection_options_work_before_and_after_the_command(
         == 3
     )
     assert "127.0.0.1:1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["publish", "--help"], ["topology", "plan", "-h"], []])
+def test_help_never_cuts_option_names_on_a_narrow_terminal(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    main(args)
+    out = capsys.readouterr().out
+    assert "…" not in out
+    expected = {"publish": "--exchange", "topology": "--show-unchanged"}.get(
+        args[0] if args else "", "--install-completion"
+    )
+    assert expected in out
