@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# How `wire proxy` refuses a client whose upstream cannot be reached: the reply text of the
+# Connection.Close it sends (AMQP's own way to refuse), which mqctl's client recognises.
+PROXY_UPSTREAM_UNREACHABLE = "mqctl wire proxy: upstream unreachable"
+
 
 class ExitStatus(IntEnum):
     """Exit statuses, documented in the README; scripts rely on them."""

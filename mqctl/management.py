@@ -6,16 +6,18 @@ unicode reach the broker intact: `client.get("queues", vhost, name)`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import AccessRefused, BrokerError, Unreachable
-from mqctl.http_proxy import EnvironmentProxy, environment_proxy
+from mqctl.redact import redact_url, register_secret, split_userinfo
 from mqctl.tls_failures import answered_without_tls, handshake_hint
 
 DEFAULT_TIMEOUT = 15.0
@@ -332,3 +334,40 @@ def _reason(exc: BaseException) -> str:
             return reason
     inner = exc.__context__ or exc.__cause__
     return str(inner or exc).split(": ", 1)[-1][:200]
+
+
+# --- the HTTP proxy of the environment --------------------------------------------------------
+# requests sends the API's traffic through http_proxy/https_proxy/all_proxy unless no_proxy lists
+# the broker; a proxy's own refusal (a 403 page, a 502) then looks like RabbitMQ's. RabbitMQ's
+# management API answers every error with JSON, a proxy seldom does: that tells them apart.
+
+
+@dataclass(frozen=True)
+class EnvironmentProxy:
+    url: str  # shown without its password
+    variables: tuple[str, ...]  # the environment variables that name it, as set
+
+    @property
+    def named(self) -> str:
+        return f"the HTTP proxy {self.url} (from {', '.join(self.variables)})"
+
+    def hint(self, host: str) -> str:
+        return (
+            f"add the broker to no_proxy (export no_proxy={host}), "
+            f"or unset {' and '.join(self.variables)}"
+        )
+
+
+def environment_proxy(url: str) -> EnvironmentProxy | None:
+    """The proxy requests would use for `url`, or None (none set, or `no_proxy` covers it)."""
+    proxies = requests.utils.get_environ_proxies(url)
+    scheme = urlsplit(url).scheme
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    _, userinfo, _ = split_userinfo(proxy)
+    if userinfo is not None:
+        register_secret(userinfo.partition(":")[2])
+    names = (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY")
+    variables = tuple(name for name in names if os.environ.get(name))
+    return EnvironmentProxy(redact_url(proxy), variables)

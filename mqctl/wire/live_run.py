@@ -79,6 +79,11 @@ def run_proxy(
     with the clients' passwords in clear unless `mask_passwords` (see `mqctl.wire.secret_mask`).
 
     `proxy_ready` gets the `TcpProxy` before it listens (to stop it with `shutdown()`)."""
+    if settings.listen == ("", 0):
+        raise BadInput(
+            "--listen :0 would pick a different free port on each interface",
+            "give a port (:5673), or one address with port 0 (127.0.0.1:0)",
+        )
     stream = open_for_writing(write)
     recorder = PcapRecorder(stream, mask_passwords) if stream is not None else None
     tap = LiveTap(settings.queue_bytes, warn=warn)
