@@ -98,7 +98,11 @@ def vhost(broker: str, unique: str) -> Iterator[str]:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No MQCTL_* variables and an empty config home, so tests see only what they set."""
+    """No MQCTL_* variables, an empty config home and no secrets remembered from an earlier test
+    (mqctl.redact keeps them per process), so tests see only what they set."""
+    from mqctl import redact
+
+    redact.forget_all()
     for key in list(os.environ):
         if key.startswith("MQCTL_"):
             monkeypatch.delenv(key)
