@@ -143,10 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _output().error_line(_usage_message(exc))
             return int(ExitStatus.BAD_INPUT)
         if debug:
-            raise
+            _print_traceback()
         _output().error_line(
             f"internal error: {type(exc).__name__}: {scrub(str(exc))}; "
-            "rerun with --debug and report it"
+            + (
+                "please report it with the traceback above"
+                if debug
+                else "rerun with --debug and report it"
+            )
         )
         return int(ExitStatus.FAILED)
 
@@ -216,9 +220,11 @@ def _output() -> Any:
 
 
 def _print_traceback() -> None:
+    """The traceback, scrubbed of secrets like every other diagnostic."""
     import traceback  # only with --debug: start-up does not pay for it
 
-    traceback.print_exc()
+    sys.stderr.write(scrub(traceback.format_exc()))
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -203,3 +203,24 @@ def test_through_a_real_process_and_the_environment(clean_env, broker_users, pat
     )
     assert result.returncode in (3, 4), result.stderr
     assert leaks(password, result.stdout + result.stderr) == [], result.stderr
+
+
+def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(capsys, clean_env, monkeypatch):
+    """Even a library's exception that quotes the password, traceback and all."""
+    import mqctl.messaging.consumer
+
+    password = "Int3rnal/Secret#pw"
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(f"unexpected at amqp://u:{password}@h/ holding {password}")
+
+    monkeypatch.setattr(mqctl.messaging.consumer, "open_connection", broken)
+    url = f"amqp://u:{quote(password, safe='')}@127.0.0.1:5672/v"
+    status, printed = run_in_process(capsys, ["get", "-q", "q", "--url", url, "--debug"])
+    assert status == 1
+    assert "Traceback (most recent call last):" in printed
+    assert printed.endswith(
+        "mqctl: error: internal error: RuntimeError: unexpected at amqp://u:****@h/ holding ****; "
+        "please report it with the traceback above\n"
+    )
+    assert leaks(password, printed) == []

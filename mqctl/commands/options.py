@@ -140,7 +140,7 @@ CaCertFlag = Annotated[
     str | None,
     _connection_option(
         "--ca-cert",
-        help="CA bundle (PEM) to verify the broker. \\[env: MQCTL_CA_CERT] "
+        help="CA bundle (PEM) to verify the broker. (env: MQCTL_CA_CERT) "
         "Example: --ca-cert ~/certs/ca.pem",
         metavar="FILE",
         show_default=False,
@@ -151,7 +151,7 @@ ClientCertFlag = Annotated[
     str | None,
     _connection_option(
         "--client-cert",
-        help="Client certificate (PEM). \\[env: MQCTL_CLIENT_CERT] "
+        help="Client certificate (PEM). (env: MQCTL_CLIENT_CERT) "
         "Example: --client-cert ~/certs/client.pem",
         metavar="FILE",
         show_default=False,
@@ -162,7 +162,7 @@ ClientKeyFlag = Annotated[
     str | None,
     _connection_option(
         "--client-key",
-        help="Client private key (PEM). \\[env: MQCTL_CLIENT_KEY] "
+        help="Client private key (PEM). (env: MQCTL_CLIENT_KEY) "
         "Example: --client-key ~/certs/client.key",
         metavar="FILE",
         show_default=False,
@@ -174,7 +174,7 @@ InsecureFlag = Annotated[
     bool,
     _connection_option(
         "--insecure",
-        help="Do not verify the broker's TLS certificate. \\[env: MQCTL_INSECURE]",
+        help="Do not verify the broker's TLS certificate. (env: MQCTL_INSECURE)",
         show_default=False,
     ),
 ]
@@ -215,7 +215,7 @@ class ConnectionFlags(OptionSet):
         _connection_option(
             "--url",
             help="AMQP URI, amqp:// or amqps://, vhost in the path (%2f for /). "
-            "\\[env: MQCTL_URL] \\[default: amqp://guest:guest@localhost:5672/%2f] "
+            "(env: MQCTL_URL) (default: amqp://guest:guest@localhost:5672/%2f) "
             "Example: --url amqps://deployer@rabbit.example.com/orders",
             metavar="URL",
             show_default=False,
@@ -225,8 +225,8 @@ class ConnectionFlags(OptionSet):
         str | None,
         _connection_option(
             "--api",
-            help="Management API base URL. \\[env: MQCTL_API] "
-            "\\[default: http://HOST:15672, https://HOST:15671 for amqps] "
+            help="Management API base URL. (env: MQCTL_API) "
+            "(default: http://HOST:15672, https://HOST:15671 for amqps) "
             "Example: --api https://rabbit.example.com:15671",
             metavar="URL",
             show_default=False,
@@ -236,7 +236,8 @@ class ConnectionFlags(OptionSet):
         list[str] | None,
         _connection_option(
             "--vhost",
-            help="Virtual host; overrides the URL's. \\[env: MQCTL_VHOST] Example: --vhost orders",
+            help="Virtual host by its plain name (%2f is read as /); overrides the URL's. "
+            "(env: MQCTL_VHOST) Example: --vhost orders",
             metavar="VHOST",
             show_default=False,
         ),
@@ -245,7 +246,7 @@ class ConnectionFlags(OptionSet):
         str | None,
         _connection_option(
             "--profile",
-            help="Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. \\[env: MQCTL_PROFILE] "
+            help="Named profile from $XDG_CONFIG_HOME/mqctl/config.yaml. (env: MQCTL_PROFILE) "
             "Example: --profile prod",
             metavar="NAME",
             show_default=False,

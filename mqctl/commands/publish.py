@@ -28,7 +28,7 @@ PUBLISH_HELP = (
     "returned (reply code and text) and nacked; the exit status is 1 when any was returned or "
     "nacked, 4 on bad input (then nothing is published).\n\n"
     "Example: mqctl publish -k orders --body '{\"id\": 1}' --content-type application/json "
-    "-H x-retry=3 -H sent:timestamp=now --delivery-mode persistent --mandatory"
+    "-H x-retry=3 -H sent:timestamp=now --delivery-mode persistent"
 )
 
 
@@ -82,11 +82,12 @@ def publish_command(
     mandatory: Annotated[
         bool,
         typer.Option(
-            "--mandatory",
-            help="Have unroutable messages returned (Basic.Return), which makes the exit status 1. "
-            "Example: --mandatory",
+            "--mandatory/--no-mandatory",
+            help="Have unroutable messages returned (Basic.Return), which makes the exit status 1: "
+            "on by default, since a confirm only says the broker took a message, not that a queue "
+            "got it. --no-mandatory drops them unseen. Example: --no-mandatory",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     props = given.properties()
     from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
@@ -115,7 +116,7 @@ def publish_command(
     settings = connection.settings()
     with output.progress(len(messages), "publishing") as advance:
         result = publish(settings, messages, options, progress=advance)
-    output.publish_summary(result)
+    output.publish_summary(result, mandatory)
     if result.interrupted:
         raise Interrupted(f"interrupted after {result.sent} of {result.total} messages were sent")
     problems = []

@@ -142,8 +142,10 @@ def _pretty_message(record: Mapping[str, Any], number: int, color: bool) -> str:
     return buffer.getvalue()
 
 
-def publish_summary(result: Any) -> None:
-    """The final line of `mqctl publish`: sent, confirmed, returned (code text), nacked."""
+def publish_summary(result: Any, mandatory: bool = True) -> None:
+    """The final line of `mqctl publish`: sent, confirmed, returned (code text), nacked.
+
+    Without mandatory nothing can come back, so "returned 0" would claim what nobody checked."""
     parts = [f"sent {result.sent}"]
     if result.confirms:
         parts.append(f"confirmed {result.confirmed}")
@@ -158,7 +160,9 @@ def publish_summary(result: Any) -> None:
             )
             + ")"
         )
-    parts.append(returned)
+    parts.append(
+        returned if mandatory else "returned - (--no-mandatory: unroutable ones are dropped)"
+    )
     parts.append(f"nacked {result.nacked}" if result.confirms else "nacked -")
     if result.unconfirmed:
         parts.append(f"unconfirmed {result.unconfirmed}")
