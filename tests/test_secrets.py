@@ -160,6 +160,30 @@ passwords = st.lists(
 ).map("".join)
 
 
+def connected_commands() -> set[str]:
+    """Every command on the line that takes --url, as its words ("topology plan")."""
+    from mqctl.commands.registry import COMMANDS as REGISTERED
+    from mqctl.commands.registry import load
+
+    found: set[str] = set()
+    for name in REGISTERED:
+        command = load(name)
+        for sub, leaf in (getattr(command, "commands", None) or {None: command}).items():
+            if any("--url" in getattr(param, "opts", ()) for param in leaf.params):
+                found.add(f"{name} {sub}" if sub else name)
+    return found
+
+
+def test_every_connected_command_is_covered() -> None:
+    connected = connected_commands()
+    assert {"get", "topology plan"} <= connected  # the walk finds them
+    missing = connected - set(COMMANDS)
+    assert not missing, (
+        f"commands that take --url but are not in tests/test_secrets.py COMMANDS: {missing}; "
+        "add each with the arguments it needs to reach its connection"
+    )
+
+
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_and_error_path(capsys, clean_env, broker_users, command, path):
