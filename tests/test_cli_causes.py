@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import API_URL, AUTH
+from run import run_in_process
 
-from mqctl.cli import main
 from mqctl.config import ConnectionOptions, resolve
 
 pytestmark = pytest.mark.broker
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    status = main(list(args))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def write_profiles(config_home: Path, text: str | bytes) -> Path:
@@ -39,11 +32,11 @@ def write_profiles(config_home: Path, text: str | bytes) -> Path:
 # --- the management API URL -------------------------------------------------------------------
 
 
-def test_api_url_ending_in_api_is_the_base_url(capsys, clean_env, vhost):
+def test_api_url_ending_in_api_is_the_base_url(clean_env, vhost):
     assert resolve(ConnectionOptions(api="http://h:15672/api/")).api_url == "http://h:15672"
     assert resolve(ConnectionOptions(api="http://h/rabbit/api")).api_url == "http://h/rabbit"
-    status, out, err = run(
-        capsys, "topology", "export", "--vhost", vhost, "--api", f"{API_URL}/api"
+    status, out, err = run_in_process(
+        "topology", "export", "--vhost", vhost, "--api", f"{API_URL}/api"
     )
     assert (status, err) == (0, "")
     assert f"vhost: {vhost}" in out
@@ -80,8 +73,10 @@ def forbidding_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.server_close()
 
 
-def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(capsys, clean_env, forbidding_proxy):
-    status, out, err = run(capsys, "topology", "export", "--url", "amqp://guest:guest@127.0.0.1/")
+def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(clean_env, forbidding_proxy):
+    status, out, err = run_in_process(
+        "topology", "export", "--url", "amqp://guest:guest@127.0.0.1/"
+    )
     assert (status, out, err) == (
         3,
         "",
@@ -92,11 +87,11 @@ def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(capsys, clean_env
 
 
 def test_no_proxy_for_the_broker_goes_straight_to_rabbitmq(
-    capsys, clean_env, vhost, forbidding_proxy, monkeypatch
+    clean_env, vhost, forbidding_proxy, monkeypatch
 ):
     monkeypatch.setenv("no_proxy", "127.0.0.1")
-    status, _, err = run(
-        capsys, "topology", "export", "--vhost", vhost, "--url", "amqp://guest:guest@127.0.0.1/"
+    status, _, err = run_in_process(
+        "topology", "export", "--vhost", vhost, "--url", "amqp://guest:guest@127.0.0.1/"
     )
     assert (status, err) == (0, "")
 
@@ -113,12 +108,12 @@ def plain_user(broker: str) -> Iterator[tuple[str, str]]:
     requests.delete(url, auth=AUTH, timeout=10)
 
 
-def test_rabbitmq_refusing_a_non_administrator(capsys, clean_env, plain_user, vhost, tmp_path):
+def test_rabbitmq_refusing_a_non_administrator(clean_env, plain_user, vhost, tmp_path):
     name, password = plain_user
     topology = tmp_path / "t.yaml"
     topology.write_text(f"vhost: {vhost}\nqueues:\n  - name: q\n", encoding="utf-8")
-    status, _, err = run(
-        capsys, "topology", "plan", "--url", f"amqp://{name}:{password}@127.0.0.1/", str(topology)
+    status, _, err = run_in_process(
+        "topology", "plan", "--url", f"amqp://{name}:{password}@127.0.0.1/", str(topology)
     )
     assert status == 3
     assert err == (
@@ -127,12 +122,12 @@ def test_rabbitmq_refusing_a_non_administrator(capsys, clean_env, plain_user, vh
     )
 
 
-def test_a_user_without_the_management_tag(capsys, clean_env, unique):
+def test_a_user_without_the_management_tag(clean_env, unique):
     url = f"{API_URL}/api/users/{unique}"
     requests.put(url, json={"password": "pw-12345", "tags": ""}, auth=AUTH, timeout=10)
     try:
-        status, _, err = run(
-            capsys, "topology", "export", "--url", f"amqp://{unique}:pw-12345@127.0.0.1/"
+        status, _, err = run_in_process(
+            "topology", "export", "--url", f"amqp://{unique}:pw-12345@127.0.0.1/"
         )
     finally:
         requests.delete(url, auth=AUTH, timeout=10)
@@ -146,9 +141,9 @@ def test_a_user_without_the_management_tag(capsys, clean_env, unique):
 # --- TLS to a plain port ---------------------------------------------------------------------
 
 
-def test_amqps_to_the_plain_amqp_port(capsys, clean_env):
-    status, out, err = run(
-        capsys, "get", "-q", "q", "--insecure", "--url", "amqps://guest:guest@127.0.0.1:5672/"
+def test_amqps_to_the_plain_amqp_port(clean_env):
+    status, out, err = run_in_process(
+        "get", "-q", "q", "--insecure", "--url", "amqps://guest:guest@127.0.0.1:5672/"
     )
     assert (status, out, err) == (
         3,
@@ -159,9 +154,8 @@ def test_amqps_to_the_plain_amqp_port(capsys, clean_env):
     )
 
 
-def test_https_to_the_plain_management_port(capsys, clean_env):
-    status, _, err = run(
-        capsys,
+def test_https_to_the_plain_management_port(clean_env):
+    status, _, err = run_in_process(
         "topology",
         "export",
         "--insecure",
@@ -182,8 +176,8 @@ def test_https_to_the_plain_management_port(capsys, clean_env):
 
 
 @pytest.mark.parametrize("written", ["%2f", "%2F", "/"])
-def test_vhost_option_takes_percent_2f_as_slash(capsys, clean_env, unique, written):
-    status, _, err = run(capsys, "get", "-q", unique, "--vhost", written)
+def test_vhost_option_takes_percent_2f_as_slash(clean_env, unique, written):
+    status, _, err = run_in_process("get", "-q", unique, "--vhost", written)
     assert (status, err) == (
         1,
         f"mqctl: error: getting from queue '{unique}' failed: 404 NOT_FOUND - no queue "
@@ -191,9 +185,9 @@ def test_vhost_option_takes_percent_2f_as_slash(capsys, clean_env, unique, writt
     )
 
 
-def test_insecure_from_the_environment_names_the_variable(capsys, clean_env, monkeypatch):
+def test_insecure_from_the_environment_names_the_variable(clean_env, monkeypatch):
     monkeypatch.setenv("MQCTL_INSECURE", "maybe")
-    status, _, err = run(capsys, "get", "-q", "q")
+    status, _, err = run_in_process("get", "-q", "q")
     assert (status, err) == (
         4,
         "mqctl: error: MQCTL_INSECURE: cannot read 'maybe' as true or false; "
@@ -201,9 +195,9 @@ def test_insecure_from_the_environment_names_the_variable(capsys, clean_env, mon
     )
 
 
-def test_insecure_from_the_profile_names_the_key(capsys, clean_env):
+def test_insecure_from_the_profile_names_the_key(clean_env):
     write_profiles(clean_env, "profiles:\n  p:\n    url: amqp://h\n    insecure: perhaps\n")
-    status, _, err = run(capsys, "get", "-q", "q", "--profile", "p")
+    status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     assert (status, err) == (
         4,
         "mqctl: error: the profile's insecure: cannot read 'perhaps' as true or false; "
@@ -211,9 +205,9 @@ def test_insecure_from_the_profile_names_the_key(capsys, clean_env):
     )
 
 
-def test_a_profile_file_that_is_not_utf8(capsys, clean_env):
+def test_a_profile_file_that_is_not_utf8(clean_env):
     path = write_profiles(clean_env, b"profiles:\n  p:\n    url: amqp://h/caf\xe9\n")
-    status, _, err = run(capsys, "get", "-q", "q", "--profile", "p")
+    status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     assert (status, err) == (
         4,
         f"mqctl: error: profile file {path} is not UTF-8 text (byte 0xe9 on line 3); "
@@ -238,9 +232,9 @@ def test_a_profile_file_that_is_not_utf8(capsys, clean_env):
         ),
     ],
 )
-def test_a_profile_that_gives_its_password_twice(capsys, clean_env, keys, named):
+def test_a_profile_that_gives_its_password_twice(clean_env, keys, named):
     path = write_profiles(clean_env, f"profiles:\n  p:\n{keys}")
-    status, _, err = run(capsys, "get", "-q", "q", "--profile", "p")
+    status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     count = named.count(" and ") + 1
     assert (status, err) == (
         4,
@@ -254,14 +248,14 @@ def test_a_profile_that_gives_its_password_twice(capsys, clean_env, keys, named)
 # --- a stream queue ----------------------------------------------------------------------------
 
 
-def test_get_on_a_stream_queue_suggests_consume(capsys, clean_env, vhost, unique):
+def test_get_on_a_stream_queue_suggests_consume(clean_env, vhost, unique):
     requests.put(
         f"{API_URL}/api/queues/{vhost}/{unique}",
         json={"durable": True, "arguments": {"x-queue-type": "stream"}},
         auth=AUTH,
         timeout=10,
     ).raise_for_status()
-    status, out, err = run(capsys, "get", "-q", unique, "--vhost", vhost)
+    status, out, err = run_in_process("get", "-q", unique, "--vhost", vhost)
     assert (status, out, err) == (
         1,
         "",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
-from conftest import AMQP_URL, ROOT
-from messaging_support import channel, declare, delete
+from conftest import AMQP_URL
+from messaging_support import channel, declare, delete, mqctl
+from run import start_process
 
 pytestmark = pytest.mark.broker
 
@@ -17,14 +16,7 @@ def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clea
     declare(unique)
     controller, terminal = os.openpty()
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mqctl", "publish", "-k", unique, "--url", AMQP_URL],
-            stdin=terminal,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
+        proc = start_process("publish", "-k", unique, "--url", AMQP_URL, stdin=terminal)
         os.close(terminal)
         assert proc.stderr is not None
         # The notice comes before anything is read: the user knows what the wait is for.
@@ -49,8 +41,6 @@ def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clea
 
 
 def test_routed_nowhere_is_returned_by_default(capsys, clean_env, unique):
-    from messaging_support import mqctl
-
     status, out, err = mqctl(capsys, "publish", "-k", unique, "--body", "x")
     assert (status, out, err) == (
         1,
@@ -61,8 +51,6 @@ def test_routed_nowhere_is_returned_by_default(capsys, clean_env, unique):
 
 
 def test_no_mandatory_does_not_claim_a_count_of_returns(capsys, clean_env, unique):
-    from messaging_support import mqctl
-
     status, out, err = mqctl(capsys, "publish", "-k", unique, "--body", "x", "--no-mandatory")
     assert (status, out, err) == (
         0,

@@ -3,38 +3,28 @@ pipe, process substitution; and `validate` reporting every problem of a queue at
 
 from __future__ import annotations
 
-import io
 import os
+import shlex
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
-from live_traffic import plain_env
+from run import ROOT, Run, command, process_env, run_in_process
 
-from mqctl.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
 ONE_QUEUE = "vhost: /\nqueues:\n  - name: mqctl-test-inputs-q\n"
 
 
-def validate(capsys: pytest.CaptureFixture[str], *paths: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    status = main(["topology", "validate", *paths])
-    out, err = capsys.readouterr()
-    return status, out, err
+def validate(*paths: str, stdin: str | None = None) -> Run:
+    return run_in_process("topology", "validate", *paths, stdin=stdin)
 
 
-def test_dash_is_stdin(capsys, clean_env, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ONE_QUEUE.encode())))
-    assert validate(capsys, "-") == (0, "", "valid: 1 objects (1 queues)\n")
+def test_dash_is_stdin(clean_env):
+    assert validate("-", stdin=ONE_QUEUE) == (0, "", "valid: 1 objects (1 queues)\n")
 
 
-def test_problems_in_stdin_are_located_there(capsys, clean_env, monkeypatch):
+def test_problems_in_stdin_are_located_there(clean_env):
     text = "vhost: /\nqueues:\n  - name: q\n    type: weird\n"
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
-    assert validate(capsys, "-") == (
+    assert validate("-", stdin=text) == (
         4,
         "",
         "mqctl: error: the topology is invalid (1 problem); nothing was applied\n"
@@ -42,11 +32,11 @@ def test_problems_in_stdin_are_located_there(capsys, clean_env, monkeypatch):
     )
 
 
-def test_dev_null_is_an_empty_topology(capsys, clean_env):
-    assert validate(capsys, "/dev/null") == (0, "", "valid: 0 objects (none)\n")
+def test_dev_null_is_an_empty_topology(clean_env):
+    assert validate("/dev/null") == (0, "", "valid: 0 objects (none)\n")
 
 
-def test_a_named_pipe(capsys, clean_env, tmp_path):
+def test_a_named_pipe(clean_env, tmp_path):
     fifo = tmp_path / "topology.yaml"
     os.mkfifo(fifo)
 
@@ -56,13 +46,13 @@ def test_a_named_pipe(capsys, clean_env, tmp_path):
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
-    assert validate(capsys, str(fifo)) == (0, "", "valid: 1 objects (1 queues)\n")
+    assert validate(str(fifo)) == (0, "", "valid: 1 objects (1 queues)\n")
     writer.join(10)
 
 
-def test_a_missing_file_is_still_named(capsys, clean_env, tmp_path):
+def test_a_missing_file_is_still_named(clean_env, tmp_path):
     missing = tmp_path / "nope.yaml"
-    assert validate(capsys, str(missing)) == (
+    assert validate(str(missing)) == (
         4,
         "",
         "mqctl: error: the topology is invalid (1 problem); nothing was applied\n"
@@ -74,19 +64,20 @@ def test_a_missing_file_is_still_named(capsys, clean_env, tmp_path):
 def test_plan_from_process_substitution(clean_env, broker, tmp_path):
     template = tmp_path / "t.yaml"
     template.write_text("vhost: /\nqueues:\n  - name: ${QUEUE}\n", encoding="utf-8")
-    env = {**plain_env(), "QUEUE": "mqctl-test-inputs-substituted", "PATH": os.environ["PATH"]}
-    script = (
-        f"{sys.executable} -m mqctl topology plan --url amqp://guest:guest@127.0.0.1/ "
-        f"<(envsubst < {template})"
-    )
+    plan = shlex.join(command("topology", "plan", "--url", "amqp://guest:guest@127.0.0.1/"))
     result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+        ["bash", "-c", f"{plan} <(envsubst < {shlex.quote(str(template))})"],
+        capture_output=True,
+        text=True,
+        env=process_env({"QUEUE": "mqctl-test-inputs-substituted"}),
+        cwd=ROOT,
+        timeout=60,
     )
     assert result.returncode == 2, result.stderr  # pending changes
     assert "+ create    queue 'mqctl-test-inputs-substituted' in vhost '/'" in result.stdout
 
 
-def test_every_problem_of_a_queue_at_once(capsys, clean_env, tmp_path):
+def test_every_problem_of_a_queue_at_once(clean_env, tmp_path):
     path = tmp_path / "q.yaml"
     path.write_text(
         "vhost: /\nqueues:\n"
@@ -97,7 +88,7 @@ def test_every_problem_of_a_queue_at_once(capsys, clean_env, tmp_path):
         "    expires: 0\n    delivery_limit: -2\n",
         encoding="utf-8",
     )
-    status, out, err = validate(capsys, str(path))
+    status, out, err = validate(str(path))
     assert (status, out) == (4, "")
     assert err.splitlines() == [
         "mqctl: error: the topology is invalid (12 problems); nothing was applied",

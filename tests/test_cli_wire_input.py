@@ -6,14 +6,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_traffic import plain_env, start_proxy
+from live_traffic import start_proxy
+from run import Run, run_in_process, start_process
 
-from mqctl.cli import main
 from mqctl.errors import BadInput
 from mqctl.wire.proxy import parse_host_port
 from mqctl.wire.render_human import short
@@ -23,11 +22,8 @@ DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def read(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    status = main(["wire", "read", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
+def read(*args: str) -> Run:
+    return run_in_process("wire", "read", *args)
 
 
 # --- the human view ----------------------------------------------------------------------------
@@ -46,24 +42,24 @@ def test_tables_and_arrays_are_cut_between_entries_never_inside_a_number() -> No
     assert short(4000000000, 5) == "4000000000"
 
 
-def test_the_human_view_of_a_wide_header_table(capsys):
-    status, out, _ = read(capsys, str(DATA / "amqplib.pcapng"), "--type", "header")
+def test_the_human_view_of_a_wide_header_table():
+    status, out, _ = read(str(DATA / "amqplib.pcapng"), "--type", "header")
     assert status == 0
     assert "headers={int8=-8, uint8=200, int16=-1600, uint16=60000, int32=-320000, …}" in out
     assert "400000000…" not in out
 
 
-def test_body_none_and_full_in_the_human_view(capsys):
+def test_body_none_and_full_in_the_human_view():
     capture = str(DATA / "pika_session.pcapng")
-    _, out, _ = read(capsys, capture, "--type", "body", "--body", "none", "--limit", "2")
+    _, out, _ = read(capture, "--type", "body", "--body", "none", "--limit", "2")
     assert [line[16:] for line in out.splitlines()[1:]] == [
         "#1 → ch1   ContentBody 57 B",
         "#1 → ch1   ContentBody 15 B",
     ]
-    _, out, _ = read(capsys, str(DATA / "pika_heartbeats.pcap"), "--type", "body", "--body", "full")
+    _, out, _ = read(str(DATA / "pika_heartbeats.pcap"), "--type", "body", "--body", "full")
     first = out.splitlines()[1]
     assert first.count(" ") > 4088 and not first.endswith("…")
-    _, out, _ = read(capsys, str(DATA / "pika_heartbeats.pcap"), "--type", "body")
+    _, out, _ = read(str(DATA / "pika_heartbeats.pcap"), "--type", "body")
     assert out.splitlines()[1].endswith(" …")  # the preview stops after 24 bytes
 
 
@@ -88,13 +84,13 @@ def test_body_none_and_full_in_the_human_view(capsys):
         (["--port", "70000"], "--port 70000 is no TCP port; give 1 to 65535, e.g. --port 5673"),
     ],
 )
-def test_wire_read_bad_input(capsys, args, message):
-    status, out, err = read(capsys, str(DATA / "amqp_tools.pcap"), *args)
+def test_wire_read_bad_input(args, message):
+    status, out, err = read(str(DATA / "amqp_tools.pcap"), *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
 
 
-def test_method_globs_that_match_are_taken_in_any_case(capsys):
-    status, out, _ = read(capsys, str(DATA / "amqp_tools.pcap"), "--method", "basic.publish")
+def test_method_globs_that_match_are_taken_in_any_case():
+    status, out, _ = read(str(DATA / "amqp_tools.pcap"), "--method", "basic.publish")
     assert status == 0 and out.count("Basic.Publish") == 2
 
 
@@ -128,11 +124,11 @@ def dead_upstream_proxy() -> Iterator[tuple[int, int]]:
         yield running.port, dead
 
 
-def test_mqctl_through_a_proxy_whose_upstream_is_down(capsys, clean_env, dead_upstream_proxy):
+def test_mqctl_through_a_proxy_whose_upstream_is_down(clean_env, dead_upstream_proxy):
     port, dead = dead_upstream_proxy
-    capsys.readouterr()
-    status = main(["get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"])
-    _, err = capsys.readouterr()
+    status, _, err = run_in_process(
+        "get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"
+    )
     assert (status, err) == (
         3,
         f"mqctl: error: 127.0.0.1:{port} is an mqctl wire proxy whose upstream is unreachable: "
@@ -142,13 +138,7 @@ def test_mqctl_through_a_proxy_whose_upstream_is_down(capsys, clean_env, dead_up
 
 
 def proxy_process(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mqctl", "wire", "proxy", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(),
-        cwd=ROOT,
-    )
+    return start_process("wire", "proxy", *args)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
@@ -170,7 +160,12 @@ def test_the_proxy_warns_at_start_and_counts_refusals_apart(clean_env):
             f"warning: upstream 127.0.0.1:{dead} cannot be reached now (Connection refused); "
             "clients will be told so until it can\n"
         )
-        assert main(["get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"]) == 3
+        assert (
+            run_in_process(
+                "get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"
+            ).status
+            == 3
+        )
         status, out, err = stop(proc)
     finally:
         if proc.poll() is None:
@@ -197,7 +192,12 @@ def test_listen_on_every_interface_and_upstream_default_port(clean_env, broker, 
         assert proc.stderr is not None
         first = proc.stderr.readline().decode()
         assert "(every interface), forwarding to 127.0.0.1:5672; Ctrl-C stops" in first
-        assert main(["get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"]) == 1
+        assert (
+            run_in_process(
+                "get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"
+            ).status
+            == 1
+        )
         status, out, err = stop(proc)
     finally:
         if proc.poll() is None:
@@ -208,7 +208,9 @@ def test_listen_on_every_interface_and_upstream_default_port(clean_env, broker, 
     recorded = capture.read_bytes()
     assert b"\x00guest\x00*****" in recorded and b"\x00guest\x00guest" not in recorded
     # the masked capture is still a valid one: every frame decodes
-    assert main(["wire", "read", str(capture), "--method", "Connection.StartOk"]) == 0
+    assert (
+        run_in_process("wire", "read", str(capture), "--method", "Connection.StartOk").status == 0
+    )
 
 
 def test_the_mask_keeps_lengths_and_frames_whatever_the_chunks() -> None:

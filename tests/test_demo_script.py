@@ -3,18 +3,15 @@ applied, the closing hint works in a new shell; scripts/setup lets apt speak."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 from conftest import API_URL, AUTH
-
-ROOT = Path(__file__).resolve().parent.parent
+from run import ROOT, process_env, without_mqctl_variables
 
 
 def test_setup_never_silences_apt() -> None:
@@ -31,8 +28,7 @@ def test_setup_never_silences_apt() -> None:
 @pytest.mark.broker
 def test_the_demo(broker: str) -> None:
     vhost = f"mqctl-test-demo-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MQCTL_")}
-    env.update(MQCTL_DEMO_VHOST=vhost, NO_COLOR="1")
+    env = process_env({**without_mqctl_variables(), "MQCTL_DEMO_VHOST": vhost})
     try:
         result = subprocess.run(
             ["bash", str(ROOT / "scripts" / "demo")],

@@ -1,13 +1,13 @@
-"""`--help` on a narrow terminal never cuts an option name (issue 19): below 80 columns, where
-rich's tables would cut `--exchange` to `--exch…`, mqctl gives click's plain help, which wraps."""
+"""`--help` on a narrow terminal never cuts an option name (issue 19): rich's tables would cut
+`--exchange` to `--exch…` below 80 columns, so mqctl lays help out 80 wide there (the terminal
+wraps the long lines). Every option of every command is checked at COLUMNS=40."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
+
+from run import run_process
 
 from mqctl.cli import app_command
 from mqctl.commands.registry import COMMANDS, load
@@ -35,22 +35,13 @@ def option_names(command: Any) -> set[str]:
 
 
 def test_option_names_are_never_cut_at_40_columns() -> None:
-    env = {**os.environ, "COLUMNS": "40", "NO_COLOR": "1"}
     for words, command in commands():
-        result = subprocess.run(
-            [sys.executable, "-m", "mqctl", *words, "--help"],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        assert "…" not in result.stdout, (words, result.stdout)
-        missing = {name for name in option_names(command) if name not in result.stdout}
+        status, out, err = run_process(*words, "--help", env={"COLUMNS": "40"})
+        assert status == 0, err
+        assert "…" not in out, (words, out)
+        missing = {name for name in option_names(command) if name not in out}
         assert not missing, (words, missing)
 
 
 def test_a_wide_terminal_keeps_the_rich_help() -> None:
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mqctl", "publish", "--help"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
-    assert "╭─ Connection" in result.stdout
+    assert "╭─ Connection" in run_process("publish", "--help", env={"COLUMNS": "100"}).out

@@ -10,10 +10,7 @@ real processes and the environment.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,12 +19,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import API_URL, AUTH, ROOT
+from conftest import API_URL, AUTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from run import run_in_process, run_process
 
 from mqctl import redact
-from mqctl.cli import main
 
 pytestmark = pytest.mark.broker
 
@@ -116,16 +113,14 @@ def leaks(password: str, text: str) -> list[str]:
     return sorted(run for run in runs if len(set(run)) > 1 and run in text)
 
 
-def run_in_process(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+def run_clean(argv: list[str]) -> tuple[int, str]:
+    """mqctl in this process with an empty secret registry: its exit status and all it printed."""
     redact.forget_all()
-    capsys.readouterr()
-    status = main(argv)
-    out, err = capsys.readouterr()
+    status, out, err = run_in_process(*argv)
     return status, out + err
 
 
 def check(
-    capsys: pytest.CaptureFixture[str],
     broker: Broker,
     command: str,
     path: str,
@@ -144,7 +139,7 @@ def check(
         argv += ["--api", f"http://{broker.owner}:{written}@127.0.0.1:{port}"]
     if debug:  # the traceback --debug adds must not carry the password either
         argv.append("--debug")
-    status, printed = run_in_process(capsys, argv)
+    status, printed = run_clean(argv)
     assert status in (1, 3, 4), printed
     assert leaks(password, printed) == [], printed
 
@@ -186,9 +181,9 @@ def test_every_connected_command_is_covered() -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_command_and_error_path(capsys, clean_env, broker_users, command, path):
+def test_every_command_and_error_path(clean_env, broker_users, command, path):
     for encoded in (False, True):
-        check(capsys, broker_users, command, path, NASTY, encoded)
+        check(broker_users, command, path, NASTY, encoded)
 
 
 @settings(
@@ -205,9 +200,9 @@ def test_every_command_and_error_path(capsys, clean_env, broker_users, command, 
     debug=st.booleans(),
 )
 def test_no_run_of_the_password_is_shown(
-    capsys, clean_env, broker_users, password, command, path, encoded, via_api, debug
+    clean_env, broker_users, password, command, path, encoded, via_api, debug
 ):
-    check(capsys, broker_users, command, path, password, encoded, via_api, debug)
+    check(broker_users, command, path, password, encoded, via_api, debug)
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -215,21 +210,14 @@ def test_through_a_real_process_and_the_environment(clean_env, broker_users, pat
     """MQCTL_URL in a real process: nothing registered in-process can help here."""
     password = "Env/S3cr#t?v@lue%zz x"
     broker_users.set_password(password)
-    env = {**os.environ, "MQCTL_URL": url_for(path, password, False, broker_users)}
-    result = subprocess.run(
-        [sys.executable, "-m", "mqctl", "get", "-q", "q"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
+    status, out, err = run_process(
+        "get", "-q", "q", env={"MQCTL_URL": url_for(path, password, False, broker_users)}
     )
-    assert result.returncode in (3, 4), result.stderr
-    assert leaks(password, result.stdout + result.stderr) == [], result.stderr
+    assert status in (3, 4), err
+    assert leaks(password, out + err) == [], err
 
 
-def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(capsys, clean_env, monkeypatch):
+def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(clean_env, monkeypatch):
     """Even a library's exception that quotes the password, traceback and all."""
     import mqctl.messaging.consumer
 
@@ -240,7 +228,7 @@ def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(capsys, clean_e
 
     monkeypatch.setattr(mqctl.messaging.consumer, "open_connection", broken)
     url = f"amqp://u:{quote(password, safe='')}@127.0.0.1:5672/v"
-    status, printed = run_in_process(capsys, ["get", "-q", "q", "--url", url, "--debug"])
+    status, printed = run_clean(["get", "-q", "q", "--url", url, "--debug"])
     assert status == 1
     assert "Traceback (most recent call last):" in printed
     assert printed.endswith(
