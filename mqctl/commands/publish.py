@@ -26,7 +26,7 @@ PUBLISH_HELP = (
     "Publish test messages with full control of properties and typed headers.\n\n"
     "Confirms are on and pipelined. The final line says how many messages were sent, confirmed, "
     "returned (reply code and text) and nacked; the exit status is 1 when any was returned or "
-    "nacked, 4 on bad input (then nothing is published).\n\n"
+    "nacked, 4 on bad input (with --input: what came before the bad line is published).\n\n"
     "Example: mqctl publish -k orders --body '{\"id\": 1}' --content-type application/json "
     "-H x-retry=3 -H sent:timestamp=now --delivery-mode persistent"
 )
@@ -90,18 +90,21 @@ def publish_command(
     ] = True,
 ) -> None:
     props = given.properties()
-    from mqctl.messaging.message import OutgoingMessage, Overrides, read_body, read_input
+    from mqctl.messaging.feed import InputFeed
+    from mqctl.messaging.message import OutgoingMessage, Overrides, read_body
     from mqctl.messaging.properties import basic_properties
-    from mqctl.messaging.publisher import PublishOptions, Repeated, publish
+    from mqctl.messaging.publisher import PublishOptions, Repeated, progress_text, publish
 
     if input is not None:
         if given.has_body:
             raise BadInput("--input and a --body option were both given", "give one of them")
         if count != 1:
             raise BadInput("--count does not combine with --input", "repeat lines in the file")
-        messages: Any = read_input(
-            input, Overrides(given.exchange, given.routing_key, props or None)
+        # Opened now, read once the connection is up and the exchange checked.
+        messages: Any = InputFeed(
+            input, Overrides(given.exchange, given.routing_key, props or None), confirm_window * 2
         )
+        total = None
     else:
         if not given.has_body and sys.stdin.isatty():
             output.info("reading the body from standard input (end it with Ctrl-D)")
@@ -111,14 +114,18 @@ def publish_command(
             basic_properties(props),
             read_body(given.body, given.body_file, given.body_base64),
         )
-        messages = Repeated(message, count)
+        messages = total = Repeated(message, count)
     options = PublishOptions(confirm=confirm, mandatory=mandatory, window=confirm_window, rate=rate)
     settings = connection.settings()
-    with output.progress(len(messages), "publishing") as advance:
+    with output.progress(len(total) if total is not None else None, "publishing") as advance:
         result = publish(settings, messages, options, progress=advance)
+    if result.error is not None and not result.sent:
+        raise result.error  # nothing went out: the error alone says it all
     output.publish_summary(result, mandatory)
+    if result.error is not None:
+        raise result.error
     if result.interrupted:
-        raise Interrupted(f"interrupted after {result.sent} of {result.total} messages were sent")
+        raise Interrupted(f"interrupted ({result.signal or 'Ctrl-C'}): {progress_text(result)}")
     problems = []
     if result.returned_count:
         problems.append(f"{result.returned_count} returned as unroutable")

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,36 +138,6 @@ def message_from_record(record: Any, where: str, overrides: Overrides) -> Outgoi
             extra["headers"] = {**props["headers"], **extra["headers"]}
         props.update(extra)
     return OutgoingMessage(exchange, routing_key, basic_properties(props), _body(record, where))
-
-
-def read_input(path: str, overrides: Overrides) -> list[OutgoingMessage]:
-    """Every message of a JSON-lines file ('-' for standard input), validated before any is sent."""
-    return list(iter_input(path, overrides))
-
-
-def iter_input(path: str, overrides: Overrides) -> Iterator[OutgoingMessage]:
-    name = "<stdin>" if path == "-" else path
-    try:
-        if path == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(
-            f"--input: cannot read {name}: {getattr(exc, 'strerror', None) or exc}",
-            "give a JSON-lines file (the output of `mqctl consume --format jsonl`)",
-        ) from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInput(
-                f"{where}: not valid JSON ({exc.msg})", "one JSON object per line"
-            ) from None
-        yield message_from_record(record, where, overrides)
 
 
 def _string(record: Mapping[str, Any], key: str, where: str) -> str:

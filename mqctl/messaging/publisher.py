@@ -18,9 +18,12 @@ import pika.frame
 import pika.spec
 
 from mqctl.config import ConnectionSettings
+from mqctl.errors import MqctlError
 from mqctl.messaging.choices import DEFAULT_WINDOW
+from mqctl.messaging.feed import EMPTY, END, InputFeed
 from mqctl.messaging.message import OutgoingMessage
-from mqctl.messaging.session import AsyncSession
+from mqctl.messaging.session import SHUTDOWN_GRACE, AsyncSession
+from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 BURST = 500  # messages queued per loop turn without confirms, so that the socket gets written
 MAX_BUFFERED = 8 * 1024 * 1024  # bytes waiting in pika's output buffer before we pause
@@ -36,13 +39,16 @@ class PublishOptions:
 
 @dataclass
 class PublishResult:
-    total: int
+    total: int  # with an input feed: the messages read so far
     confirms: bool
     sent: int = 0
     confirmed: int = 0
     nacked: int = 0
     returned: Counter[tuple[int, str]] = field(default_factory=Counter)
     interrupted: bool = False
+    signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
+    lines_read: int | None = None  # --input: lines read from the input
+    error: MqctlError | None = None  # what stopped it (the counts say how far it got)
 
     @property
     def returned_count(self) -> int:
@@ -78,27 +84,49 @@ class Publisher(AsyncSession):
     def __init__(
         self,
         settings: ConnectionSettings,
-        messages: Sequence[OutgoingMessage],
+        messages: Sequence[OutgoingMessage] | InputFeed,
         options: PublishOptions,
         exchanges: Sequence[str] = (),
         progress: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(settings)
-        self.messages = messages
+        self.feed = messages if isinstance(messages, InputFeed) else None
+        self.messages: Sequence[OutgoingMessage] = [] if self.feed else messages  # type: ignore[assignment]
         self.options = options
         self.exchanges = [name for name in dict.fromkeys(exchanges) if name]
+        self._checked = {"", *self.exchanges}
         self.progress = progress or (lambda steps: None)
-        self.result = PublishResult(total=len(messages), confirms=options.confirm)
+        self.result = PublishResult(
+            total=0 if self.feed else len(self.messages), confirms=options.confirm
+        )
+        self._next: OutgoingMessage | None = None  # taken from the feed, not yet sent
         self.doing = "publishing"
         self._outstanding: deque[int] = deque()
         self._started = 0.0
         self._wakeup_pending = False
         self._draining = False
+        self._stopped = False  # a stop signal: send no more
+        self._checking = False
 
     def publish(self) -> PublishResult:
-        self.run()
+        with stop_requests(self._on_stop_signal):
+            self.run()
         self.result.interrupted = self.interrupted
+        if self.feed is not None:
+            self.result.lines_read = self.feed.lines_read
         return self.result
+
+    def _on_stop_signal(self, signum: int) -> None:
+        self.interrupted = True
+        self.result.signal = SIGNAL_NAMES.get(signum, str(signum))
+        if self.connection is not None:
+            self.connection.ioloop.add_callback_threadsafe(self._stop_after_signal)
+
+    def _stop_after_signal(self) -> None:
+        """Send no more; wait a moment for the confirms on their way, then close."""
+        self._stopped = True
+        self.call_later(SHUTDOWN_GRACE, self.finish)
+        self._maybe_done()
 
     def start(self, channel: pika.channel.Channel) -> None:
         channel.add_on_return_callback(self._on_return)
@@ -121,16 +149,61 @@ class Publisher(AsyncSession):
 
     def _begin(self) -> None:
         self._started = time.monotonic()
+        if self.feed is not None:
+            assert self.connection is not None
+            ioloop = self.connection.ioloop
+            self.feed.start(lambda: ioloop.add_callback_threadsafe(self._publish_more))
         self._publish_more()
+
+    def _has_more(self) -> bool:
+        if self._stopped:
+            return False
+        if self.feed is None:
+            return self.result.sent < self.result.total
+        return self._next is not None or not self.feed.ended
+
+    def _take(self) -> OutgoingMessage | None:
+        """The next message to send, or None for now (the feed wakes us, or it ended)."""
+        if self.feed is None:
+            return self.messages[self.result.sent]
+        if self._next is None:
+            item = self.feed.take()
+            if item is EMPTY or item is END:
+                return None
+            self._next = item
+            self.result.total += 1
+        message = self._next
+        if message.exchange not in self._checked:
+            self._check_exchange(message.exchange)
+            return None
+        self._next = None
+        return message
+
+    def _check_exchange(self, name: str) -> None:
+        # A line's own exchange, checked before its first message goes out: an unknown one
+        # fails the command (404) instead of having the broker close the channel mid-stream.
+        if self._checking:
+            return
+        self._checking = True
+        self.doing = f"checking exchange {name!r}"
+        assert self.channel is not None
+
+        def checked(_frame: Any) -> None:
+            self._checking = False
+            self._checked.add(name)
+            self.doing = "publishing"
+            self._publish_more()
+
+        self.channel.exchange_declare(name, passive=True, callback=checked)
 
     def _publish_more(self) -> None:
         self._wakeup_pending = False
         channel, result, options = self.channel, self.result, self.options
-        if channel is None or not channel.is_open:
+        if channel is None or not channel.is_open or self._checking:
             return
         burst_end = result.sent + (options.window if options.confirm else BURST)
         sent_before = result.sent
-        while result.sent < result.total:
+        while self._has_more():
             if options.confirm and len(self._outstanding) >= options.window:
                 break
             if result.sent >= burst_end or self._buffered() > MAX_BUFFERED:
@@ -142,7 +215,9 @@ class Publisher(AsyncSession):
                 if delay > 0:
                     self._wake_in(delay)
                     break
-            message = self.messages[result.sent]
+            message = self._take()
+            if message is None:
+                break
             channel.basic_publish(
                 message.exchange,
                 message.routing_key,
@@ -158,8 +233,7 @@ class Publisher(AsyncSession):
         self._maybe_done()
 
     def _maybe_done(self) -> None:
-        result = self.result
-        if result.sent < result.total or self._draining:
+        if self._has_more() or self._draining or self._checking:
             return
         if self.options.confirm:
             if not self._outstanding:
@@ -169,6 +243,8 @@ class Publisher(AsyncSession):
         # returned) everything sent before it: the channel handles commands in order.
         self._draining = True
         assert self.channel is not None
+        if not self.channel.is_open:
+            return self.finish()
         self.channel.basic_qos(prefetch_count=0, callback=lambda _: self.finish())
 
     def _wake_in(self, delay: float) -> None:
@@ -199,7 +275,7 @@ class Publisher(AsyncSession):
         else:
             self.result.confirmed += settled
         self.progress(settled)
-        if self.result.sent < self.result.total:
+        if self._has_more():
             if not self._wakeup_pending:
                 self._publish_more()
         else:
@@ -217,19 +293,41 @@ class Publisher(AsyncSession):
 
 def publish(
     settings: ConnectionSettings,
-    messages: Sequence[OutgoingMessage],
+    messages: Sequence[OutgoingMessage] | InputFeed,
     options: PublishOptions,
     progress: Callable[[int], None] | None = None,
 ) -> PublishResult:
-    """Publish `messages` and wait for their confirms; raise the broker's error if it refused."""
-    exchanges = sorted({m.exchange for m in _distinct(messages)})
+    """Publish `messages` and wait for their confirms.
+
+    A refusal, a lost connection or bad input in a feed ends up in `result.error`, its message
+    saying how far it got (messages sent and confirmed, lines read), so that the user knows
+    which messages are safe; bad input in a feed stops it after the messages before it were
+    published and confirmed.
+    """
+    if isinstance(messages, InputFeed):
+        exchanges = [messages.overrides.exchange or ""]
+    else:
+        exchanges = sorted({m.exchange for m in _distinct(messages)})
     publisher = Publisher(settings, messages, options, exchanges, progress)
     result = publisher.publish()
-    if publisher.error is not None:
-        if result.sent:
-            publisher.error.message += f" (after {result.sent} of {result.total} sent)"
-        raise publisher.error
+    error = publisher.error or (publisher.feed.error if publisher.feed else None)
+    if error is not None and (result.sent or result.lines_read is not None):
+        error.message += f" ({progress_text(result)})"
+    result.error = error
     return result
+
+
+def progress_text(result: PublishResult) -> str:
+    """How far a publish got: what the user needs to know which messages are safe."""
+    parts = []
+    if result.lines_read is not None:
+        parts.append(f"{result.lines_read} line(s) read")
+    parts.append(f"{result.sent} sent")
+    if result.confirms:
+        parts.append(f"{result.confirmed} confirmed")
+        if result.unconfirmed:
+            parts.append(f"{result.unconfirmed} unconfirmed")
+    return ", ".join(parts)
 
 
 def _distinct(messages: Sequence[OutgoingMessage]) -> Sequence[OutgoingMessage]:
