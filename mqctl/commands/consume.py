@@ -189,7 +189,7 @@ def report_consume(result: ConsumeResult, count: int | None, name: str) -> None:
     back = f", {result.put_back} put back in the queue" if result.put_back else ""
     lost = f", {result.lost} delivered but not written (lost: --no-ack)" if result.lost else ""
     if result.reason is StopReason.interrupted:
-        raise Interrupted(f"interrupted: {done}{back}{lost}")
+        raise Interrupted(f"interrupted ({result.signal or 'Ctrl-C'}): {done}{back}{lost}")
     if result.reason in (StopReason.output_closed, StopReason.output_error):
         what = (
             "the output was closed"
@@ -228,6 +228,11 @@ def get_command(
         result = get_messages(settings, queue, count, mode, writer)
     finally:
         writer.close()
+    if result.signal is not None:
+        raise Interrupted(
+            f"interrupted ({result.signal}): {result.written} message(s) written, "
+            f"{result.put_back} put back in the queue"
+        )
     if result.output_error is not None:
         what = (
             "the output was closed"

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "consume": ("mqctl.commands.consume", "consume_app"),
     "get": ("mqctl.commands.consume", "get_app"),
     "rpc": ("mqctl.commands.rpc", "app"),
+    "move": ("mqctl.commands.move", "app"),
     "topology": ("mqctl.commands.topology", "app"),
     "wire": ("mqctl.commands.wire_live", "app"),
 }

@@ -30,6 +30,7 @@ from mqctl.jsonvalues import parse_timestamp
 from mqctl.messaging import codec
 from mqctl.messaging.message import Delivery, OutputFailed
 from mqctl.messaging.session import AsyncSession
+from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 NOT_IMPLEMENTED = 540  # RabbitMQ's reply to basic.get on a stream queue
 
@@ -88,6 +89,7 @@ class ConsumeResult:
     written: int = 0
     reason: StopReason | None = None
     output_error: str | None = None
+    signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
 
     @property
     def put_back(self) -> int:
@@ -166,6 +168,7 @@ class Consumer(AsyncSession):
         self.run()
         if self.interrupted:
             self.result.reason = StopReason.interrupted
+            self.result.signal = self.signal
         return self.result
 
     # --- set-up ---
@@ -255,7 +258,10 @@ class Consumer(AsyncSession):
         except OutputFailed as exc:
             self._settle(batch[: exc.written])
             self.result.output_error = str(exc.cause.strerror or exc.cause)
-            self.stop(StopReason.output_closed if exc.broken_pipe else StopReason.output_error)
+            if self.interrupted:
+                self.stop(StopReason.interrupted)
+            else:
+                self.stop(StopReason.output_closed if exc.broken_pipe else StopReason.output_error)
             return
         if count is not None and self.result.written + len(batch) >= count:
             # Cancel before the last ack, so that the ack frees no room for another delivery.
@@ -319,6 +325,9 @@ class Consumer(AsyncSession):
     def on_interrupt(self) -> None:
         self._pending = []  # never written: the broker requeues them when we close
 
+    def on_stop_request(self) -> None:
+        self.stop(StopReason.interrupted)
+
 
 @dataclass
 class GetResult:
@@ -327,6 +336,7 @@ class GetResult:
     written: int = 0
     empty: bool = False
     output_error: OutputFailed | None = field(default=None)
+    signal: str | None = None  # stopped by Ctrl-C or SIGTERM
 
     @property
     def put_back(self) -> int:
@@ -351,25 +361,13 @@ def get_messages(
     codec.install()
     result = GetResult(ack)
     connection = open_connection(settings)
+    stops: list[int] = []
     try:
         channel = connection.channel()
-        for _ in range(count):
-            method, properties, body = channel.basic_get(queue, auto_ack=ack is AckMode.no_ack)
-            if method is None:
-                result.empty = True
-                break
-            result.delivered += 1
-            delivery = Delivery.from_method(method, properties, body)
-            try:
-                writer.write_batch([delivery])
-            except OutputFailed as exc:
-                result.output_error = exc
-                break
-            result.written += 1
-            if ack is AckMode.ack:
-                channel.basic_ack(method.delivery_tag)
-            elif ack is AckMode.reject:
-                channel.basic_reject(method.delivery_tag, requeue=False)
+        with stop_requests(stops.append):
+            _get_loop(channel, queue, count, ack, writer, result, stops)
+        if stops:
+            result.signal = SIGNAL_NAMES.get(stops[0], str(stops[0]))
         if result.put_back:
             channel.basic_nack(0, multiple=True, requeue=True)
         connection.close()
@@ -391,3 +389,34 @@ def get_messages(
             with contextlib.suppress(Exception):  # closing requeues whatever is unacked
                 connection.close()
     return result
+
+
+def _get_loop(
+    channel: Any,
+    queue: str,
+    count: int,
+    ack: AckMode,
+    writer: Writer,
+    result: GetResult,
+    stops: list[int],
+) -> None:
+    """One basic.get at a time; each written message is settled before the next get."""
+    for _ in range(count):
+        if stops:
+            return  # Ctrl-C or SIGTERM: what was written is settled, nothing more is taken
+        method, properties, body = channel.basic_get(queue, auto_ack=ack is AckMode.no_ack)
+        if method is None:
+            result.empty = True
+            return
+        result.delivered += 1
+        delivery = Delivery.from_method(method, properties, body)
+        try:
+            writer.write_batch([delivery])
+        except OutputFailed as exc:
+            result.output_error = exc
+            return
+        result.written += 1
+        if ack is AckMode.ack:
+            channel.basic_ack(method.delivery_tag)
+        elif ack is AckMode.reject:
+            channel.basic_reject(method.delivery_tag, requeue=False)

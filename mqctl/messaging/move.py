@@ -314,7 +314,7 @@ class Mover:
         try:
             self._stop_taking(grace=INTERRUPT_GRACE)
             self._maybe_finish()
-            if self._any_connection_up():
+            if not all(c.is_closed for c in self._connections):
                 self._ioloop.start()
         except KeyboardInterrupt:  # a second Ctrl-C: let go at once (the broker requeues)
             self._close_all()
@@ -338,22 +338,25 @@ class Mover:
             self.result.error = error
         self._close_all()
 
-    def _any_connection_up(self) -> bool:
-        return any(not (c.is_closed or c.is_closing) for c in self._connections)
-
     def _close_all(self) -> None:
-        """Close the connections: whatever is unacked at the source goes back to the queue."""
+        """Close the connections: whatever is unacked at the source goes back to the queue.
+
+        One still opening is closed once it is open (pika cannot abort the opening cleanly)."""
         self._closing = True
         for connection in self._connections:
-            if not (connection.is_closed or connection.is_closing):
+            if connection.is_open:
                 connection.close()
-        if not any(c.is_closing for c in self._connections) and self._ioloop is not None:
+        self._stop_when_closed()
+
+    def _stop_when_closed(self) -> None:
+        if all(c.is_closed for c in self._connections) and self._ioloop is not None:
             self._ioloop.stop()
 
     # --- opening ---
 
     def _on_open_error(self, exc: BaseException, settings: ConnectionSettings) -> None:
         self._fail(connection_error(exc, settings))
+        self._stop_when_closed()
 
     def _on_connection_closed(self, connection: pika.SelectConnection, reason: Any) -> None:
         if not self._closing:
@@ -363,18 +366,23 @@ class Mover:
             elif self.result.moved:
                 self.result.source_lost = True
             self._fail(connection_error(reason, settings))
-        if not self._any_connection_up() and not any(c.is_closing for c in self._connections):
-            self._ioloop.stop()
+        self._stop_when_closed()
 
     def _destination_connection(self) -> pika.SelectConnection:
         return self._connections[-1]
 
     def _on_source_open(self, connection: pika.SelectConnection) -> None:
+        if self._closing:
+            connection.close()
+            return
         connection.channel(on_open_callback=self._on_source_channel)
         if self.destination.settings is None:
             self._on_destination_open(connection)
 
     def _on_destination_open(self, connection: pika.SelectConnection) -> None:
+        if self._closing:
+            connection.close()
+            return
         connection.channel(on_open_callback=self._on_publish_channel)
         connection.channel(on_open_callback=self._on_probe_channel)
 

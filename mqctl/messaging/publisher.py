@@ -23,7 +23,6 @@ from mqctl.messaging.choices import DEFAULT_WINDOW
 from mqctl.messaging.feed import EMPTY, END, InputFeed
 from mqctl.messaging.message import OutgoingMessage
 from mqctl.messaging.session import SHUTDOWN_GRACE, AsyncSession
-from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 BURST = 500  # messages queued per loop turn without confirms, so that the socket gets written
 MAX_BUFFERED = 8 * 1024 * 1024  # bytes waiting in pika's output buffer before we pause
@@ -109,20 +108,14 @@ class Publisher(AsyncSession):
         self._checking = False
 
     def publish(self) -> PublishResult:
-        with stop_requests(self._on_stop_signal):
-            self.run()
+        self.run()
         self.result.interrupted = self.interrupted
+        self.result.signal = self.signal
         if self.feed is not None:
             self.result.lines_read = self.feed.lines_read
         return self.result
 
-    def _on_stop_signal(self, signum: int) -> None:
-        self.interrupted = True
-        self.result.signal = SIGNAL_NAMES.get(signum, str(signum))
-        if self.connection is not None:
-            self.connection.ioloop.add_callback_threadsafe(self._stop_after_signal)
-
-    def _stop_after_signal(self) -> None:
+    def on_stop_request(self) -> None:
         """Send no more; wait a moment for the confirms on their way, then close."""
         self._stopped = True
         self.call_later(SHUTDOWN_GRACE, self.finish)

@@ -16,10 +16,11 @@ import pika.exceptions
 
 from mqctl.amqp_connection import channel_error, connection_error, open_connection
 from mqctl.config import ConnectionSettings
-from mqctl.errors import BadInput, OperationFailed
+from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.messaging import codec
 from mqctl.messaging.message import Delivery
 from mqctl.messaging.properties import basic_properties
+from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 REPLY_TO = "amq.rabbitmq.reply-to"
 
@@ -70,11 +71,18 @@ def call(
             exchange, routing_key, body, basic_properties(request), mandatory=True
         )
         deadline = time.monotonic() + timeout
-        while not replies and not returns:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            connection.process_data_events(time_limit=min(remaining, 0.2))
+        stops: list[int] = []
+        with stop_requests(stops.append):
+            while not replies and not returns and not stops:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                connection.process_data_events(time_limit=min(remaining, 0.2))
+        if stops and not replies:
+            raise Interrupted(
+                f"interrupted ({SIGNAL_NAMES.get(stops[0], stops[0])}): the request was sent, "
+                f"no reply yet (correlation id {correlation_id})"
+            )
     except pika.exceptions.ChannelClosedByBroker as exc:
         raise channel_error(
             exc, doing, {406: "check the request's properties (user_id must be the connected user)"}

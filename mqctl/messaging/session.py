@@ -17,6 +17,7 @@ import pika.exceptions
 from mqctl.amqp_connection import channel_error, connection_error, connection_parameters
 from mqctl.config import ConnectionSettings
 from mqctl.errors import MqctlError
+from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
 SHUTDOWN_GRACE = 5.0  # seconds to close cleanly after Ctrl-C before giving up
 
@@ -33,6 +34,7 @@ class AsyncSession:
         self.settings = settings
         self.error: MqctlError | None = None
         self.interrupted = False
+        self.signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
         self.connection: pika.SelectConnection | None = None
         self.channel: pika.channel.Channel | None = None
         self._closing = False
@@ -45,6 +47,16 @@ class AsyncSession:
     def on_interrupt(self) -> None:
         """Ctrl-C arrived; settle what can be settled before the connection closes."""
 
+    def on_stop_request(self) -> None:
+        """The first Ctrl-C or SIGTERM, run on the I/O loop: by default, close."""
+        self.finish()
+
+    def _on_stop_signal(self, signum: int) -> None:
+        self.interrupted = True
+        self.signal = SIGNAL_NAMES.get(signum, str(signum))
+        if self.connection is not None:
+            self.connection.ioloop.add_callback_threadsafe(self.on_stop_request)
+
     # --- driving ---
 
     def run(self) -> None:
@@ -56,7 +68,8 @@ class AsyncSession:
             on_close_callback=self._on_connection_closed,
         )
         try:
-            self.connection.ioloop.start()
+            with stop_requests(self._on_stop_signal):
+                self.connection.ioloop.start()
         except KeyboardInterrupt:
             self.interrupted = True
             self._shutdown_after_interrupt()

@@ -16,6 +16,12 @@ from types import FrameType
 from typing import Any
 
 SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+_requested = threading.Event()
+
+
+def stop_requested() -> bool:
+    """Whether a stop was asked for: a blocking wait (a pipe nobody reads) checks this."""
+    return _requested.is_set()
 
 
 @contextmanager
@@ -31,8 +37,10 @@ def stop_requests(on_stop: Callable[[int], None]) -> Iterator[None]:
         if received:
             raise KeyboardInterrupt
         received.append(signum)
+        _requested.set()
         on_stop(signum)
 
+    _requested.clear()
     previous: dict[int, Any] = {}
     for signum in SIGNAL_NAMES:
         previous[signum] = signal.signal(signum, handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import json
@@ -56,6 +57,7 @@ class MessageWriter:
     def write_batch(self, deliveries: Sequence[Any]) -> None:
         """Write each message whole; raise OutputFailed saying how many of them got out."""
         from mqctl.messaging.message import OutputFailed
+        from mqctl.messaging.signals import stop_requested
 
         chunks = [self._render(d) for d in deliveries]
         try:
@@ -64,6 +66,8 @@ class MessageWriter:
             assert self._sink.fd is not None
             for index, chunk in enumerate(chunks):
                 try:
+                    if stop_requested():  # Ctrl-C or SIGTERM: write no more
+                        raise InterruptedError(errno.EINTR, "interrupted")
                     self._sink.write([chunk])
                     _wait_drained(self._sink.fd)
                 except OutputFailed as exc:
@@ -171,7 +175,10 @@ def publish_summary(result: Any, mandatory: bool = True) -> None:
 
 
 def _wait_drained(fd: int) -> None:
-    """Return once the pipe's reader has read everything; BrokenPipeError if it went away."""
+    """Return once the pipe's reader has read everything; BrokenPipeError if it went away,
+    InterruptedError on Ctrl-C or SIGTERM (the message in the pipe is not read yet)."""
+    from mqctl.messaging.signals import stop_requested
+
     delay = 0.00002
     poller = select.poll()
     poller.register(fd, select.POLLOUT)
@@ -179,6 +186,8 @@ def _wait_drained(fd: int) -> None:
         unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
         if unread == 0:
             return
+        if stop_requested():
+            raise InterruptedError(errno.EINTR, "interrupted")
         for _, events in poller.poll(0):
             if events & (select.POLLERR | select.POLLHUP):
                 silence_stdout()
