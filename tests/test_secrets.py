@@ -38,6 +38,7 @@ COMMANDS: dict[str, list[str]] = {
     "consume": ["consume", "-q", "q", "-n", "1", "-t", "1"],
     "publish": ["publish", "-k", "q", "--body", "x"],
     "rpc": ["rpc", "-k", "q", "--body", "x", "-t", "1"],
+    "move": ["move", "q", "--to-queue", "q2"],
     "topology plan": ["topology", "plan", "{file}"],
     "topology apply": ["topology", "apply", "{file}"],
     "topology delete": ["topology", "delete", "--yes", "{file}"],
