@@ -23,6 +23,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "move": ("mqctl.commands.move", "app"),
     "topology": ("mqctl.commands.topology", "app"),
     "wire": ("mqctl.commands.wire_live", "app"),
+    "list": ("mqctl.commands.listing", "app"),
+    "show": ("mqctl.commands.show", "app"),
+    "declare": ("mqctl.commands.changes", "declare_app"),
+    "delete": ("mqctl.commands.changes", "delete_app"),
+    "purge": ("mqctl.commands.changes", "purge_app"),
+    "close": ("mqctl.commands.close", "app"),
+    "health": ("mqctl.commands.health", "app"),
+    "top": ("mqctl.commands.top", "app"),
 }
 
 SETTINGS: dict[str, Any] = {

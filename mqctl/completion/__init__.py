@@ -18,6 +18,11 @@ parameter gets one from the convention below, chosen by its name (the Python arg
 | delivery_mode                          | persistent, transient, 2, 1                             |
 | interface                              | this machine's network interfaces                       |
 | install_completion, show_completion    | bash, zsh, fish                                         |
+| kind                                   | what `mqctl list` lists: queues, exchanges, ...         |
+| columns                                | the kind's columns, comma-separated (`name,messages`)   |
+| sort                                   | the kind's columns, `-COL` for descending               |
+| checks                                 | `mqctl health` check names                              |
+| connection_name                        | connection names from the live broker                   |
 | input, output, *_file, *_path, ca_cert, client_cert, client_key | file names (the shell's own) |
 
 Parameters typed as choices (enums) complete their choices. Any other path-typed parameter, or a
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqctl.completion import broker, static
+from mqctl.completion import broker, operate, static
 from mqctl.completion.items import Completer
 
 __all__ = ["COMPLETERS", "completer_for"]
@@ -50,6 +55,11 @@ COMPLETERS: dict[str, Completer] = {
     "offset": static.complete_offsets,
     "delivery_mode": static.complete_delivery_modes,
     "interface": static.complete_interfaces,
+    "kind": operate.complete_kinds,
+    "columns": operate.complete_columns,
+    "sort": operate.complete_sort_columns,
+    "checks": operate.complete_checks,
+    "connection_name": broker.complete_connections,
     "install_completion": static.complete_shells,
     "show_completion": static.complete_shells,
     "input": static.complete_any_file,

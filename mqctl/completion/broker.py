@@ -31,7 +31,9 @@ CACHE_TTL = 5.0
 TTL_ENV = "MQCTL_COMPLETION_TTL"  # seconds; 0 turns the cache off
 CACHE_VERSION = 1
 
-KINDS = ("queues", "exchanges", "vhosts")
+KINDS = ("queues", "exchanges", "vhosts", "connections")
+# Listed broker-wide, not per vhost.
+BROKER_WIDE = ("vhosts", "connections")
 
 
 def names_completer(kind: str) -> Callable[[Request, str], list[Candidate]]:
@@ -46,6 +48,7 @@ def names_completer(kind: str) -> Callable[[Request, str], list[Candidate]]:
 complete_queues = names_completer("queues")
 complete_exchanges = names_completer("exchanges")
 complete_vhosts = names_completer("vhosts")
+complete_connections = names_completer("connections")
 
 
 def _matching(names: list[str], incomplete: str) -> list[Candidate]:
@@ -91,7 +94,7 @@ def cached_names(kind: str, settings: ConnectionSettings) -> list[str]:
 def fetch_names(kind: str, settings: ConnectionSettings) -> list[str]:
     from mqctl.management import ManagementClient
 
-    segments = (kind,) if kind == "vhosts" else (kind, settings.vhost)
+    segments = (kind,) if kind in BROKER_WIDE else (kind, settings.vhost)
     with ManagementClient(settings, timeout=REQUEST_TIMEOUT) as client:
         rows = client.get(*segments, params={"columns": "name", "disable_stats": "true"})
     if not isinstance(rows, list):
@@ -141,7 +144,7 @@ def cache_key(kind: str, settings: ConnectionSettings) -> dict[str, str]:
         "api": settings.api_url,
         "user": settings.api_username,
         "kind": kind,
-        "vhost": "" if kind == "vhosts" else settings.vhost,
+        "vhost": "" if kind in BROKER_WIDE else settings.vhost,
     }
 
 

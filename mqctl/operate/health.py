@@ -250,7 +250,17 @@ def _threshold_results(client: ManagementClient, settings: HealthSettings) -> li
                 continue
             counts[threshold] += 1
             field = METRICS[threshold.metric][0]
-            value = int(queue.get(field) or 0)
+            if queue.get(field) is None:  # the API has no figure for it yet (stats lag)
+                results.append(
+                    CheckResult(
+                        f"{threshold.metric} {threshold.pattern}",
+                        Status.UNKNOWN,
+                        f"queue {name!r} in vhost {queue.get('vhost')!r}: the API gives no "
+                        f"{field} yet (its statistics come with the next stats interval)",
+                    )
+                )
+                continue
+            value = int(queue[field])
             status = threshold.judge(value)
             if status is not Status.OK:
                 results.append(

@@ -16,7 +16,8 @@ from typing import Any
 from mqctl.errors import BrokerError
 from mqctl.management import MAX_PAGE_SIZE, ManagementClient
 from mqctl.operate.columns import get_path
-from mqctl.operate.listing import NameFilter
+from mqctl.operate.kinds import KINDS
+from mqctl.operate.listing import NameFilter, SortKey, sort_records
 from mqctl.operate.show import node_alarms
 
 HISTORY = 60  # samples kept per queue for the sparkline (5 minutes at the default interval)
@@ -118,7 +119,7 @@ class Snapshot:
 
 def take_snapshot(client: ManagementClient, state: TopState) -> Snapshot:
     view = VIEWS[state.view]
-    segments: tuple[str, ...] = (view.path,) if state.vhost is None else (view.path, state.vhost)
+    segments = KINDS[view.name].segments(state.vhost)
     params: dict[str, Any] = {
         "page": 1,
         "page_size": max(1, min(state.limit, MAX_PAGE_SIZE)),
@@ -139,16 +140,21 @@ def take_snapshot(client: ManagementClient, state: TopState) -> Snapshot:
         if exc.reply_code != 400:
             raise
         answer = {"items": [], "filtered_count": 0}  # an empty list has no page 1
-    rows = list(answer.get("items", [])) if isinstance(answer, dict) else list(answer)
+    if isinstance(answer, dict):
+        rows = list(answer.get("items", []))
+        total = int(answer.get("filtered_count", len(rows)))
+    else:  # per-vhost connections are not paged: the whole list, sorted and cut here
+        rows = sort_records(list(answer), SortKey(state.sort, state.descending))
     if state.pattern:
         rows = [r for r in rows if fnmatch.fnmatchcase(str(r.get("name")), state.pattern)]
+    if not isinstance(answer, dict):
+        total = len(rows)
+        rows = rows[: state.limit]
     snapshot = Snapshot(
         view=state.view,
         columns=view.columns,
         rows=rows,
-        total=int(answer.get("filtered_count", len(rows)))
-        if isinstance(answer, dict)
-        else len(rows),
+        total=total,
         alarms=node_alarms(list(nodes or [])),
         totals={**(overview.get("queue_totals") or {}), **(overview.get("object_totals") or {})},
         taken=time.time(),
