@@ -54,11 +54,11 @@ def top_command(
         ),
     ] = None,
 ) -> None:
-    from mqctl import output_top
     from mqctl.management import ManagementClient
     from mqctl.operate.columns import LABELS
     from mqctl.operate.listing import SortKey
     from mqctl.operate.top import VIEWS, LiveTop, TopState, cell, take_snapshot
+    from mqctl.output import top as output_top
 
     settings = connection.settings()
     vhosts = connection.vhosts()
