@@ -12,9 +12,9 @@ from typing import Any
 import pika
 import pika.spec
 import pytest
-from conftest import AMQP_URL, ROOT
 
 from mqctl.cli import main
+from tests.conftest import AMQP_URL, ROOT
 
 
 def mqctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

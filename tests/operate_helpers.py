@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import pika
 import requests
-from conftest import AMQP_URL, API_URL, AUTH
 
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.management import ManagementClient
+from tests.conftest import AMQP_URL, API_URL, AUTH
 
 T = TypeVar("T")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import API_URL, AUTH
-from run import run_in_process
 
 from mqctl.config import ConnectionOptions, resolve
+from tests.conftest import API_URL, AUTH
+from tests.run import run_in_process
 
 pytestmark = pytest.mark.broker
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import API_URL, AUTH
 
 from mqctl.cli import main
+from tests.conftest import API_URL, AUTH
 
 pytestmark = pytest.mark.broker
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import AMQP_URL
-from messaging_support import channel, declare, delete, mqctl
-from run import start_process
+
+from tests.conftest import AMQP_URL
+from tests.messaging_support import channel, declare, delete, mqctl
+from tests.run import start_process
 
 pytestmark = pytest.mark.broker
 

@@ -9,7 +9,8 @@ import subprocess
 import threading
 
 import pytest
-from run import ROOT, Run, command, process_env, run_in_process
+
+from tests.run import ROOT, Run, command, process_env, run_in_process
 
 ONE_QUEUE = "vhost: /\nqueues:\n  - name: mqctl-test-inputs-q\n"
 

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_traffic import start_proxy
-from run import Run, run_in_process, start_process
 
 from mqctl.errors import BadInput
 from mqctl.wire.proxy import parse_host_port
 from mqctl.wire.render_human import short
 from mqctl.wire.secret_mask import ClientSecretMask
+from tests.live_traffic import start_proxy
+from tests.run import Run, run_in_process, start_process
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent

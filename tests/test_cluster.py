@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import AUTH, ROOT
+
+from tests.conftest import AUTH, ROOT
 
 pytestmark = [pytest.mark.cluster, pytest.mark.broker]
 

@@ -35,7 +35,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pamqp.frame import unmarshal
 from pika.frame import decode_frame
-from test_codec_golden import GOLDEN_HEADER, GOLDEN_METHODS
 
 from mqctl.wire import (
     METHODS,
@@ -47,6 +46,7 @@ from mqctl.wire import (
     encode_header,
     encode_method,
 )
+from tests.test_codec_golden import GOLDEN_HEADER, GOLDEN_METHODS
 
 # pamqp warns when it builds a command that 0-9-1 deprecates (Channel.Flow...): expected here
 pytestmark = pytest.mark.filterwarnings("ignore:This command is deprecated:DeprecationWarning")

@@ -10,8 +10,9 @@ import uuid
 
 import pytest
 import requests
-from conftest import API_URL, AUTH
-from run import ROOT, process_env, without_mqctl_variables
+
+from tests.conftest import API_URL, AUTH
+from tests.run import ROOT, process_env, without_mqctl_variables
 
 
 def test_setup_never_silences_apt() -> None:

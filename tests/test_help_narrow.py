@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from run import run_process
-
 from mqctl.cli import app_command
 from mqctl.commands.registry import COMMANDS, load
+from tests.run import run_process
 
 
 def commands() -> Iterator[tuple[list[str], Any]]:

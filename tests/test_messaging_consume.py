@@ -17,8 +17,9 @@ import pika
 import pika.compat
 import pika.spec
 import pytest
-from conftest import AMQP_URL, broker_table_order
-from messaging_support import (
+
+from tests.conftest import AMQP_URL, broker_table_order
+from tests.messaging_support import (
     channel,
     declare,
     delete,
@@ -342,7 +343,7 @@ def mqctl_cmd(queue: str) -> list[str]:
 def proc_env() -> dict[str, str]:
     import os
 
-    from conftest import ROOT
+    from tests.conftest import ROOT
 
     return {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
 

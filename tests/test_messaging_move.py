@@ -13,9 +13,6 @@ from typing import Any
 
 import pika
 import pytest
-from conftest import AMQP_URL, ROOT, broker_table_order
-from messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
-from test_messaging_consume import HAND_HEADERS, HandEncoded, shortstr
 
 from mqctl.config import ConnectionOptions, resolve
 from mqctl.messaging.codec import TypedBasicProperties
@@ -23,6 +20,9 @@ from mqctl.messaging.match import MessageMatch
 from mqctl.messaging.message import OutgoingMessage
 from mqctl.messaging.move import Destination, Left, MoveOptions, move, move_queue
 from mqctl.messaging.publisher import PublishOptions, publish
+from tests.conftest import AMQP_URL, ROOT, broker_table_order
+from tests.messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
+from tests.test_messaging_consume import HAND_HEADERS, HandEncoded, shortstr
 
 pytestmark = pytest.mark.broker
 
@@ -375,7 +375,7 @@ def test_interrupt_in_the_middle_loses_nothing(queues, tmp_path):
 
 
 def test_cli_move_contract(capsys, clean_env, queues, unique):
-    from messaging_support import mqctl
+    from tests.messaging_support import mqctl
 
     source, target = queues
     fill(source, numbered(6))

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from messaging_support import mqctl_process, queue
-from test_messaging_move import bodies, fill
-from test_messaging_rpc import responder
+
+from tests.messaging_support import mqctl_process, queue
+from tests.test_messaging_move import bodies, fill
+from tests.test_messaging_rpc import responder
 
 __all__ = ["queue", "responder"]  # fixtures
 

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import broker_table_order
-from messaging_support import (
+
+from tests.conftest import broker_table_order
+from tests.messaging_support import (
     declare,
     delete,
     depth,
@@ -263,7 +264,8 @@ def test_input_errors_name_the_line(capsys, clean_env, queue, tmp_path: Path):
 def test_access_refused(capsys, clean_env, vhost, broker_version):
     """A vhost where guest may not write: the broker's 403 becomes a one-line error, exit 1."""
     import requests
-    from conftest import API_URL, AUTH
+
+    from tests.conftest import API_URL, AUTH
 
     requests.put(
         f"{API_URL}/api/permissions/{vhost}/guest",

@@ -9,8 +9,9 @@ from typing import Any
 
 import pika
 import pytest
-from conftest import AMQP_URL
-from messaging_support import mqctl, queue
+
+from tests.conftest import AMQP_URL
+from tests.messaging_support import mqctl, queue
 
 __all__ = ["queue"]  # a fixture
 

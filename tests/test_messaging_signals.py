@@ -9,9 +9,10 @@ import subprocess
 import time
 
 import pytest
-from messaging_support import declare, delete, depth, mqctl_process, queue
-from test_messaging_consume import wait_for_consumer
-from test_messaging_move import bodies, fill
+
+from tests.messaging_support import declare, delete, depth, mqctl_process, queue
+from tests.test_messaging_consume import wait_for_consumer
+from tests.test_messaging_move import bodies, fill
 
 __all__ = ["queue"]  # a fixture
 

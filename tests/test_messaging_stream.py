@@ -9,10 +9,11 @@ import sys
 import time
 
 import pytest
-from conftest import AMQP_URL, ROOT
-from messaging_support import declare, delete, depth, mqctl_process, queue
-from test_messaging_consume import proc_env
-from test_messaging_move import bodies, fill
+
+from tests.conftest import AMQP_URL, ROOT
+from tests.messaging_support import declare, delete, depth, mqctl_process, queue
+from tests.test_messaging_consume import proc_env
+from tests.test_messaging_move import bodies, fill
 
 __all__ = ["queue"]  # a fixture
 

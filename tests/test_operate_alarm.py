@@ -11,10 +11,10 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from conftest import BROKER_NAME, ROOT
-from operate_helpers import client, wait_for
 
 from mqctl.operate import health, show
+from tests.conftest import BROKER_NAME, ROOT
+from tests.operate_helpers import client, wait_for
 
 pytestmark = pytest.mark.skipif(
     BROKER_NAME != "rabbitmq4",

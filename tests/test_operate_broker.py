@@ -8,7 +8,13 @@ from typing import Any
 import pika
 import pika.exceptions
 import pytest
-from operate_helpers import (
+
+from mqctl.errors import BadInput, OperationFailed
+from mqctl.operate import changes, health, removal, show, top
+from mqctl.operate.columns import get_path
+from mqctl.operate.connections import CloseRequest, close_connections
+from mqctl.operate.listing import ListRequest, NameFilter, SortKey, list_objects
+from tests.operate_helpers import (
     amqp,
     api_get,
     client,
@@ -19,12 +25,6 @@ from operate_helpers import (
     settings,
     wait_for,
 )
-
-from mqctl.errors import BadInput, OperationFailed
-from mqctl.operate import changes, health, removal, show, top
-from mqctl.operate.columns import get_path
-from mqctl.operate.connections import CloseRequest, close_connections
-from mqctl.operate.listing import ListRequest, NameFilter, SortKey, list_objects
 
 pytestmark = pytest.mark.broker
 
@@ -239,7 +239,7 @@ def test_close_connection_tells_the_client_the_reason(vhost: str, unique: str) -
 
 def test_close_connections_of_a_user(vhost: str, unique: str) -> None:
     password = unique
-    from operate_helpers import api_put
+    from tests.operate_helpers import api_put
 
     api_put(f"users/{unique}", {"password": password, "tags": ""})
     api_put(f"permissions/{q(vhost)}/{unique}", {"configure": ".*", "write": ".*", "read": ".*"})
@@ -262,7 +262,8 @@ def test_close_connections_of_a_user(vhost: str, unique: str) -> None:
                     victim.process_data_events(time_limit=0.2)
     finally:
         import requests
-        from conftest import API_URL, AUTH
+
+        from tests.conftest import API_URL, AUTH
 
         requests.delete(f"{API_URL}/api/users/{unique}", auth=AUTH, timeout=30)
 

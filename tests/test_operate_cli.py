@@ -13,9 +13,17 @@ import uuid
 
 import pytest
 import yaml
-from conftest import AMQP_URL, API_URL, ROOT
-from operate_helpers import api_get, declare_queues, publish, q, queue_depths_settled, wait_for
-from topology_helpers import Cli
+
+from tests.conftest import AMQP_URL, API_URL, ROOT
+from tests.operate_helpers import (
+    api_get,
+    declare_queues,
+    publish,
+    q,
+    queue_depths_settled,
+    wait_for,
+)
+from tests.topology_helpers import Cli
 
 pytestmark = pytest.mark.broker
 

@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from completion_helpers import base_env, candidates, complete, complete_here
-from conftest import AMQP_URL, API_URL
-from operate_helpers import amqp, api_get, wait_for
+
+from tests.completion_helpers import base_env, candidates, complete, complete_here
+from tests.conftest import AMQP_URL, API_URL
+from tests.operate_helpers import amqp, api_get, wait_for
 
 
 def offered(

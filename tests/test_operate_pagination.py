@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import API_URL, AUTH, BROKER_NAME
-from operate_helpers import client, declare_queues, q
 
 from mqctl.operate.listing import ListRequest, NameFilter, SortKey, list_objects
+from tests.conftest import API_URL, AUTH, BROKER_NAME
+from tests.operate_helpers import client, declare_queues, q
 
 pytestmark = [
     pytest.mark.broker,

@@ -19,12 +19,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import API_URL, AUTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from run import run_in_process, run_process
 
 from mqctl import redact
+from tests.conftest import API_URL, AUTH
+from tests.run import run_in_process, run_process
 
 pytestmark = pytest.mark.broker
 

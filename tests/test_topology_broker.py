@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import API_URL
-from topology_helpers import Cli, api, definitions, own_vhosts, publish, quote, write
+
+from tests.conftest import API_URL
+from tests.topology_helpers import Cli, api, definitions, own_vhosts, publish, quote, write
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "topologies").glob("*.yaml"))

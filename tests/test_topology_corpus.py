@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import API_URL
-from topology_helpers import Cli, api, quote, write
+
+from tests.conftest import API_URL
+from tests.topology_helpers import Cli, api, quote, write
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.broker

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from topology_helpers import Cli, definitions, write
 
 from mqctl.topology.validate import read_topology
 from mqctl.topology.versions import parse_version
+from tests.topology_helpers import Cli, definitions, write
 
 LEGACY = """\
 vhost: v

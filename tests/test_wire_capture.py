@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wire_helpers import CLIENT, SERVER, pcap_bytes, pcapng_bytes
 
 from mqctl.errors import BadInput
 from mqctl.wire import packets as pk
@@ -20,6 +19,7 @@ from mqctl.wire.capture import CaptureError
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import GAP_LOST, GAP_MIDSTREAM, GAP_SNAPLEN, Gap, StreamSide
+from tests.wire_helpers import CLIENT, SERVER, pcap_bytes, pcapng_bytes
 
 TS = 1700000000.25
 

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from wire_helpers import pcap_bytes
 
 from mqctl.cli import main
 from mqctl.wire.encoder import PROTOCOL_HEADER, encode_method
+from tests.wire_helpers import pcap_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

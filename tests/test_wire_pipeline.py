@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from wire_helpers import CLIENT, CLIENT6, SERVER, SERVER6
 
 from mqctl.jsonvalues import to_json
 from mqctl.wire import packets as pk
@@ -25,6 +24,7 @@ from mqctl.wire.pipeline import Record, WirePipeline, read_capture
 from mqctl.wire.render_jsonl import BodyMode, jsonl_line, jsonl_lines, record_dict
 from mqctl.wire.render_summary import summary_json
 from mqctl.wire.summary import SummaryBuilder
+from tests.wire_helpers import CLIENT, CLIENT6, SERVER, SERVER6
 
 TS = 1700000000.0
 

@@ -29,17 +29,6 @@ import pika
 import pika.exceptions
 import pytest
 import requests
-from conftest import API_URL, AUTH
-from live_traffic import (
-    BODIES,
-    RecordingSink,
-    RunningProxy,
-    mqctl,
-    plain_env,
-    run_session,
-    start_proxy,
-    wait_until,
-)
 
 from mqctl.errors import BadInput
 from mqctl.wire.encoder import encode_message, encode_method
@@ -57,6 +46,17 @@ from mqctl.wire.proxy import (
     ProxySettings,
     TcpProxy,
     parse_host_port,
+)
+from tests.conftest import API_URL, AUTH
+from tests.live_traffic import (
+    BODIES,
+    RecordingSink,
+    RunningProxy,
+    mqctl,
+    plain_env,
+    run_session,
+    start_proxy,
+    wait_until,
 )
 
 pytestmark = pytest.mark.broker

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_traffic import BODIES, mqctl, plain_env, run_session, start_proxy, wait_until
 
 from mqctl.wire.live import proxy_records
 from mqctl.wire.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
@@ -31,6 +30,7 @@ from mqctl.wire.sniff import (
     BpfInsn,
     tcp_port_filter,
 )
+from tests.live_traffic import BODIES, mqctl, plain_env, run_session, start_proxy, wait_until
 
 V4 = (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
 V6 = (bytes(15) + b"\x01", bytes(15) + b"\x02")

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wire_helpers import CLIENT, SERVER
 
 from mqctl.cli import main
 from mqctl.wire.encoder import PROTOCOL_HEADER, encode_message, encode_method
 from mqctl.wire.methods import METHODS, METHODS_BY_ID
 from mqctl.wire.packets import LINKTYPE_ETHERNET
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
+from tests.wire_helpers import CLIENT, SERVER
 
 DATA = Path(__file__).resolve().parent / "data"
 REAL = ["pika_session.pcapng", "pika_heartbeats.pcap", "amqp_tools.pcap", "amqplib.pcapng"]

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import AMQP_URL, API_URL, AUTH
 
 from mqctl.cli import main
+from tests.conftest import AMQP_URL, API_URL, AUTH
 
 
 def quote(name: str) -> str:
