@@ -444,7 +444,7 @@ def test_amqp_refuses_what_it_cannot_declare(vhost: str, cli: Cli, tmp_path: Pat
     assert result.err == (
         "mqctl: error: --via amqp: the files also declare 1 policies; AMQP 0-9-1 can declare "
         "only exchanges, queues and bindings; vhosts, users, permissions, policies and "
-        "parameters need the management API; use --via http (the default), or keep those "
+        "parameters need the management API; use --via auto (the default) or http, or keep those "
         "objects in a file applied over http\n"
     )
 

@@ -63,10 +63,12 @@ FILES = typer.Argument(
     show_default=False,
 )
 VIA = typer.Option(
-    Via.http,
+    Via.auto,
     "--via",
-    help="How to reach the broker: http (management API; everything) or amqp (pika; exchanges, "
-    "queues and bindings only). Example: --via amqp",
+    help="How to reach the broker: http (management API; everything), amqp (pika; exchanges, "
+    "queues and bindings only) or auto (http, creating exchanges, queues and bindings over AMQP "
+    "when the AMQP URL is shown to reach the same broker: faster than the import). "
+    "Example: --via amqp",
 )
 PRUNE = typer.Option(
     False,

@@ -79,7 +79,7 @@ class Target:
     """The broker and the way to it."""
 
     settings: ConnectionSettings
-    via: Via = Via.http
+    via: Via = Via.auto
 
 
 def validate(files: Files, target: Version | None = None, warn: Warn = _no_warning) -> Topology:

@@ -52,7 +52,7 @@ def refuse_non_amqp(topology: Topology) -> None:
         listed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in extra.items())
         raise BadInput(
             f"--via amqp: the files also declare {listed}; {NEEDS_HTTP}",
-            "use --via http (the default), or keep those objects in a file applied over http",
+            "use --via auto (the default) or http, or keep those objects in a file applied over http",
         )
 
 
@@ -111,7 +111,7 @@ class AmqpBackend:
         name without declaring them (passive declares, side by side)."""
         actual = Topology()
         # Every command reads the state before it changes anything: refusing here covers them all.
-        _check_encodable(o for o in desired if o.kind in AMQP_KINDS)
+        check_encodable(o for o in desired if o.kind in AMQP_KINDS)
         objects = [*desired.of(Exchange), *desired.of(Queue), *_binding_ends(desired)]
         for vhost, items in _by_vhost(objects).items():
             for obj in self._probe_vhost(vhost, items):
@@ -294,7 +294,7 @@ def _channel_limit(connection: Any) -> int:
 SHORT_STRING = 255  # bytes: AMQP's limit for names, routing keys and table keys
 
 
-def _check_encodable(objects: Iterable[TopologyObject]) -> None:
+def check_encodable(objects: Iterable[TopologyObject]) -> None:
     """Refuse, before anything is sent, what AMQP cannot carry: names, routing keys and argument
     keys over 255 bytes, argument values no field type holds (an integer beyond 64 bits, say).
     pika would otherwise fail half-way, with declares already queued."""
