@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -66,8 +66,9 @@ PROFILE_KEYS = {
 class ConnectionOptions:
     """What the user typed: every field None when not given on the command line."""
 
-    url: str | None = None
-    api: str | None = None
+    # One node, or several of a cluster (`--url` given several times): the first that answers.
+    url: str | Sequence[str] | None = None
+    api: str | Sequence[str] | None = None
     vhost: str | None = None
     profile: str | None = None
     ca_cert: str | None = None
@@ -129,8 +130,59 @@ def resolve(
     options: ConnectionOptions,
     env: Mapping[str, str] | None = None,
 ) -> ConnectionSettings:
-    """Combine flags, environment, profile and defaults into settings, validating each value."""
+    """Combine flags, environment, profile and defaults into settings, validating each value.
+
+    Several nodes (`--url` given several times, or a profile's list of urls) resolve to the first
+    whose AMQP port answers; each node's API is the `--api` given in the same place, or, with no
+    `--api`, http://HOST:15672 (https://HOST:15671 for amqps) of that node.
+    """
     env = os.environ if env is None else env
+    urls, apis = _nodes(options, env)
+    if len(urls) <= 1 and len(apis) <= 1:
+        one = options
+        if not isinstance(options.url, str | None):  # a list of one
+            one = replace(one, url=urls[0] if urls else None)
+        if not isinstance(options.api, str | None):
+            one = replace(one, api=apis[0] if apis else None)
+        return _resolve_one(one, env)
+    if apis and len(apis) != len(urls):
+        raise ConfigError(
+            f"{len(apis)} management API URLs for {len(urls)} nodes",
+            "give --api once per --url, in the same order, or not at all (each node's API is "
+            "then http://HOST:15672)",
+        )
+    # "" for the API: derived from each node's own URL, never from the environment or profile.
+    nodes = [
+        _resolve_one(replace(options, url=url, api=apis[i] if apis else ""), env)
+        for i, url in enumerate(urls)
+    ]
+    from mqctl.nodes import first_answering
+
+    return first_answering(nodes)
+
+
+def _nodes(options: ConnectionOptions, env: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The URLs and API URLs given (flag > environment > profile), each as a list."""
+    profile = _load_profile(options.profile or env.get(ENV["profile"]), env)
+
+    def listed(name: str) -> list[str]:
+        value = getattr(options, name)
+        if value is None and env.get(ENV[name]):
+            value = env[ENV[name]]
+        if value is None:
+            value = profile.get(name)
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, Sequence):
+            return [str(item) for item in value]
+        return [str(value)]
+
+    return listed("url"), listed("api")
+
+
+def _resolve_one(options: ConnectionOptions, env: Mapping[str, str]) -> ConnectionSettings:
     profile = _load_profile(options.profile or env.get(ENV["profile"]), env)
 
     def pick_from(name: str) -> tuple[Any, str]:
@@ -145,12 +197,14 @@ def resolve(
     def pick(name: str) -> Any:
         return pick_from(name)[0]
 
-    if options.url is not None:
+    if isinstance(options.url, str):
         url, source = options.url, "--url"
     elif env.get(ENV["url"]):
         url, source = env[ENV["url"]], ENV["url"]
     elif profile.get("url"):
-        url, source = str(profile["url"]), "the profile"
+        listed = profile["url"]
+        url = str(listed[0] if isinstance(listed, list) and listed else listed)
+        source = "the profile"
     else:
         url, source = DEFAULT_URL, "the default"
     parsed = _parse_amqp_url(url, source)
@@ -172,7 +226,10 @@ def resolve(
     if tls.client_key and not tls.client_cert:
         raise ConfigError("--client-key was given without --client-cert", "give both, or neither")
 
-    api_url, api_user, api_password = _api_endpoint(pick("api"), parsed.scheme, parsed.host)
+    api = pick("api")
+    if isinstance(api, list):  # a profile's list of one
+        api = str(api[0]) if api else None
+    api_url, api_user, api_password = _api_endpoint(api, parsed.scheme, parsed.host)
     if api_password is not None:
         register_secret(api_password)
     register_public(api_user)

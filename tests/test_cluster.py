@@ -64,6 +64,14 @@ def mqctl(
     )
 
 
+def mqctl_cluster(vhost: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mqctl ARGS` with every node's URL and no --api, as a user of the cluster runs it."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    urls = [arg for node in (1, 2, 3) for arg in ("--url", amqp_url(node, vhost))]
+    command = [sys.executable, "-m", "mqctl", *args, *urls]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
 def own_vhost(node: int) -> Iterator[str]:
     name = f"mqctl-cluster-{uuid.uuid4().hex[:10]}"
     api(node, "PUT", f"vhosts/{quote(name, safe='')}").raise_for_status()
@@ -158,3 +166,33 @@ def test_node1_stopped_the_other_nodes_serve_plan_apply_publish_get(
     got = mqctl(2, vhost2, "get", "--queue", "orders.process", "--format", "jsonl")
     assert got.returncode == 0, got.stderr
     assert [json.loads(line)["body"] for line in got.stdout.splitlines()] == ["x"]
+
+
+def test_node1_stopped_the_same_flags_naming_every_node_work(
+    vhost2: str, node1_stopped: None, tmp_path: Path
+) -> None:
+    """--url for each node, no --api: mqctl takes the first node that answers (node 2 here) and
+    that node's own API (http://HOST:15672), with the flags unchanged from when all were up."""
+    path = tmp_path / "orders.yaml"
+    path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
+    planned = mqctl_cluster(vhost2, "topology", "plan", str(path))
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    applied = mqctl_cluster(vhost2, "topology", "apply", str(path))
+    assert applied.returncode == 0, applied.stderr
+    assert mqctl_cluster(vhost2, "topology", "plan", str(path)).returncode == 0
+    ids = [f"m{i}" for i in range(5)]
+    for message_id in ids:
+        published = mqctl_cluster(
+            vhost2, "publish", "-e", "orders", "-k", "order.new", "--message-id", message_id
+        )
+        assert published.returncode == 0, published.stderr
+    got = mqctl_cluster(vhost2, "get", "--queue", "orders.process", "-n", "2", "--format", "jsonl")
+    consumed = mqctl_cluster(
+        vhost2, "consume", "--queue", "orders.process", "-n", "3", "--format", "jsonl"
+    )
+    assert (got.returncode, consumed.returncode) == (0, 0), got.stderr + consumed.stderr
+    received = [
+        json.loads(line)["properties"]["message_id"]
+        for line in (got.stdout + consumed.stdout).splitlines()
+    ]
+    assert received == ids

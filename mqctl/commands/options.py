@@ -211,10 +211,11 @@ class ConnectionFlags(OptionSet):
     inherits_from_root: ClassVar[bool] = True
 
     url: Annotated[
-        str | None,
+        list[str] | None,
         _connection_option(
             "--url",
-            help="AMQP URI, amqp:// or amqps://, vhost in the path (%2f for /). "
+            help="AMQP URI, amqp:// or amqps://, vhost in the path (%2f for /); several times for "
+            "a cluster's nodes (the first that answers is used). "
             "(env: MQCTL_URL) (default: amqp://guest:guest@localhost:5672/%2f) "
             "Example: --url amqps://deployer@rabbit.example.com/orders",
             metavar="URL",
@@ -222,11 +223,12 @@ class ConnectionFlags(OptionSet):
         ),
     ] = None
     api: Annotated[
-        str | None,
+        list[str] | None,
         _connection_option(
             "--api",
-            help="Management API base URL. (env: MQCTL_API) "
-            "(default: http://HOST:15672, https://HOST:15671 for amqps) "
+            help="Management API base URL; with several --url, once per --url in the same order. "
+            "(env: MQCTL_API) "
+            "(default: http://HOST:15672 of each node, https://HOST:15671 for amqps) "
             "Example: --api https://rabbit.example.com:15671",
             metavar="URL",
             show_default=False,
@@ -274,8 +276,8 @@ class ConnectionFlags(OptionSet):
                 "give --vhost once",
             )
         return ConnectionOptions(
-            url=self.url,
-            api=self.api,
+            url=tuple(self.url) if self.url else None,
+            api=tuple(self.api) if self.api else None,
             vhost=vhosts[0] if vhosts else None,
             profile=self.profile,
             ca_cert=self.ca_cert,
