@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import AMQP_URL, API_URL
-from topology_helpers import Cli, api, definitions, write
 
 from mqctl.config import ConnectionOptions, ConnectionSettings, resolve
 from mqctl.management import ManagementClient
@@ -18,6 +16,8 @@ from mqctl.topology.backends.http import HttpBackend
 from mqctl.topology.backends.same_broker import announced_cluster_name, api_describes
 from mqctl.topology.model import TopologyObject
 from mqctl.topology.validate import load_topology
+from tests.conftest import AMQP_URL, API_URL
+from tests.topology_helpers import Cli, api, definitions, write
 
 pytestmark = pytest.mark.broker
 
