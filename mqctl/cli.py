@@ -40,7 +40,9 @@ SHELL_OPTIONS = ("--install-completion", "--show-completion")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"mqctl {__version__}")
+        from mqctl.build import build_name
+
+        typer.echo(f"mqctl {__version__} ({build_name()})")
         raise typer.Exit()
 
 

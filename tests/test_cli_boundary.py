@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from mqctl import __version__
+from mqctl.build import build_name
 from mqctl.cli import main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out == f"mqctl {__version__}\n"
+    assert capsys.readouterr().out == f"mqctl {__version__} ({build_name()})\n"
 
 
 def test_unknown_option_is_usage_error(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Optional: compile the frame codec's hot modules with mypyc (needs a C compiler + the dev extra).
+"""Compile the wire hot path (mqctl.build.COMPILED) with mypyc; scripts/setup runs this.
 
-    .venv/bin/python tools/build_mypyc.py          # build mqctl/wire/*.so beside the sources
-    .venv/bin/python tools/build_mypyc.py --clean  # remove them: back to the pure-Python codec
+    .venv/bin/python tools/build_mypyc.py             # build mqctl/wire/*.so beside the sources
+    .venv/bin/python tools/build_mypyc.py --if-needed # only when missing or older than the sources
+    .venv/bin/python tools/build_mypyc.py --clean     # remove them: the pure-Python build runs
 
-Python imports an extension module before a ``.py`` of the same name, so the ``.so`` files take
-over while present (they are git-ignored). Rebuild after editing those modules, or ``--clean``:
-a stale build hides source changes. ``mqctl.wire.codec_build()`` says which build is in use.
-The build runs in a scratch directory, away from the project's pyproject.toml.
+Why mypyc: it compiles the very modules the pure-Python build runs, from their type annotations
+(mypy --strict already checks them), so there is one source of truth and nothing to keep in step;
+Cython would need .pyx/.pxd files or annotations of its own beside them. It needs a C compiler
+and Python's headers (scripts/setup installs gcc and python3-dev on Debian).
+
+Python imports an extension module before a ``.py`` of the same name; mqctl.build makes the
+sources load instead when MQCTL_PURE_PYTHON=1 or when a module was edited after the build, so a
+stale build never hides a change. ``mqctl --version`` says which build runs. The build runs in a
+scratch directory, away from the project's pyproject.toml; the ``.so`` files are git-ignored.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from mqctl.build import COMPILED, COMPILED_NAME, build_name
+
 ROOT = Path(__file__).resolve().parent.parent
 WIRE = ROOT / "mqctl" / "wire"
-MODULES = ["values", "_spec", "decoder", "dispatch"]
+MODULES = list(COMPILED)
 GROUP = "mqctl.wire"  # the shared runtime library lands inside the package: mqctl/wire__mypyc*.so
 
 SETUP = """
@@ -35,8 +44,8 @@ setup(
 
 
 def built_files() -> list[Path]:
-    found = [path for name in MODULES for path in WIRE.glob(f"{name}.*.so")]
-    return found + list((ROOT / "mqctl").glob("wire__mypyc.*.so"))
+    """Every extension module of an earlier build (of this module list or an older one)."""
+    return list(WIRE.glob("*.so")) + list((ROOT / "mqctl").glob("wire__mypyc.*.so"))
 
 
 def clean() -> None:
@@ -45,6 +54,9 @@ def clean() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--if-needed"] and build_name() == COMPILED_NAME:
+        print(f"build_mypyc: up to date ({COMPILED_NAME})")
+        return 0
     clean()
     if argv[:1] == ["--clean"]:
         print("build_mypyc: compiled codec removed; the pure-Python modules are in use")

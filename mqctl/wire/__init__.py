@@ -15,12 +15,16 @@ The codec's public API, importable from here:
   :mod:`mqctl.wire.values`; the typed values ``Int8``, ``Float32``, ``StringBytes``, ... --
   :mod:`mqctl.wire.fieldtypes`
 
-Pure Python everywhere; tools/build-mypyc optionally compiles the hot modules (``codec_build()``
-says which build is in use).
+The same sources run compiled (scripts/setup builds the hot modules with mypyc) or as pure Python
+(no compiler, or ``MQCTL_PURE_PYTHON=1``): see :mod:`mqctl.build`; ``codec_build()`` says which.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from mqctl.build import choose_build
+
+choose_build()  # before any module of the compiled set loads: compiled, or their sources
 
 if TYPE_CHECKING:
     from mqctl.wire.decoder import DEFAULT_MAX_FRAME_SIZE, NEED_DATA, FrameDecoder, NeedData
@@ -111,7 +115,7 @@ def __getattr__(name: str) -> Any:
 
 
 def codec_build() -> str:
-    """``"mypyc"`` when tools/build-mypyc's compiled modules are in use, else ``"pure-python"``."""
+    """``"mypyc"`` when the compiled modules are in use, else ``"pure-python"`` (see mqctl.build)."""
     from mqctl.wire import decoder
 
     return "mypyc" if not str(decoder.__file__).endswith(".py") else "pure-python"

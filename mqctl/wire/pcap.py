@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from mqctl.wire.capture import MAX_PACKET, CaptureError, ChunkReader, Packet
 
 #: magic -> (byte order, timestamp resolution)
-MAGICS = {
+MAGICS: dict[bytes, tuple[str, float]] = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
     b"\x4d\x3c\xb2\xa1": ("<", 1e-9),

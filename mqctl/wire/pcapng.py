@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from mqctl.wire.capture import MAX_PACKET, CaptureError, ChunkReader, Packet
 
-MAGIC = b"\x0a\x0d\x0d\x0a"  # the section header block's type
+MAGIC: bytes = b"\x0a\x0d\x0d\x0a"  # the section header block's type
 
 SHB = 0x0A0D0D0A
 IDB = 0x00000001

@@ -1,0 +1,108 @@
+"""Which build of the wire hot path runs: compiled (mypyc extension modules) or pure Python.
+
+scripts/setup compiles the modules of `COMPILED` with tools/build_mypyc.py; their extension files
+sit beside the sources (`mqctl/wire/decoder.cpython-311-x86_64-linux-gnu.so`, ...). The same
+Python sources run when there is no compiler, when MQCTL_PURE_PYTHON=1 is set, or when a
+compiled module is older than its source (edited since the build): the compiled set is used whole
+or not at all. `mqctl --version` names the build (`build_name`).
+
+Cheap on purpose (a few stat calls, nothing of the codec imported): `--version` calls it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
+from types import ModuleType
+
+#: the modules of mqctl.wire that tools/build_mypyc.py compiles (the hot path of `wire read`)
+COMPILED = (
+    "values",
+    "_spec",
+    "decoder",
+    "dispatch",
+    "capture",
+    "pcap",
+    "pcapng",
+    "packets",
+    "reassembly",
+    "pipeline",
+    "render_jsonl",
+)
+PURE_PYTHON_ENV = "MQCTL_PURE_PYTHON"
+WIRE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire")
+_SUFFIX = EXTENSION_SUFFIXES[0]  # e.g. ".cpython-311-x86_64-linux-gnu.so"
+
+COMPILED_NAME = "compiled with mypyc"
+PURE_NAME = "pure Python"
+
+
+def pure_python_requested() -> bool:
+    """MQCTL_PURE_PYTHON is set to something other than empty or 0."""
+    return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
+
+
+def extension_path(module: str) -> str:
+    return os.path.join(WIRE, module + _SUFFIX)
+
+
+def source_path(module: str) -> str:
+    return os.path.join(WIRE, module + ".py")
+
+
+def compiled_state() -> str:
+    """ "fresh" (every module compiled and newer than its source), "stale", or "absent"."""
+    found = 0
+    for module in COMPILED:
+        try:
+            built = os.stat(extension_path(module)).st_mtime
+        except OSError:
+            continue
+        found += 1
+        if built < os.stat(source_path(module)).st_mtime:
+            return "stale"
+    if found == 0:
+        return "absent"
+    return "fresh" if found == len(COMPILED) else "stale"
+
+
+def use_compiled() -> bool:
+    """Whether the compiled modules are to be imported (else the sources are, see module doc)."""
+    return not pure_python_requested() and compiled_state() == "fresh"
+
+
+def build_name() -> str:
+    """The build in use, as `mqctl --version` shows it."""
+    if pure_python_requested():
+        return f"{PURE_NAME}: {PURE_PYTHON_ENV}=1"
+    state = compiled_state()
+    if state == "fresh":
+        return COMPILED_NAME
+    if state == "stale":
+        return f"{PURE_NAME}: the compiled modules are older than the sources; rerun scripts/setup"
+    return f"{PURE_NAME}: not compiled"
+
+
+class _SourcesFirst:
+    """A meta-path finder that loads the compiled set from its .py sources (see `use_compiled`)."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        package, _, module = fullname.rpartition(".")
+        if package != "mqctl.wire" or module not in COMPILED:
+            return None
+        from importlib.util import spec_from_file_location
+
+        return spec_from_file_location(fullname, source_path(module))
+
+
+def choose_build() -> None:
+    """Make `import mqctl.wire.<module>` load the pure-Python sources unless the compiled set is
+    to be used. Called once, by mqctl/wire/__init__.py, before any of those modules loads."""
+    if use_compiled():
+        return
+    if not any(isinstance(finder, _SourcesFirst) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SourcesFirst())
