@@ -11,6 +11,7 @@ from mqctl.wire import (
     NEED_DATA,
     PROTOCOL_HEADER,
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     Event,
     FrameDecoder,
@@ -170,21 +171,64 @@ def test_resync_mode_at_a_frame_boundary_skips_nothing() -> None:
     assert events[0].skipped_bytes == 0  # type: ignore[union-attr]
 
 
-def test_gap_drops_the_incomplete_frame_and_resyncs() -> None:
+def test_a_gap_inside_a_frame_of_known_size_is_jumped_not_rescanned() -> None:
     big_body = encode_body(1, bytes(range(256)) * 20)
     decoder = FrameDecoder()
     decoder.feed(MESSAGE + big_body[:1000])
     assert kinds(list(decoder)) == ["MethodFrame", "HeaderFrame", "BodyFrame"]
     decoder.gap(lost=1460)
-    decoder.feed(big_body[2460:] + MESSAGE)
+    decoder.feed(big_body[2460:] + MESSAGE)  # the body's tail, then the next frames
     events = list(decoder)
-    assert kinds(events) == [GAP, RESYNC, "MethodFrame", "HeaderFrame", "BodyFrame"]
-    gap, resync = events[0], events[1]
-    assert isinstance(gap, DecodeProblem) and isinstance(resync, DecodeProblem)
-    assert (gap.offset, gap.skipped_bytes) == (len(MESSAGE), 1000 + 1460)
-    assert resync.offset == len(MESSAGE) + 2460
-    assert resync.skipped_bytes == len(big_body) - 2460
-    assert events[2].offset == len(MESSAGE) + len(big_body)
+    assert kinds(events) == ["CutFrame", "MethodFrame", "HeaderFrame", "BodyFrame"]
+    cut = events[0]
+    assert isinstance(cut, CutFrame)
+    assert (cut.offset, cut.frame_type, cut.channel, cut.size) == (len(MESSAGE), 3, 1, 5120)
+    assert (bytes(cut.payload), cut.lost) == (big_body[7:1000], 1460)
+    assert events[1].offset == len(MESSAGE) + len(big_body)  # in step: offsets stay true
+
+
+def test_a_gap_past_the_cut_frame_reports_it_and_resyncs() -> None:
+    publish = encode_method(1, "Basic.Publish", exchange="orders", routing_key="eu.new")
+    decoder = FrameDecoder()
+    decoder.feed(publish[:20])
+    decoder.gap(lost=len(publish) - 20 + 7)  # the frame's end and 7 bytes of the next frame
+    decoder.feed(MESSAGE[7:])  # the rest of a publish, its header and body
+    events = list(decoder)
+    assert kinds(events) == ["CutFrame", GAP, RESYNC, "HeaderFrame", "BodyFrame"]
+    cut, gap = events[0], events[1]
+    assert isinstance(cut, CutFrame) and isinstance(gap, DecodeProblem)
+    assert (cut.name, cut.lost) == ("Basic.Publish", len(publish) - 20)
+    assert cut.fields() == {"ticket": 0, "exchange": "orders"}  # 7 + 13 bytes: not routing_key
+    assert (gap.offset, gap.skipped_bytes) == (len(publish), 7)
+
+
+def test_a_gap_of_unknown_size_after_a_frame_start_resyncs() -> None:
+    big_body = encode_body(1, bytes(range(256)) * 20)
+    decoder = FrameDecoder()
+    decoder.feed(MESSAGE + big_body[:1000])
+    list(decoder)
+    decoder.gap()
+    decoder.feed(big_body[2460:] + MESSAGE)
+    assert kinds(list(decoder)) == [
+        "CutFrame",
+        GAP,
+        RESYNC,
+        "MethodFrame",
+        "HeaderFrame",
+        "BodyFrame",
+    ]
+
+
+def test_a_gap_without_a_whole_frame_header_drops_and_resyncs() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(MESSAGE + PUBLISH[:5])
+    assert kinds(list(decoder)) == ["MethodFrame", "HeaderFrame", "BodyFrame"]
+    decoder.gap(lost=100)
+    decoder.feed(PUBLISH[105:] + MESSAGE)
+    events = list(decoder)
+    assert kinds(events)[:2] == [GAP, RESYNC] and kinds(events)[-3:] == kinds(events_of(MESSAGE))
+    gap = events[0]
+    assert isinstance(gap, DecodeProblem) and gap.skipped_bytes == 5 + 100
 
 
 def test_finish_reports_a_truncated_frame() -> None:

@@ -227,12 +227,12 @@ def test_snaplen_cut_keeps_every_complete_frame(tmp_path: Path) -> None:
         pos += len(chunk)
     records = records_of(segments_capture(segs, snaplen=54 + 150), tmp_path)
     kinds = [record_type(r) for r in records]
-    assert kinds[0] == "protocol-header"
-    assert "gap" in kinds
-    gap = record_dict(records[kinds.index("gap")])
-    assert "snap length" in gap["reason"]
-    # the frames that fitted are decoded, and the Ack after the damaged segment too
-    assert kinds[-1] == "method" and records[-1].event.name == "Basic.Ack"  # type: ignore[union-attr]
+    assert kinds == ["protocol-header", "method", "header", "body", "method"]
+    cut = record_dict(records[3])  # the body, cut: its size and what was captured of it
+    assert (cut["cut"], cut["size"], cut["preview"]) == (True, 200, "B" * 64)
+    assert cut["captured"] < 200 and "snap length" in cut["reason"]
+    # its size said where the next frame starts: the Ack after it, with no gap or rescan
+    assert records[-1].event.name == "Basic.Ack"  # type: ignore[union-attr]
 
 
 def test_other_port_detected_by_protocol_header(tmp_path: Path) -> None:

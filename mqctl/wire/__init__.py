@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from mqctl.wire.frames import (
         BodyFrame,
+        CutFrame,
         DecodeProblem,
         Event,
         Frame,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ArgumentSpec": "mqctl.wire.methods",
     "BodyFrame": "mqctl.wire.frames",
+    "CutFrame": "mqctl.wire.frames",
     "CLASS_NAMES": "mqctl.wire.methods",
     "CodecError": "mqctl.wire.values",
     "DEFAULT_MAX_FRAME_SIZE": "mqctl.wire.decoder",
@@ -134,6 +136,7 @@ __all__ = [
     "ArgumentSpec",
     "BodyFrame",
     "CodecError",
+    "CutFrame",
     "DecodeProblem",
     "EncodeError",
     "Event",

@@ -37,6 +37,7 @@ from mqctl.wire.frames import (
     TRUNCATED,
     UNKNOWN_FRAME_TYPE,
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     Event,
     HeaderFrame,
@@ -82,6 +83,7 @@ _CONNECTION_TUNE = (10 << 16) | 30
 _CONNECTION_TUNE_OK = (10 << 16) | 31
 _TUNES = frozenset((_CONNECTION_TUNE, _CONNECTION_TUNE_OK))
 _FRAME_KINDS = {2: "ContentHeader", 3: "ContentBody", 8: "Heartbeat"}
+_FRAME_KINDS_ALL = frozenset((1, 2, 3, 8))
 
 
 class FrameDecoder:
@@ -108,6 +110,7 @@ class FrameDecoder:
         self._start_resync = resync
         self._skip_from = offset  # where the current resync scan started
         self._foreign = 0
+        self._discard = 0  # bytes still to come of a cut frame, skipped as they arrive
         self.max_frame_size = max_frame_size
         self.channel_max = 65535
 
@@ -140,6 +143,14 @@ class FrameDecoder:
         """Add bytes. ``bytes`` are kept without copying (frames point into them)."""
         if not data:
             return
+        if self._discard:  # the rest of a cut frame, after a gap (see gap)
+            if len(data) <= self._discard:
+                self._discard -= len(data)
+                self._base += len(data)
+                return
+            self._base += self._discard
+            data = data[self._discard :]
+            self._discard = 0
         if type(data) is not bytes:
             data = bytes(data)  # the caller may reuse a bytearray; frames must not change under us
         if self._pos >= len(self._buf) and not self._pending:
@@ -152,30 +163,122 @@ class FrameDecoder:
             self._pending_len += len(data)
 
     def gap(self, lost: int | None = None) -> None:
-        """The source lost bytes here (a missing TCP segment): drop the incomplete frame, resync.
+        """The source lost bytes here (a missing TCP segment, a packet cut by the snap length).
 
-        ``lost``: how many bytes went missing, when known, so later offsets stay true. The
-        ``GAP`` problem counts the lost bytes and the dropped ones (including any bytes already
-        scanned by an unfinished resync).
+        ``lost``: how many bytes went missing, when known, so later offsets stay true. When the
+        bytes buffered are the start of one frame whose header is whole, that frame is reported as
+        a :class:`CutFrame`; and when its size puts its end at or after the end of the gap, the
+        next frame boundary is known: the decoder skips the rest of the cut frame as it arrives
+        and goes on in step, without scanning. Otherwise a ``GAP`` problem counts the bytes lost
+        (and any buffered bytes dropped) and the decoder resynchronises on the next plausible
+        frame.
         """
         end = self._base + len(self._buf) + self._pending_len
+        if self._discard:  # inside a cut frame whose end is known: nothing is buffered
+            if lost is not None and lost <= self._discard:
+                self._discard -= lost
+                self._base = end + lost
+                return
+            frame_end = end + self._discard
+            self._discard = 0
+            after = None if lost is None else lost - (frame_end - end)
+            self._resync_after_gap(frame_end, 0, after)
+            return
+        if (
+            self._state == _START
+            and not self._start_resync
+            and self._fill(1)
+            and self._buf[self._pos] != 0x41  # not a protocol header: frames from the start
+        ):
+            self._state = _FRAMES
+        if self._state == _FRAMES and not self._queued and self._cut_frame(end, lost):
+            return
+        if self._state == _RESYNC and lost is not None and self._cut_candidate(end, lost):
+            return
         dropped_from = self._skip_from if self._state == _RESYNC else self.offset
-        dropped = end - dropped_from
-        self._base = end + (lost or 0)
+        self._resync_after_gap(dropped_from, end - dropped_from, lost)
+
+    def _cut_frame(self, end: int, lost: int | None) -> bool:
+        """Report the incomplete frame before a gap at stream offset ``end`` as a CutFrame, and
+        jump past it when the gap ends inside it; False when no frame header is whole here."""
+        present = end - self.offset
+        if present < 7 or not self._fill(7):
+            return False
+        buf, pos = self._buf, self._pos
+        kind, channel, size = _HEADER.unpack_from(buf, pos)
+        if kind not in _FRAME_KINDS_ALL or size > self._max_payload or present >= 8 + size:
+            return False  # not a frame start, or more than one frame buffered: the careful path
+        self._fill(present)
+        buf, pos = self._buf, self._pos
+        frame_offset = self._base + pos
+        frame_end = frame_offset + 8 + size
+        resume = end + (lost or 0)
+        jump = lost is not None and frame_end >= resume
+        missing = (lost if jump else frame_end - end) or 0
+        payload = memoryview(bytes(buf[pos + 7 : pos + present]))
+        self._queued.append(CutFrame(frame_offset, kind, channel, size, payload, missing))
+        self._clear(resume)
+        if jump:
+            self._discard = frame_end - resume
+        else:
+            after = None if lost is None else resume - frame_end
+            self._resync_after_gap(frame_end, 0, after, reported=True)
+        return True
+
+    def _cut_candidate(self, end: int, lost: int) -> bool:
+        """While resynchronising: the scan stopped at a plausible frame whose end the gap took
+        (a packet cut by the snap length starts a frame more often than not). Take it as a cut
+        frame rather than drop it, reporting the bytes skipped before it."""
+        present = end - self.offset
+        if present < 11 or not self._fill(11):
+            return False
+        buf, pos = self._buf, self._pos
+        kind, channel, size = _HEADER.unpack_from(buf, pos)
+        if present >= 8 + size or not self._plausible(kind, channel, size, buf, pos):
+            return False
+        offset = self._base + pos
+        skipped = offset - self._skip_from
+        if skipped:
+            self._queued.append(
+                DecodeProblem(
+                    self._skip_from,
+                    RESYNC,
+                    f"skipped {skipped} byte(s) to a frame at offset {offset}, cut by a gap",
+                    skipped,
+                )
+            )
+        self._state = _FRAMES
+        if self._cut_frame(end, lost):
+            return True
+        self._state = _RESYNC  # pragma: no cover - _cut_frame accepts what was checked here
+        return False
+
+    def _clear(self, base: int) -> None:
+        self._base = base
         self._buf = b""
         self._mv = memoryview(self._buf)
         self._pos = 0
         self._pending = []
         self._pending_len = 0
+
+    def _resync_after_gap(
+        self, dropped_from: int, dropped: int, lost: int | None, reported: bool = False
+    ) -> None:
+        """A GAP problem for `dropped` buffered bytes from `dropped_from` and `lost` missing ones
+        after them, then a scan for the next frame (the stream resumes after the lost bytes)."""
+        resume = dropped_from + dropped + (lost or 0)
+        self._clear(resume)
         if self._state == _FOREIGN:
             self._foreign += dropped + (lost or 0)
             return
         what = f"{lost} byte(s) lost" if lost is not None else "bytes lost"
+        if reported:
+            what += " after a cut frame"
         if dropped:
             what += f"; dropped {dropped} buffered byte(s) of an incomplete frame"
-        self._queued.append(DecodeProblem(dropped_from, GAP, what, dropped + (lost or 0)))
+        self._queued.append(DecodeProblem(dropped_from, GAP, what, dropped + max(lost or 0, 0)))
         self._state = _RESYNC
-        self._skip_from = self._base
+        self._skip_from = resume
 
     def finish(self) -> DecodeProblem | None:
         """End of stream: a problem for any bytes left over (an incomplete frame, a resync scan).
@@ -216,6 +319,7 @@ class FrameDecoder:
         self._pending_len = 0
         self._queued.clear()
         self._foreign = 0
+        self._discard = 0  # the stream ended inside a cut frame: it was reported at its gap
         self._skip_from = end
         return problem if count else None
 

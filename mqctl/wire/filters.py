@@ -18,6 +18,7 @@ from mqctl.wire.choices import RECORD_TYPES
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     HeaderFrame,
     HeartbeatFrame,
@@ -56,6 +57,9 @@ def record_type(record: Record) -> str:
         return "heartbeat"
     if kind is ProtocolHeader:
         return "protocol-header"
+    if kind is CutFrame:
+        assert isinstance(event, CutFrame)
+        return event.type_name  # a cut frame is still the frame it was
     assert isinstance(event, DecodeProblem)
     return "gap" if event.kind == GAP else "error"
 
@@ -165,7 +169,7 @@ class RecordFilter:
         record: Record, pattern: re.Pattern[str], content_follows: dict[tuple[int, bool, int], bool]
     ) -> bool:
         event = record.event
-        assert isinstance(event, MethodFrame)
+        assert isinstance(event, MethodFrame | CutFrame)
         matched = pattern.match(event.name) is not None
         content_follows[(record.conn.id, record.from_client, event.channel)] = matched
         return matched

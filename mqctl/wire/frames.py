@@ -43,12 +43,14 @@ __all__ = [
     "BAD_FRAME_END",
     "BAD_PROPERTIES",
     "FOREIGN_PROTOCOL",
+    "FRAME_TYPE_NAMES",
     "GAP",
     "OVERSIZE_FRAME",
     "RESYNC",
     "TRUNCATED",
     "UNKNOWN_FRAME_TYPE",
     "BodyFrame",
+    "CutFrame",
     "DecodeProblem",
     "Event",
     "Frame",
@@ -286,5 +288,80 @@ class HeartbeatFrame(NamedTuple):
         return _FRAME_HEADER.pack(8, self.channel, self.size) + bytes(self.payload) + b"\xce"
 
 
+#: frame type octet -> the name of a frame of that type (methods are named by their ids)
+FRAME_TYPE_NAMES = {1: "method", 2: "header", 3: "body", 8: "heartbeat"}
+_CUT_NAMES = {2: "ContentHeader", 3: "ContentBody", 8: "Heartbeat"}
+_IDS = struct.Struct(">HH")
+_CUT_HEADER = struct.Struct(">HHQ")
+
+
+class CutFrame(NamedTuple):
+    """A frame the capture holds only in part: cut by the snap length, or by a lost segment.
+
+    Its header is whole (type, channel, size); ``payload`` is the start of its payload that is in
+    the capture, ``lost`` the number of the frame's bytes that are not (its end octet included).
+    What the present bytes say exactly is decoded on demand: the method's ids and name, a
+    header's class and body size, the arguments or properties wholly present (``fields()``).
+    """
+
+    offset: int
+    frame_type: int
+    channel: int
+    size: int
+    payload: memoryview
+    lost: int
+    reason: str = ""  # why the bytes are missing, when the source says (the snap length, ...)
+
+    @property
+    def type_name(self) -> str:
+        """``method``, ``header``, ``body`` or ``heartbeat``, as for a whole frame."""
+        return FRAME_TYPE_NAMES.get(self.frame_type, f"type-{self.frame_type}")
+
+    @property
+    def class_id(self) -> int | None:
+        if self.frame_type in (1, 2) and len(self.payload) >= 2:
+            return int((self.payload[0] << 8) | self.payload[1])
+        return None
+
+    @property
+    def method_id(self) -> int | None:
+        if self.frame_type == 1 and len(self.payload) >= 4:
+            return int(_IDS.unpack_from(self.payload, 0)[1])
+        return None
+
+    @property
+    def body_size(self) -> int | None:
+        if self.frame_type == 2 and len(self.payload) >= 12:
+            return int(_CUT_HEADER.unpack_from(self.payload, 0)[2])
+        return None
+
+    @property
+    def name(self) -> str:
+        """``Basic.Publish`` when the method ids are present, else the kind of frame."""
+        method_id = self.method_id
+        if method_id is not None:
+            class_id = self.class_id
+            assert class_id is not None
+            return method_name(class_id, method_id)
+        return _CUT_NAMES.get(self.frame_type, "Method")
+
+    def fields(self) -> dict[str, Any]:
+        """The arguments (a method) or properties (a content header) wholly present."""
+        from mqctl.wire.partial import present_arguments, present_properties
+
+        payload = self.payload.tobytes()
+        if self.frame_type == 1:
+            method_id, class_id = self.method_id, self.class_id
+            spec = (
+                METHODS_BY_KEY.get((class_id << 16) | method_id)
+                if method_id is not None and class_id is not None
+                else None
+            )
+            return present_arguments(spec, payload) if spec is not None else {}
+        if self.frame_type == 2 and self.class_id is not None:
+            return present_properties(self.class_id, payload)
+        return {}
+
+
 Frame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame
-Event = Frame | ProtocolHeader | DecodeProblem
+Event = Frame | ProtocolHeader | DecodeProblem | CutFrame

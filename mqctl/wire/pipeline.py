@@ -28,7 +28,7 @@ from mqctl.errors import BadInput
 from mqctl.wire.capture import CaptureError
 from mqctl.wire.choices import DEFAULT_PORTS
 from mqctl.wire.decoder import NEED_DATA, FrameDecoder
-from mqctl.wire.frames import GAP, RESYNC, DecodeProblem, Event
+from mqctl.wire.frames import GAP, RESYNC, CutFrame, DecodeProblem, Event
 from mqctl.wire.packets import (
     TCP_ACK,
     TCP_FIN,
@@ -325,11 +325,18 @@ class WirePipeline:
                             decoder = direction.decoder = FrameDecoder()
                         continue
                 decoder.gap(item.size)
-                event = decoder.next_event()
-                if isinstance(event, DecodeProblem) and event.kind == GAP:
-                    event = event._replace(reason=f"{event.reason}: {item.reason}")
-                if event is not NEED_DATA:
+                # what the gap made: a cut frame and/or a gap problem, told why
+                for _ in range(2):
+                    event = decoder.next_event()
+                    if event is NEED_DATA:
+                        break
+                    if type(event) is CutFrame:
+                        event = event._replace(reason=item.reason)
+                    elif type(event) is DecodeProblem and event.kind == GAP:
+                        event = event._replace(reason=f"{event.reason}: {item.reason}")
                     append(_new(Record, (ts, conn, from_client, event)))
+                    if type(event) is not CutFrame:
+                        break
             self._events(ts, conn, from_client, decoder, out)
 
     @staticmethod

@@ -22,6 +22,7 @@ from mqctl.wire.choices import BodyMode
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     FrameError,
     HeaderFrame,
@@ -193,6 +194,9 @@ class HumanRenderer:
             assert isinstance(event, ProtocolHeader)
             text = f"protocol header {event.description}"
             yield [*head, (text, None if event.is_amqp091 else ERROR_STYLE)]
+        elif kind is CutFrame:
+            assert isinstance(event, CutFrame)
+            yield from self._cut(event, head)
         else:
             assert isinstance(event, DecodeProblem)
             label = "GAP" if event.kind == GAP else f"ERROR {event.kind}"
@@ -200,6 +204,26 @@ class HumanRenderer:
             yield [*head, (f"{label}: {event.reason}{where}", ERROR_STYLE)]
 
     # --- frames ---------------------------------------------------------------------------------
+
+    def _cut(self, frame: CutFrame, head: Line) -> Iterator[Line]:
+        """What a frame the capture holds in part shows: its name, the fields wholly present."""
+        fields = redact_args(frame, frame.fields()) if frame.frame_type == 1 else frame.fields()
+        shown = " ".join(f"{name}={short(value)}" for name, value in fields.items())
+        if frame.frame_type == 2 and frame.body_size is not None:
+            shown = f"{frame.body_size} B {shown}".rstrip()
+        name = frame.name if frame.frame_type == 1 else f"  {frame.name}"
+        why = f": {frame.reason}" if frame.reason else ""
+        yield [
+            *head,
+            (name, NAME_STYLE),
+            (f" {shown}" if shown else "", None),
+            (
+                f"  [cut: {len(frame.payload)} of {frame.size} payload bytes captured{why}]",
+                ERROR_STYLE,
+            ),
+        ]
+        if self.verbose and fields:
+            yield from tree([(name, "", value) for name, value in fields.items()])
 
     def _method(self, record: Record, frame: MethodFrame, head: Line) -> Iterator[Line]:
         try:

@@ -10,6 +10,12 @@ size from its header).
 - `body`: `preview` (up to 64 characters of the body, UTF-8, undecodable bytes escaped) and, with
   `--body full`, `body` as `{"bytes": "<base64>"}`; `--body none` leaves both out.
 - `heartbeat`: nothing more.
+- a frame the capture holds only in part (a packet cut by the snap length, a lost segment) keeps
+  its frame `type` and has `"cut": true`, `captured` (the payload bytes present, of `size`) and
+  `reason`; of what a whole frame's record has, it carries what those bytes hold whole: a method's
+  `class_id`, `method_id` and `method` once its 4 id bytes are there, `args` with only the
+  arguments wholly present; a header's `class_id`, `body_size` and the `properties` wholly
+  present; a body's `preview` of the bytes present.
 - `gap` (bytes missing from the capture) and `error` (bytes skipped to resynchronise, a bad frame
   end, a frame cut off at the end, undecodable arguments): `reason`, `kind`, `offset` (stream
   offset in that direction); `size` is the number of bytes lost or skipped; channel 0.
@@ -37,6 +43,7 @@ from mqctl.wire.choices import BodyMode
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     FrameError,
     HeaderFrame,
@@ -63,8 +70,10 @@ SECRET_ARGUMENTS = {
 }
 
 
-def redact_args(frame: MethodFrame, args: dict[str, Any]) -> dict[str, Any]:
+def redact_args(frame: MethodFrame | CutFrame, args: dict[str, Any]) -> dict[str, Any]:
     """The arguments with credentials masked (a PLAIN response keeps its user name)."""
+    if frame.class_id is None or frame.method_id is None:
+        return args
     name = SECRET_ARGUMENTS.get((frame.class_id << 16) | frame.method_id)
     if name is None or name not in args:
         return args
@@ -147,6 +156,9 @@ def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, 
         out["type"] = "protocol-header"
         out["size"] = 8
         out["protocol"] = event.description
+    elif kind is CutFrame:
+        assert isinstance(event, CutFrame)
+        cut_record(event, body, out)
     else:
         assert isinstance(event, DecodeProblem)
         out["channel"] = 0
@@ -156,6 +168,31 @@ def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, 
         out["offset"] = event.offset
         out["reason"] = event.reason
     return out
+
+
+def cut_record(event: CutFrame, body: BodyMode, out: dict[str, Any]) -> None:
+    """A frame the capture holds in part: what a whole one has, as far as the bytes go."""
+    out["channel"] = event.channel
+    out["type"] = event.type_name
+    out["size"] = event.size
+    out["cut"] = True
+    out["captured"] = len(event.payload)  # payload bytes in the capture
+    out["reason"] = event.reason or "bytes missing from the capture"
+    if event.frame_type == 1:
+        if event.class_id is not None:
+            out["class_id"] = event.class_id
+        if event.method_id is not None:
+            out["method_id"] = event.method_id
+            out["method"] = event.name
+        out["args"] = redact_args(event, event.fields())
+    elif event.frame_type == 2:
+        if event.class_id is not None:
+            out["class_id"] = event.class_id
+        if event.body_size is not None:
+            out["body_size"] = event.body_size
+        out["properties"] = event.fields()
+    elif event.frame_type == 3 and body is not BodyMode.none:
+        out["preview"] = preview(event.payload)
 
 
 def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mqctl.wire.frames import (
     BodyFrame,
+    CutFrame,
     DecodeProblem,
     FrameError,
     HeaderFrame,
@@ -175,6 +176,11 @@ class SummaryBuilder:
         elif kind is ProtocolHeader:
             counts.frames["ProtocolHeader"] += 1
             counts.bytes["ProtocolHeader"] += 8
+        elif kind is CutFrame:
+            assert isinstance(event, CutFrame)
+            counts.frames[event.name] += 1
+            counts.bytes[event.name] += event.size + 8
+            counts.problems["cut-frame"] += 1
         else:
             name = _FRAME_NAMES[kind]
             size = event.size  # type: ignore[union-attr]
