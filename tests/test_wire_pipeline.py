@@ -19,6 +19,7 @@ from mqctl.wire.encoder import (
     encode_method,
 )
 from mqctl.wire.filters import RecordFilter, record_type
+from mqctl.wire.frames import DecodeProblem
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
 from mqctl.wire.render_jsonl import BodyMode, jsonl_line, jsonl_lines, record_dict
@@ -417,3 +418,30 @@ def test_live_stream_closed_mid_frame_and_several_connections() -> None:
     assert record_dict(got[3])["kind"] == "truncated" and record_dict(got[3])["size"] == 5
     again = pipeline.stream_data(TS + 3, b, server, PROTOCOL_HEADER, True)
     assert again[0].conn.id == 3  # a new connection on the same endpoints
+
+
+def test_loss_is_reported_as_soon_as_the_peer_acknowledges_it() -> None:
+    """A client segment missing from the capture, the next one held for it: the broker's ACK past
+    the hole shows it will never come, so the gap (and the held frame) come out right then."""
+    a, b, c = (encode_method(1, "Basic.Qos", prefetch_count=n) for n in (1, 2, 3))
+    client, server = (bytes([10, 0, 0, 1]), 40001), (bytes([10, 0, 0, 2]), 5672)
+
+    def seg(from_client: bool, seq: int, ack: int, flags: int, data: bytes = b"") -> pk.Segment:
+        src, dst = (client, server) if from_client else (server, client)
+        return pk.Segment(src[0], src[1], dst[0], dst[1], seq, ack, flags, data, 0)
+
+    pipeline = WirePipeline()
+    start = 1000 + len(PROTOCOL_HEADER)
+    steps = [
+        seg(True, 999, 0, pk.TCP_SYN),
+        seg(False, 4999, 1000, pk.TCP_SYN | pk.TCP_ACK),
+        seg(True, 1000, 5000, pk.TCP_ACK, PROTOCOL_HEADER + a),
+        seg(True, start + len(a) + len(b), 5000, pk.TCP_ACK, c),  # b is not in the capture
+    ]
+    seen = [r for s in steps for r in pipeline.segment(TS, s)]
+    assert [record_type(r) for r in seen] == ["protocol-header", "method"]
+    acked = pipeline.segment(TS, seg(False, 5000, start + len(a) + len(b) + len(c), pk.TCP_ACK))
+    assert [record_type(r) for r in acked] == ["gap", "method"]
+    gap = acked[0].event
+    assert isinstance(gap, DecodeProblem) and gap.skipped_bytes == len(b)
+    assert acked[1].event.name == "Basic.Qos"  # type: ignore[union-attr]

@@ -151,7 +151,7 @@ class WirePipeline:
 
     def segment(self, ts: float, seg: Segment) -> list[Record]:
         """One TCP segment."""
-        src, sport, dst, dport, seq, _ack, flags, payload, missing = seg
+        src, sport, dst, dport, seq, ack, flags, _payload, _missing = seg
         key = (src, sport, dst, dport)
         found = self._flows.get(key)
         opening = flags & (TCP_SYN | TCP_ACK) == TCP_SYN
@@ -176,6 +176,27 @@ class WirePipeline:
             if found is None:
                 return []
         flow, from_client = found
+        if flags & TCP_ACK:
+            peer = flow.directions.get(not from_client)
+            if peer is not None and peer.side.next_seq is not None and ack != peer.side.next_seq:
+                lost = self._acked(ts, flow, peer, ack)
+                if lost:
+                    return lost + self._in_flow(ts, seg, flow, from_client)
+        return self._in_flow(ts, seg, flow, from_client)
+
+    def _acked(self, ts: float, flow: _Flow, peer: _Direction, ack: int) -> list[Record]:
+        """The other direction's bytes this acknowledgement shows lost (see StreamSide.acked)."""
+        items: list[StreamItem] = []
+        peer.side.acked(ack, items)
+        out: list[Record] = []
+        if items:
+            self._decode(ts, flow, peer, items, out)
+        return out
+
+    def _in_flow(self, ts: float, seg: Segment, flow: _Flow, from_client: bool) -> list[Record]:
+        """One segment of a connection already known."""
+        src, sport, dst, dport, seq, _ack, flags, payload, missing = seg
+        key = (src, sport, dst, dport)
         direction = flow.direction(from_client)
         side = direction.side
         decoder = direction.decoder
@@ -205,6 +226,7 @@ class WirePipeline:
         if items:
             self._decode(ts, flow, direction, items, out)
         if flags & (TCP_FIN | TCP_RST):
+            side.fin = side.fin or bool(flags & TCP_FIN)
             flow.ended.add(from_client)
             if flags & TCP_RST or len(flow.ended) == 2:
                 self._end(ts, key, flow, out)

@@ -2,7 +2,8 @@
 
 By sequence number (mod 2**32): retransmissions and overlaps are trimmed or dropped, segments
 that arrive early wait until the hole before them is filled, and a hole that is never filled (a
-packet the capture lost) becomes a `Gap` after which the stream decoder resynchronises. A
+packet the capture lost) becomes a `Gap` after which the stream decoder resynchronises: as soon as
+the peer's acknowledgement passes it (`acked`), or when the held data outgrows the bounds below. A
 direction first seen without its SYN (a capture started mid-connection) starts at its first
 segment, behind a `Gap` of unknown size so that the decoder looks for the first plausible frame.
 Bytes the snap length cut off are a `Gap` too.
@@ -45,7 +46,7 @@ class StreamSide:
         self.next_seq: int | None = None
         self.pending: dict[int, tuple[bytes, int]] = {}
         self.pending_bytes = 0
-        self.fin = False
+        self.fin = False  # the FIN was seen (it takes one sequence number after the data)
         self.dropped_bytes = 0  # retransmitted or overlapping bytes, for the summary
 
     def start(self, seq: int, syn: bool, out: list[StreamItem]) -> None:
@@ -81,6 +82,25 @@ class StreamSide:
             self._hold(seq, payload, missing, out)
             return
         self._take(seq, payload, missing, out)
+        self._drain(out)
+
+    def acked(self, ack: int, out: list[StreamItem]) -> None:
+        """The peer acknowledged the stream up to `ack`: bytes before it that the capture does not
+        have were delivered unseen and will not come (no retransmission of acknowledged data), so
+        they are a `Gap` now, not after the pending bounds are reached."""
+        next_seq = self.next_seq
+        if next_seq is None:
+            return
+        ahead = (ack - next_seq) & SEQ_MASK
+        if self.fin and 0 < ahead < HALF:
+            ahead -= 1  # the FIN takes a sequence number of its own
+        if not ahead or ahead >= HALF:
+            return
+        if self.pending:
+            first = min((seq - next_seq) & SEQ_MASK for seq in self.pending)
+            ahead = min(ahead, first)
+        out.append(Gap(ahead, GAP_LOST))
+        self.next_seq = (next_seq + ahead) & SEQ_MASK
         self._drain(out)
 
     def flush(self, out: list[StreamItem]) -> None:
