@@ -1,7 +1,7 @@
 """Link, IP and TCP headers walked with `struct`: a captured packet in, a TCP segment out.
 
 Link types: Ethernet (802.1Q/802.1ad tags), Linux cooked SLL and SLL2, BSD NULL/LOOP, raw IP.
-IPv4 (fragments skipped) and IPv6 (extension headers walked). Anything else is not TCP and is
+IPv4 and IPv6 (extension headers walked); fragments go to `mqctl.wire.fragments`. Anything else is not TCP and is
 ignored: a capture carries plenty of traffic that is none of our business.
 """
 
@@ -12,6 +12,7 @@ import struct
 from typing import NamedTuple
 
 from mqctl.errors import BadInput
+from mqctl.wire.fragments import Fragment
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -50,6 +51,7 @@ _IPV6_FRAGMENT = 44
 _IPV4 = struct.Struct("!BxHxxHxB")  # version/IHL, total length, flags/fragment offset, protocol
 _IPV6 = struct.Struct("!4xHBx")  # payload length, next header
 _TCP = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
+_IPV6_FRAGMENT_HEADER = struct.Struct("!HI")  # offset and flags, identification
 
 
 class Segment(NamedTuple):
@@ -118,8 +120,9 @@ def ip_offset(linktype: int, data: bytes) -> int:
     return -1
 
 
-def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | None:
-    """The TCP segment in a captured frame, or None when it holds none (ARP, UDP, a fragment...)."""
+def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | Fragment | None:
+    """The TCP segment in a captured frame, a `Fragment` of a fragmented TCP datagram (for
+    `mqctl.wire.fragments.Reassembler`), or None when it holds neither (ARP, UDP, ...)."""
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14 and data[12:14] == b"\x08\x00":
         offset = 14  # the common case, without the general walk
     else:
@@ -132,13 +135,17 @@ def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | None:
     version = data[offset] >> 4
     if version == 4:
         vihl, total, frag, proto = _IPV4.unpack_from(data, offset)
-        if proto != 6 or frag & 0x3FFF:  # not TCP, or a fragment (MF set or a non-zero offset)
+        if proto != 6:
             return None
         src = data[offset + 12 : offset + 16]
         dst = data[offset + 16 : offset + 20]
         tcp = offset + (vihl & 0x0F) * 4
         # A zero total length is a TCP-segmentation-offload packet captured before the NIC cut it.
         end = offset + total if total else offset + max(wire_len - offset, 0)
+        if frag & 0x3FFF:  # a fragment: MF set or a non-zero offset
+            ident = (data[offset + 4] << 8) | data[offset + 5]
+            return _fragment(4, src, dst, 6, ident, (frag & 0x1FFF) * 8, frag & 0x2000, data,
+                             tcp, end, cut)  # fmt: skip
     elif version == 6:
         if len(data) < offset + 40:
             return None
@@ -150,6 +157,10 @@ def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | None:
         while nxt in _IPV6_EXTENSIONS and len(data) >= tcp + 8:
             nxt = data[tcp]
             tcp += (data[tcp + 1] + 1) * 8
+        if nxt == _IPV6_FRAGMENT and len(data) >= tcp + 8 and data[tcp] == 6:
+            field, ident = _IPV6_FRAGMENT_HEADER.unpack_from(data, tcp + 2)
+            return _fragment(6, src, dst, 6, ident, field & 0xFFF8, field & 1, data, tcp + 8,
+                             end, cut)  # fmt: skip
         if nxt != 6:
             return None
     else:
@@ -166,6 +177,25 @@ def parse_packet(linktype: int, data: bytes, wire_len: int) -> Segment | None:
     return _new(
         Segment, (src, sport, dst, dport, seq, ack, flags, data[start:captured_end], missing)
     )
+
+
+def _fragment(
+    version: int,
+    src: bytes,
+    dst: bytes,
+    protocol: int,
+    ident: int,
+    offset: int,
+    more: int,
+    data: bytes,
+    start: int,
+    end: int,
+    cut: int,
+) -> Fragment:
+    captured_end = min(end, len(data))
+    missing = end - captured_end if cut > 0 else 0
+    piece = data[start:captured_end] if start < captured_end else b""
+    return Fragment(version, src, dst, protocol, ident, offset, bool(more), piece, missing)
 
 
 def format_endpoint(addr: bytes, port: int) -> str:

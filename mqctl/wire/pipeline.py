@@ -28,8 +28,10 @@ from mqctl.errors import BadInput
 from mqctl.wire.capture import CaptureError
 from mqctl.wire.choices import DEFAULT_PORTS
 from mqctl.wire.decoder import NEED_DATA, FrameDecoder
+from mqctl.wire.fragments import Fragment, Reassembler
 from mqctl.wire.frames import GAP, RESYNC, CutFrame, DecodeProblem, Event
 from mqctl.wire.packets import (
+    LINKTYPE_RAW,
     TCP_ACK,
     TCP_FIN,
     TCP_RST,
@@ -135,6 +137,7 @@ class WirePipeline:
         self._streams: dict[tuple[str, str], _Flow] = {}  # proxied connections, by endpoints
         self._next_id = 1
         self._checked_linktypes: set[int] = set()
+        self._fragments = Reassembler()
         self.connections_seen = 0
 
     # --- sources push here ------------------------------------------------------------------
@@ -147,6 +150,14 @@ class WirePipeline:
         seg = parse_packet(linktype, data, wire_len)
         if seg is None:
             return []
+        if type(seg) is Fragment:
+            whole = self._fragments.add(ts, seg)
+            if whole is None:
+                return []
+            seg = parse_packet(LINKTYPE_RAW, whole[0], whole[1])
+            if seg is None or type(seg) is Fragment:
+                return []
+        assert type(seg) is Segment
         return self.segment(ts, seg)
 
     def segment(self, ts: float, seg: Segment) -> list[Record]:
