@@ -11,12 +11,15 @@ broker's deliveries come 10 to a segment. Timestamps advance 50 µs a message.
 
 Measured (best of --runs taken round robin, output to /dev/null): wall time, and CPU time (user +
 system, from the kernel's accounting of the process), steadier on a shared, loaded machine:
-  mqctl wire read FILE --format jsonl    every frame, arguments and properties decoded, as JSON
+  mqctl wire read FILE --format jsonl    every frame, arguments and properties decoded, as JSON:
+                                         the default build and MQCTL_PURE_PYTHON=1, same run
   mqctl wire read FILE                   the human one-line view
   mqctl wire read FILE --summary         counts, confirms and acks paired
   tshark -r FILE -Y amqp                 tshark's one-line summary
   tshark -r FILE -Y amqp -T json         tshark's full JSON
-Peak memory (max RSS) of each process is printed too: mqctl streams, so it stays flat.
+Peak memory (max RSS) of each process is printed too, and mqctl's on a capture a tenth the size
+(both builds): mqctl streams, so it stays flat. The ratios are mqctl's over tshark's one-line
+summary, against the targets (default build <= 0.5x, pure Python <= 1.0x).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mqctl.wire import codec_build
 from mqctl.wire.encoder import encode_message, encode_method
 from mqctl.wire.packets import LINKTYPE_ETHERNET
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
@@ -147,16 +149,23 @@ def make_capture(path: Path, messages: int) -> int:
     return frames
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
+def timed(cmd: list[str], pure: bool = False) -> tuple[float, float, int]:
     """Wall time, CPU time (user + system) and peak RSS in kB of one run."""
+    env = {k: v for k, v in os.environ.items() if k != "MQCTL_PURE_PYTHON"}
+    if pure:
+        env["MQCTL_PURE_PYTHON"] = "1"
     start = time.perf_counter()
     with open(os.devnull, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
         sys.exit(f"failed ({status}): {' '.join(cmd)}")
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def build_in_use() -> str:
+    return subprocess.run([MQCTL, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
@@ -169,7 +178,7 @@ def main() -> None:
     parser.add_argument(
         "--key-only",
         action="store_true",
-        help="only mqctl jsonl against tshark's one-line summary (skips the slow views)",
+        help="only mqctl jsonl (both builds) against tshark's one-line summary",
     )
     args = parser.parse_args()
     tshark = shutil.which("tshark")
@@ -178,39 +187,66 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "bulk.pcap"
         frames = make_capture(path, args.messages)
+        small = Path(tmp) / "small.pcap"
+        make_capture(small, max(args.messages // 10, 1))
         size = path.stat().st_size
         print(f"capture: {args.messages} messages, {frames} AMQP frames, {size / 1e6:.1f} MB")
+        jsonl = [MQCTL, "wire", "read", str(path), "-f", "jsonl"]
+        # (label, command, pure-Python build)
         cases = [
-            ("mqctl wire read --format jsonl", [MQCTL, "wire", "read", str(path), "-f", "jsonl"]),
-            ("mqctl wire read (human view)", [MQCTL, "wire", "read", str(path)]),
-            ("mqctl wire read --summary", [MQCTL, "wire", "read", str(path), "--summary"]),
-            ("tshark -Y amqp", [tshark, "-r", str(path), "-Y", "amqp"]),
-            ("tshark -Y amqp -T json", [tshark, "-r", str(path), "-Y", "amqp", "-T", "json"]),
+            ("mqctl jsonl, default build", jsonl, False),
+            ("mqctl jsonl, pure Python", jsonl, True),
+            ("mqctl human view", [MQCTL, "wire", "read", str(path)], False),
+            ("mqctl --summary", [MQCTL, "wire", "read", str(path), "--summary"], False),
+            ("tshark -Y amqp", [tshark, "-r", str(path), "-Y", "amqp"], False),
+            (
+                "tshark -Y amqp -T json",
+                [tshark, "-r", str(path), "-Y", "amqp", "-T", "json"],
+                False,
+            ),
         ]
         if args.key_only:
-            cases = [cases[0], cases[3]]
-        wall = {label: float("inf") for label, _ in cases}
+            cases = [cases[0], cases[1], cases[4]]
+        wall = {label: float("inf") for label, _, _ in cases}
         cpu = dict(wall)
-        rss = {label: 0 for label, _ in cases}
+        rss = {label: 0 for label, _, _ in cases}
         for _ in range(args.runs):  # round robin: every command sees the same load drift
-            for label, cmd in cases:
-                w, c, r = timed(cmd)
+            for label, cmd, pure in cases:
+                w, c, r = timed(cmd, pure)
                 wall[label], cpu[label] = min(wall[label], w), min(cpu[label], c)
                 rss[label] = max(rss[label], r)
-        print(f"codec build: {codec_build()}; best of {args.runs} runs, round robin")
+        small_rss = {
+            pure: timed([*jsonl[:3], str(small), "-f", "jsonl"], pure)[2] for pure in (False, True)
+        }
+        print(f"default build: {build_in_use()}; best of {args.runs} runs, round robin")
+        print(f"load average before/after: {LOAD_BEFORE} / {os.getloadavg()[0]:.1f}")
         print(f"{'':<32} {'wall':>8}  {'cpu':>7}  {'frames/s (wall)':>15}  {'max RSS':>8}")
-        for label, _ in cases:
+        for label, _, _ in cases:
             print(
                 f"{label:<32} {wall[label]:7.2f}s  {cpu[label]:6.2f}s  "
                 f"{frames / wall[label]:>15,.0f}  {rss[label] / 1024:6.0f} MB"
             )
-        ours = "mqctl wire read --format jsonl"
-        for peer in [label for label, _ in cases if label.startswith("tshark")]:
+        summary = "tshark -Y amqp"
+        for ours, target in (
+            ("mqctl jsonl, default build", 0.5),
+            ("mqctl jsonl, pure Python", 1.0),
+        ):
             print(
-                f"{peer} / mqctl jsonl: {wall[peer] / wall[ours]:.2f}x wall, "
-                f"{cpu[peer] / cpu[ours]:.2f}x cpu"
+                f"{ours} / {summary}: {cpu[ours] / cpu[summary]:.2f}x cpu, "
+                f"{wall[ours] / wall[summary]:.2f}x wall (target <= {target}x)"
+            )
+        if not args.key_only:
+            full = "tshark -Y amqp -T json"
+            print(f"{full} / mqctl jsonl, default build: {cpu[full] / cpu[cases[0][0]]:.2f}x cpu")
+        for pure, label in ((False, "default build"), (True, "pure Python")):
+            big = rss["mqctl jsonl, pure Python" if pure else "mqctl jsonl, default build"]
+            print(
+                f"memory, {label}: {small_rss[pure] / 1024:.0f} MB at {size / 10e6:.1f} MB of "
+                f"capture, {big / 1024:.0f} MB at {size / 1e6:.1f} MB"
             )
 
+
+LOAD_BEFORE = f"{os.getloadavg()[0]:.1f}"
 
 if __name__ == "__main__":
     main()

@@ -3,8 +3,7 @@
 scripts/setup compiles the modules of `COMPILED` with tools/build_mypyc.py; their extension files
 sit beside the sources (`mqctl/wire/decoder.cpython-311-x86_64-linux-gnu.so`, ...). The same
 Python sources run when there is no compiler, when MQCTL_PURE_PYTHON=1 is set, or when a
-compiled module is older than its source (edited since the build): the compiled set is used whole
-or not at all. `mqctl --version` names the build (`build_name`).
+source was edited after the build: the compiled set is used whole or not at all. `mqctl --version` names the build (`build_name`).
 
 Cheap on purpose (a few stat calls, nothing of the codec imported): `--version` calls it.
 """
@@ -23,6 +22,7 @@ COMPILED = (
     "_spec",
     "decoder",
     "dispatch",
+    "frames",
     "capture",
     "pcap",
     "pcapng",
@@ -52,9 +52,32 @@ def source_path(module: str) -> str:
     return os.path.join(WIRE, module + ".py")
 
 
+#: written by tools/build_mypyc.py: "module sha256" per line, of the sources it compiled
+MANIFEST = os.path.join(WIRE, ".compiled-sources")
+
+
+def source_digest(module: str) -> str:
+    import hashlib
+
+    with open(source_path(module), "rb") as source:
+        return hashlib.sha256(source.read()).hexdigest()
+
+
+def _built_from() -> dict[str, str]:
+    try:
+        with open(MANIFEST, encoding="ascii") as manifest:
+            return dict(line.split() for line in manifest if line.strip())
+    except (OSError, ValueError):
+        return {}
+
+
 def compiled_state() -> str:
-    """ "fresh" (every module compiled and newer than its source), "stale", or "absent"."""
+    """`fresh` (every module compiled from its present source), `stale`, or `absent`.
+
+    A source newer than its extension module is compared by content with what was compiled (git
+    rewrites the files it checks out): only a real edit makes the build stale."""
     found = 0
+    built_from: dict[str, str] | None = None
     for module in COMPILED:
         try:
             built = os.stat(extension_path(module)).st_mtime
@@ -62,7 +85,10 @@ def compiled_state() -> str:
             continue
         found += 1
         if built < os.stat(source_path(module)).st_mtime:
-            return "stale"
+            if built_from is None:
+                built_from = _built_from()
+            if built_from.get(module) != source_digest(module):
+                return "stale"
     if found == 0:
         return "absent"
     return "fresh" if found == len(COMPILED) else "stale"

@@ -11,13 +11,15 @@ Cython would need .pyx/.pxd files or annotations of its own beside them. It need
 and Python's headers (scripts/setup installs gcc and python3-dev on Debian).
 
 Python imports an extension module before a ``.py`` of the same name; mqctl.build makes the
-sources load instead when MQCTL_PURE_PYTHON=1 or when a module was edited after the build, so a
-stale build never hides a change. ``mqctl --version`` says which build runs. The build runs in a
+sources load instead when MQCTL_PURE_PYTHON=1 or when a module was edited after the build (by
+content: ``mqctl/wire/.compiled-sources`` holds what was compiled), so a stale build never hides
+a change. ``mqctl --version`` says which build runs. The build runs in a
 scratch directory, away from the project's pyproject.toml; the ``.so`` files are git-ignored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -25,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from mqctl.build import COMPILED, COMPILED_NAME, build_name
+from mqctl.build import COMPILED, COMPILED_NAME, MANIFEST, build_name
 
 ROOT = Path(__file__).resolve().parent.parent
 WIRE = ROOT / "mqctl" / "wire"
@@ -43,9 +45,14 @@ setup(
 """
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def built_files() -> list[Path]:
     """Every extension module of an earlier build (of this module list or an older one)."""
-    return list(WIRE.glob("*.so")) + list((ROOT / "mqctl").glob("wire__mypyc.*.so"))
+    found = list(WIRE.glob("*.so")) + list((ROOT / "mqctl").glob("wire__mypyc.*.so"))
+    return found + [path for path in [Path(MANIFEST)] if path.exists()]
 
 
 def clean() -> None:
@@ -74,6 +81,8 @@ def main(argv: list[str]) -> int:
             target = ROOT / built.relative_to(work)
             shutil.copy2(built, target)
             print(f"build_mypyc: {target.relative_to(ROOT)}")
+        digests = {name: _digest(work / "mqctl" / "wire" / f"{name}.py") for name in MODULES}
+        Path(MANIFEST).write_text("".join(f"{name} {d}\n" for name, d in digests.items()))
     done = subprocess.run(
         [sys.executable, "-c", "import mqctl.wire as w; print(w.codec_build())"],
         cwd=ROOT,

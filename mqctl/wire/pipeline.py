@@ -376,13 +376,10 @@ class WirePipeline:
     def _events(
         ts: float, conn: Connection, from_client: bool, decoder: FrameDecoder, out: list[Record]
     ) -> None:
-        """Every event the decoder has now, as records."""
-        next_event = decoder.next_event
+        """Every event the decoder has now, as records (through the decoder's iterator: ordinary
+        frames come out of its inline splitting loop, without a call each)."""
         append = out.append
-        while True:
-            event = next_event()
-            if event is NEED_DATA:
-                return
+        for event in decoder:
             if type(event) is DecodeProblem and event.kind == RESYNC and not event.skipped_bytes:
                 continue  # found a frame at once: nothing was skipped, nothing to report
             append(_new(Record, (ts, conn, from_client, event)))
