@@ -22,7 +22,6 @@ COMPILED = (
     "_spec",
     "decoder",
     "dispatch",
-    "frames",
     "capture",
     "pcap",
     "pcapng",

@@ -17,8 +17,8 @@ type (``Int8``, ``Float32``, ... from :mod:`mqctl.wire.fieldtypes`), so the deco
 re-encode to the same bytes; field arrays -> list; decimal -> Decimal; void -> None.
 """
 
-# No `from __future__ import annotations` here: mypyc compiles this module, and it builds the
-# NamedTuple classes from their annotations at import (as strings they fail: KeyError 'memoryview').
+from __future__ import annotations
+
 import struct
 from typing import Any, NamedTuple
 
