@@ -135,8 +135,9 @@ def decode_timestamp(seconds: int) -> dt.datetime | int:
     try:
         return _EPOCH + seconds * _ONE_SECOND
     except OverflowError:
-        value: int = _typed(TimestampSeconds, seconds)
-        return value
+        # Any, not int: compiled with mypyc, an int-typed local would drop the subclass
+        value: Any = _typed(TimestampSeconds, seconds)
+        return value  # type: ignore[no-any-return]
 
 
 def encode_timestamp(value: dt.datetime | int) -> int:
