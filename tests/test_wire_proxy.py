@@ -33,7 +33,7 @@ import requests
 from mqctl.errors import BadInput
 from mqctl.wire.encoder import encode_message, encode_method
 from mqctl.wire.filters import record_type
-from mqctl.wire.frames import DecodeProblem
+from mqctl.wire.frames import CutFrame, DecodeProblem
 from mqctl.wire.live import PcapRecorder, proxy_records
 from mqctl.wire.pipeline import WirePipeline, read_capture
 from mqctl.wire.proxy import (
@@ -649,9 +649,12 @@ def test_skipped_bytes_become_a_gap_and_decoding_resumes(tmp_path: Path) -> None
     recorder = PcapRecorder(stream)
     records = list(proxy_records(iter(events), WirePipeline(), recorder))
     kinds = [record_type(r) for r in records]
-    assert kinds == ["protocol-header", "method", "header", "body", "gap", "method"]
-    gap = records[4].event
-    assert isinstance(gap, DecodeProblem) and gap.skipped_bytes == len(lost)
+    # the 10 bytes seen of `lost` start its method frame: that frame, cut; then the rest as a gap
+    assert kinds == ["protocol-header", "method", "header", "body", "method", "gap", "method"]
+    cut, gap = records[4].event, records[5].event
+    assert isinstance(cut, CutFrame) and len(cut.payload) == 3
+    assert isinstance(gap, DecodeProblem)
+    assert gap.skipped_bytes == len(lost) - (cut.size + 8)  # what followed the cut frame
     assert records[-1].event.name == "Basic.Qos"  # type: ignore[union-attr]
     # The recorded pcap read back: same frames, the hole a lost segment of the same size.
     recorder.finish()
