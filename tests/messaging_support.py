@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import pika
 import pika.spec
 import pytest
 
-from mqctl.cli import main
-from tests.conftest import AMQP_URL, ROOT
+from tests.conftest import AMQP_URL
+from tests.run import Run, run_in_process, start_process
 
 
-def mqctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run `mqctl ARGS --url <test broker>` in this process; (status, stdout, stderr)."""
-    capsys.readouterr()
-    status = main([*args, "--url", AMQP_URL])
-    out, err = capsys.readouterr()
-    return status, out, err
+def mqctl(*args: str, stdin: str | bytes | None = None) -> Run:
+    """Run `mqctl ARGS --url <test broker>` in this process."""
+    return run_in_process(*args, "--url", AMQP_URL, stdin=stdin)
 
 
-def mqctl_process(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-    """`python -m mqctl ARGS --url <test broker>` as a child process."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "mqctl", *args, "--url", AMQP_URL], cwd=ROOT, env=env, **kwargs
-    )
+def mqctl_process(
+    *args: str,
+    stdin: int | IO[Any] | None = subprocess.DEVNULL,
+    stdout: int | IO[Any] | None = subprocess.PIPE,
+    stderr: int | IO[Any] | None = subprocess.PIPE,
+) -> subprocess.Popen[bytes]:
+    """`python -m mqctl ARGS --url <test broker>` as a child process, left running."""
+    return start_process(*args, "--url", AMQP_URL, stdin=stdin, stdout=stdout, stderr=stderr)
 
 
 @contextmanager

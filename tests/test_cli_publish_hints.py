@@ -41,8 +41,8 @@ def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clea
         delete(unique)
 
 
-def test_routed_nowhere_is_returned_by_default(capsys, clean_env, unique):
-    status, out, err = mqctl(capsys, "publish", "-k", unique, "--body", "x")
+def test_routed_nowhere_is_returned_by_default(clean_env, unique):
+    status, out, err = mqctl("publish", "-k", unique, "--body", "x")
     assert (status, out, err) == (
         1,
         "sent 1, confirmed 1, returned 1 (312 NO_ROUTE: 1), nacked 0\n",
@@ -51,8 +51,8 @@ def test_routed_nowhere_is_returned_by_default(capsys, clean_env, unique):
     )
 
 
-def test_no_mandatory_does_not_claim_a_count_of_returns(capsys, clean_env, unique):
-    status, out, err = mqctl(capsys, "publish", "-k", unique, "--body", "x", "--no-mandatory")
+def test_no_mandatory_does_not_claim_a_count_of_returns(clean_env, unique):
+    status, out, err = mqctl("publish", "-k", unique, "--body", "x", "--no-mandatory")
     assert (status, out, err) == (
         0,
         "sent 1, confirmed 1, returned - (--no-mandatory: unroutable ones are dropped), nacked 0\n",

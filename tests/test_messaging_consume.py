@@ -29,6 +29,7 @@ from tests.messaging_support import (
     publish_plain,
     queue,
 )
+from tests.run import command, process_env
 
 __all__ = ["queue"]  # a fixture
 
@@ -102,13 +103,11 @@ def lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_every_field_type_sent_by_pika_is_shown_faithfully(
-    capsys, clean_env, queue, broker_version
-):
+def test_every_field_type_sent_by_pika_is_shown_faithfully(clean_env, queue, broker_version):
     with channel() as ch:
         ch.confirm_delivery()
         ch.basic_publish("", queue, b"\xff\xfe", HandEncoded(hand_encoded_properties()))
-    status, out, err = mqctl(capsys, "consume", "-q", queue, "-n", "1", "--format", "jsonl")
+    status, out, err = mqctl("consume", "-q", queue, "-n", "1", "--format", "jsonl")
     assert (status, err) == (0, "")
     assert lines(out) == [
         {
@@ -140,7 +139,7 @@ def test_every_field_type_sent_by_pika_is_shown_faithfully(
     assert list(lines(out)[0]["properties"]["headers"]) == broker_table_order(names, broker_version)
 
 
-def test_pikas_own_header_types_are_shown_faithfully(capsys, clean_env, queue):
+def test_pikas_own_header_types_are_shown_faithfully(clean_env, queue):
     stamp = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     headers = {
         "s": "ünï",
@@ -152,7 +151,7 @@ def test_pikas_own_header_types_are_shown_faithfully(capsys, clean_env, queue):
         "t": {"x": [1, None, True, "y"]},
     }
     publish_plain(queue, [b'{"a": 1}'], headers=headers, timestamp=1)
-    status, out, _ = mqctl(capsys, "get", "-q", queue, "--format", "jsonl")
+    status, out, _ = mqctl("get", "-q", queue, "--format", "jsonl")
     assert status == 0
     assert lines(out)[0]["properties"] == {
         "headers": {
@@ -169,56 +168,52 @@ def test_pikas_own_header_types_are_shown_faithfully(capsys, clean_env, queue):
     assert lines(out)[0]["body"] == '{"a": 1}'
 
 
-def test_pretty_json_and_body_only_formats(capsys, clean_env, queue):
+def test_pretty_json_and_body_only_formats(clean_env, queue):
     publish_plain(queue, [b"one", b"two"], headers={"x": 1}, priority=2)
-    status, out, _ = mqctl(capsys, "get", "-q", queue, "--requeue", "-n", "1")
+    status, out, _ = mqctl("get", "-q", queue, "--requeue", "-n", "1")
     assert status == 0
     assert out == (
         f'message 1  exchange ""  routing key "{queue}"  delivery tag 1\n'
         "  headers:\n    x: 1\n  priority: 2\n  body:\none\n"
     )
-    status, out, _ = mqctl(
-        capsys, "consume", "-q", queue, "-n", "2", "--format", "json", "--requeue"
-    )
+    status, out, _ = mqctl("consume", "-q", queue, "-n", "2", "--format", "json", "--requeue")
     assert [m["body"] for m in json.loads(out)] == ["one", "two"]
-    status, out, _ = mqctl(capsys, "consume", "-q", queue, "-n", "2", "--body-only")
+    status, out, _ = mqctl("consume", "-q", queue, "-n", "2", "--body-only")
     assert (status, out) == (0, "one\ntwo\n")
 
 
-def test_default_ack_after_write_and_count(capsys, clean_env, queue):
+def test_default_ack_after_write_and_count(clean_env, queue):
     publish_plain(queue, [b"m%d" % i for i in range(10)])
-    status, out, _ = mqctl(capsys, "consume", "-q", queue, "-n", "3", "--body-only")
+    status, out, _ = mqctl("consume", "-q", queue, "-n", "3", "--body-only")
     assert (status, out) == (0, "m0\nm1\nm2\n")
     assert depth(queue) == 7
     # The rest were never delivered beyond the count: none comes back marked redelivered.
-    status, out, _ = mqctl(capsys, "consume", "-q", queue, "-n", "7", "--format", "jsonl")
+    status, out, _ = mqctl("consume", "-q", queue, "-n", "7", "--format", "jsonl")
     assert [(m["body"], m["redelivered"]) for m in lines(out)] == [
         (f"m{i}", False) for i in range(3, 10)
     ]
     assert depth(queue) == 0
 
 
-def test_requeue_is_a_look(capsys, clean_env, queue):
+def test_requeue_is_a_look(clean_env, queue):
     publish_plain(queue, [b"a", b"b", b"c"])
-    status, out, _ = mqctl(capsys, "consume", "-q", queue, "--requeue", "-t", "0.5", "--body-only")
+    status, out, _ = mqctl("consume", "-q", queue, "--requeue", "-t", "0.5", "--body-only")
     assert (status, out) == (0, "a\nb\nc\n")
     assert depth(queue) == 3
-    status, out, _ = mqctl(capsys, "get", "-q", queue, "--requeue", "-n", "2", "--body-only")
+    status, out, _ = mqctl("get", "-q", queue, "--requeue", "-n", "2", "--body-only")
     assert (status, out) == (0, "a\nb\n")
     assert depth(queue) == 3
 
 
-def test_reject_dead_letters(capsys, clean_env, unique):
+def test_reject_dead_letters(clean_env, unique):
     dlq = f"{unique}-dlq"
     declare(dlq)
     declare(unique, **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlq})
     try:
         publish_plain(unique, [b"a", b"b", b"c"])
-        status, out, _ = mqctl(
-            capsys, "consume", "-q", unique, "-n", "2", "--reject", "--body-only"
-        )
+        status, out, _ = mqctl("consume", "-q", unique, "-n", "2", "--reject", "--body-only")
         assert (status, out) == (0, "a\nb\n")
-        status, out, _ = mqctl(capsys, "get", "-q", unique, "--reject", "--body-only")
+        status, out, _ = mqctl("get", "-q", unique, "--reject", "--body-only")
         assert (status, out) == (0, "c\n")
         assert depth(unique) == 0
         deadline = time.monotonic() + 5
@@ -230,20 +225,20 @@ def test_reject_dead_letters(capsys, clean_env, unique):
         delete(dlq)
 
 
-def test_no_ack_and_get(capsys, clean_env, queue):
+def test_no_ack_and_get(clean_env, queue):
     publish_plain(queue, [b"a", b"b", b"c", b"d"])
-    status, out, _ = mqctl(capsys, "consume", "-q", queue, "-n", "2", "--no-ack", "--body-only")
+    status, out, _ = mqctl("consume", "-q", queue, "-n", "2", "--no-ack", "--body-only")
     assert (status, out) == (0, "a\nb\n")
-    status, out, err = mqctl(capsys, "get", "-q", queue, "-n", "5", "--body-only")
+    status, out, err = mqctl("get", "-q", queue, "-n", "5", "--body-only")
     assert (status, out, err) == (0, "c\nd\n", "")
     assert depth(queue) == 0
-    status, out, err = mqctl(capsys, "get", "-q", queue)
+    status, out, err = mqctl("get", "-q", queue)
     assert (status, out, err) == (0, "", f"queue '{queue}' is empty\n")
 
 
-def test_timeout_short_of_count_exits_1(capsys, clean_env, queue):
+def test_timeout_short_of_count_exits_1(clean_env, queue):
     publish_plain(queue, [b"a", b"b"])
-    status, out, err = mqctl(capsys, "consume", "-q", queue, "-n", "5", "-t", "0.3", "--body-only")
+    status, out, err = mqctl("consume", "-q", queue, "-n", "5", "-t", "0.3", "--body-only")
     assert (status, out) == (1, "a\nb\n")
     assert err == (
         f"mqctl: error: timed out waiting for messages on queue '{queue}': 2 of 5 written; "
@@ -252,8 +247,8 @@ def test_timeout_short_of_count_exits_1(capsys, clean_env, queue):
 
 
 @pytest.mark.parametrize("command", ["consume", "get"])
-def test_unknown_queue(capsys, clean_env, unique, command):
-    status, out, err = mqctl(capsys, command, "-q", unique)
+def test_unknown_queue(clean_env, unique, command):
+    status, out, err = mqctl(command, "-q", unique)
     doing = "consuming from" if command == "consume" else "getting from"
     assert (status, out) == (1, "")
     assert err == (
@@ -262,13 +257,13 @@ def test_unknown_queue(capsys, clean_env, unique, command):
     )
 
 
-def test_bad_consume_input(capsys, clean_env, queue):
-    status, _, err = mqctl(capsys, "consume", "-q", queue, "--requeue", "--reject")
+def test_bad_consume_input(clean_env, queue):
+    status, _, err = mqctl("consume", "-q", queue, "--requeue", "--reject")
     assert (status, err) == (
         4,
         "mqctl: error: --requeue and --reject were both given; choose one acknowledgement mode\n",
     )
-    status, _, err = mqctl(capsys, "consume", "-q", queue, "--offset", "soon")
+    status, _, err = mqctl("consume", "-q", queue, "--offset", "soon")
     assert (status, err) == (
         4,
         "mqctl: error: --offset 'soon' is not a stream offset; use first, last, next, an offset "
@@ -335,17 +330,11 @@ def test_broken_pipe_keeps_unwritten_messages(clean_env, queue):
 
 
 def mqctl_cmd(queue: str) -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "mqctl", "consume", "-q", queue, "--body-only", "--url", AMQP_URL]
+    return command("consume", "-q", queue, "--body-only", "--url", AMQP_URL)
 
 
 def proc_env() -> dict[str, str]:
-    import os
-
-    from tests.conftest import ROOT
-
-    return {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    return process_env()
 
 
 def test_output_error_keeps_messages(clean_env, queue):
@@ -388,7 +377,7 @@ def test_tap_an_exchange(clean_env, unique, tmp_path):
             ch.exchange_delete(unique)
 
 
-def test_stream_offsets(capsys, clean_env, unique):
+def test_stream_offsets(clean_env, unique):
     with channel() as ch:
         ch.queue_declare(unique, durable=True, arguments={"x-queue-type": "stream"})
     try:
@@ -396,7 +385,7 @@ def test_stream_offsets(capsys, clean_env, unique):
         publish_plain(unique, [b"s%d" % i for i in range(5)])
 
         def read(*args: str) -> tuple[int, str]:
-            status, out, _ = mqctl(capsys, "consume", "-q", unique, "--body-only", *args)
+            status, out, _ = mqctl("consume", "-q", unique, "--body-only", *args)
             return status, out
 
         assert read("--offset", "first", "-n", "5") == (0, "s0\ns1\ns2\ns3\ns4\n")
@@ -405,7 +394,7 @@ def test_stream_offsets(capsys, clean_env, unique):
         assert read("--offset", "next", "-t", "0.5") == (0, "")
         assert read("--offset", before.isoformat(), "-n", "5") == (0, "s0\ns1\ns2\ns3\ns4\n")
         assert read("--offset", "1h", "-n", "2") == (0, "s0\ns1\n")
-        status, _, err = mqctl(capsys, "consume", "-q", unique, "--offset", "first", "--reject")
+        status, _, err = mqctl("consume", "-q", unique, "--offset", "first", "--reject")
         assert (status, err) == (
             4,
             "mqctl: error: --offset (a stream queue) does not combine with --reject; stream "

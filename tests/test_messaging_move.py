@@ -374,40 +374,40 @@ def test_interrupt_in_the_middle_loses_nothing(queues, tmp_path):
 # --- the command -------------------------------------------------------------------------------
 
 
-def test_cli_move_contract(capsys, clean_env, queues, unique):
+def test_cli_move_contract(clean_env, queues, unique):
     from tests.messaging_support import mqctl
 
     source, target = queues
     fill(source, numbered(6))
-    status, out, err = mqctl(capsys, "move", source, "--to-queue", target, "--dry-run")
+    status, out, err = mqctl("move", source, "--to-queue", target, "--dry-run")
     assert (status, err) == (0, "")
     assert out == (
         f"       6  to exchange '' with routing key '{target}'\n"
         "moved 0 (dry run: 6 of 6 would move)\n"
     )
-    status, out, err = mqctl(capsys, "move", source, "--to-queue", target, "-n", "2")
+    status, out, err = mqctl("move", source, "--to-queue", target, "-n", "2")
     assert (status, out, err) == (0, "moved 2 of 2\n", "")
-    status, out, err = mqctl(capsys, "move", source, "--to-exchange", "amq.direct")
+    status, out, err = mqctl("move", source, "--to-exchange", "amq.direct")
     assert status == 1
     assert out == f"moved 0 of 4; left in '{source}': returned unroutable 4 (312 NO_ROUTE: 4)\n"
     assert err == (
         f"mqctl: error: 4 of 4 message(s) stayed in queue '{source}'; nothing was lost: see the "
         "reasons above\n"
     )
-    status, out, err = mqctl(capsys, "move", source, "--to-exchange", f"{unique}-none")
+    status, out, err = mqctl("move", source, "--to-exchange", f"{unique}-none")
     assert (status, out) == (1, "")
     assert err.startswith(
         f"mqctl: error: checking the destination exchange '{unique}-none' failed: 404 NOT_FOUND"
     )
-    status, out, err = mqctl(capsys, "move", source, "--to-queue", target, "--to-origin")
+    status, out, err = mqctl("move", source, "--to-queue", target, "--to-origin")
     assert (status, out) == (4, "")
     assert err == (
         "mqctl: error: give exactly one of --to-queue, --to-exchange and --to-origin (got "
         "--to-queue and --to-origin); e.g. mqctl move orders.dlq --to-origin\n"
     )
-    status, out, err = mqctl(capsys, "move", source, "--to-queue", target, "--match", "nonsense")
+    status, out, err = mqctl("move", source, "--to-queue", target, "--match", "nonsense")
     assert status == 4 and err.startswith("mqctl: error: --match 'nonsense': expected NAME=VALUE")
-    status, out, err = mqctl(capsys, "move", source, "--to-url", "amqp://guest:guest@127.0.0.1:1/",
+    status, out, err = mqctl("move", source, "--to-url", "amqp://guest:guest@127.0.0.1:1/",
                              "--to-queue", target)  # fmt: skip
     assert status == 3 and "connection refused by 127.0.0.1:1" in err
     assert depth(source) == 4 and depth(target) == 2

@@ -81,11 +81,11 @@ def expected_table(version: tuple[int, ...]) -> bytes:
     return struct.pack(">I", len(entries)) + entries
 
 
-def test_every_property_and_header_type_reaches_pika(capsys, clean_env, queue, broker_version):
+def test_every_property_and_header_type_reaches_pika(clean_env, queue, broker_version):
     args = ["publish", "-k", queue, "--body", "héllo", *PROPERTY_FLAGS]
     for spec, _ in HEADERS:
         args += ["-H", spec]
-    status, out, err = mqctl(capsys, *args)
+    status, out, err = mqctl(*args)
     assert (status, out, err) == (0, "sent 1, confirmed 1, returned 0, nacked 0\n", "")
 
     method, props, body = get_with_pika(queue)
@@ -114,13 +114,13 @@ def test_every_property_and_header_type_reaches_pika(capsys, clean_env, queue, b
     assert headers["str"] == "5"
 
 
-def test_properties_json_file_with_flags_over_it(capsys, clean_env, queue, tmp_path):
+def test_properties_json_file_with_flags_over_it(clean_env, queue, tmp_path):
     path = tmp_path / "props.json"
     path.write_text(
         json.dumps({"priority": 9, "app_id": "from-file", "headers": {"a": {"uint8": 1}, "b": "x"}})
     )
     status, _, _ = mqctl(
-        capsys, "publish", "-k", queue, "--body-base64", "AP8=", "--properties-json", str(path),
+        "publish", "-k", queue, "--body-base64", "AP8=", "--properties-json", str(path),
         "--priority", "3", "-H", "b:int16=2",
     )  # fmt: skip
     assert status == 0
@@ -160,15 +160,15 @@ def test_properties_json_file_with_flags_over_it(capsys, clean_env, queue, tmp_p
         ),
     ],
 )
-def test_bad_input_publishes_nothing(capsys, clean_env, queue, args, message):
+def test_bad_input_publishes_nothing(clean_env, queue, args, message):
     body = [] if "--body-base64" in args else ["--body", "x"]
-    status, out, err = mqctl(capsys, "publish", "-k", queue, *body, "-n", "3", *args)
+    status, out, err = mqctl("publish", "-k", queue, *body, "-n", "3", *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
     assert depth(queue) == 0
 
 
-def test_unknown_exchange_publishes_nothing(capsys, clean_env, unique):
-    status, out, err = mqctl(capsys, "publish", "-e", unique, "-k", "x", "--body", "x")
+def test_unknown_exchange_publishes_nothing(clean_env, unique):
+    status, out, err = mqctl("publish", "-e", unique, "-k", "x", "--body", "x")
     assert (status, out) == (1, "")
     assert err == (
         f"mqctl: error: checking exchange '{unique}' failed: 404 NOT_FOUND - no exchange "
@@ -176,10 +176,8 @@ def test_unknown_exchange_publishes_nothing(capsys, clean_env, unique):
     )
 
 
-def test_mandatory_returns_give_exit_1(capsys, clean_env, unique):
-    status, out, err = mqctl(
-        capsys, "publish", "-k", unique, "--body", "x", "-n", "2", "--mandatory"
-    )
+def test_mandatory_returns_give_exit_1(clean_env, unique):
+    status, out, err = mqctl("publish", "-k", unique, "--body", "x", "-n", "2", "--mandatory")
     assert status == 1
     assert out == "sent 2, confirmed 2, returned 2 (312 NO_ROUTE: 2), nacked 0\n"
     assert err == (
@@ -187,7 +185,7 @@ def test_mandatory_returns_give_exit_1(capsys, clean_env, unique):
         "and bindings (returns) or the queue's limits (nacks)\n"
     )
     # Without confirms the returns are still counted.
-    status, out, _ = mqctl(capsys, "publish", "-k", unique, "--body", "x", "--mandatory",
+    status, out, _ = mqctl("publish", "-k", unique, "--body", "x", "--mandatory",
                            "--no-confirm")  # fmt: skip
     assert (status, out) == (
         1,
@@ -195,11 +193,11 @@ def test_mandatory_returns_give_exit_1(capsys, clean_env, unique):
     )
 
 
-def test_nacks_from_a_full_queue_give_exit_1(capsys, clean_env, unique):
+def test_nacks_from_a_full_queue_give_exit_1(clean_env, unique):
     declare(unique, **{"x-max-length": 2, "x-overflow": "reject-publish"})
     try:
         status, out, err = mqctl(
-            capsys, "publish", "-k", unique, "--body", "x", "-n", "5", "--confirm-window", "1"
+            "publish", "-k", unique, "--body", "x", "-n", "5", "--confirm-window", "1"
         )
         assert status == 1
         assert out == "sent 5, confirmed 2, returned 0, nacked 3\n"
@@ -209,26 +207,26 @@ def test_nacks_from_a_full_queue_give_exit_1(capsys, clean_env, unique):
         delete(unique)
 
 
-def test_count_rate_and_window(capsys, clean_env, queue):
+def test_count_rate_and_window(clean_env, queue):
     started = time.monotonic()
-    status, out, _ = mqctl(capsys, "publish", "-k", queue, "--body", "r", "-n", "6", "--rate", "40")
+    status, out, _ = mqctl("publish", "-k", queue, "--body", "r", "-n", "6", "--rate", "40")
     assert (status, out) == (0, "sent 6, confirmed 6, returned 0, nacked 0\n")
     assert time.monotonic() - started >= 5 / 40  # the 6th message is due 125 ms after the first
     status, out, _ = mqctl(
-        capsys, "publish", "-k", queue, "--body", "w", "-n", "2000", "--confirm-window", "7"
+        "publish", "-k", queue, "--body", "w", "-n", "2000", "--confirm-window", "7"
     )
     assert (status, out) == (0, "sent 2000, confirmed 2000, returned 0, nacked 0\n")
     assert depth(queue) == 2006
 
 
-def test_saved_queue_replays_exactly(capsys, clean_env, queue, unique, tmp_path, broker_version):
+def test_saved_queue_replays_exactly(clean_env, queue, unique, tmp_path, broker_version):
     """consume --format jsonl > file; publish --input file: the same bytes on the wire."""
     args = ["publish", "-k", queue, "--body-base64", "/wA=", *PROPERTY_FLAGS]
     for spec, _ in HEADERS:
         args += ["-H", spec]
-    assert mqctl(capsys, *args)[0] == 0
-    assert mqctl(capsys, "publish", "-k", queue, "--body", "second", "-H", "x:float=0.25")[0] == 0
-    status, saved, _ = mqctl(capsys, "consume", "-q", queue, "-n", "2", "--format", "jsonl")
+    assert mqctl(*args)[0] == 0
+    assert mqctl("publish", "-k", queue, "--body", "second", "-H", "x:float=0.25")[0] == 0
+    status, saved, _ = mqctl("consume", "-q", queue, "-n", "2", "--format", "jsonl")
     assert status == 0
     path = tmp_path / "saved.jsonl"
     path.write_text(saved)
@@ -236,7 +234,7 @@ def test_saved_queue_replays_exactly(capsys, clean_env, queue, unique, tmp_path,
     copy = f"{unique}-copy"
     declare(copy)
     try:
-        status, out, _ = mqctl(capsys, "publish", "--input", str(path), "-k", copy)
+        status, out, _ = mqctl("publish", "--input", str(path), "-k", copy)
         assert (status, out) == (0, "sent 2, confirmed 2, returned 0, nacked 0\n")
         _, props, body = get_with_pika(copy)
         assert body == b"\xff\x00"
@@ -248,10 +246,10 @@ def test_saved_queue_replays_exactly(capsys, clean_env, queue, unique, tmp_path,
         delete(copy)
 
 
-def test_input_errors_name_the_line(capsys, clean_env, queue, tmp_path: Path):
+def test_input_errors_name_the_line(clean_env, queue, tmp_path: Path):
     path = tmp_path / "in.jsonl"
     path.write_text('{"routing_key": "a", "body": "ok"}\n{"body": 5}\n')
-    status, out, err = mqctl(capsys, "publish", "--input", str(path), "-k", queue)
+    status, out, err = mqctl("publish", "--input", str(path), "-k", queue)
     # --input streams: the line before the bad one was published (and confirmed) already.
     assert (status, out) == (4, "sent 1, confirmed 1, returned 0, nacked 0\n")
     assert err == (
@@ -261,7 +259,7 @@ def test_input_errors_name_the_line(capsys, clean_env, queue, tmp_path: Path):
     assert depth(queue) == 1
 
 
-def test_access_refused(capsys, clean_env, vhost, broker_version):
+def test_access_refused(clean_env, vhost, broker_version):
     """A vhost where guest may not write: the broker's 403 becomes a one-line error, exit 1."""
     import requests
 
@@ -274,7 +272,7 @@ def test_access_refused(capsys, clean_env, vhost, broker_version):
         timeout=10,
     ).raise_for_status()
     status, _, err = mqctl(
-        capsys, "publish", "-e", "amq.direct", "-k", "x", "--body", "x", "--vhost", vhost
+        "publish", "-e", "amq.direct", "-k", "x", "--body", "x", "--vhost", vhost
     )
     assert status == 1
     access = "access" if broker_version < (4,) else "write access"  # 4.x names the kind
@@ -284,8 +282,8 @@ def test_access_refused(capsys, clean_env, vhost, broker_version):
     )
 
 
-def test_broker_refusing_a_property_is_one_line(capsys, clean_env, queue):
-    status, out, err = mqctl(capsys, "publish", "-k", queue, "--body", "x", "--user-id", "other")
+def test_broker_refusing_a_property_is_one_line(clean_env, queue):
+    status, out, err = mqctl("publish", "-k", queue, "--body", "x", "--user-id", "other")
     assert status == 1
     assert out == "sent 1, confirmed 0, returned 0, nacked 0, unconfirmed 1\n"
     assert err.startswith(

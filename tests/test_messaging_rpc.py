@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from tests.conftest import AMQP_URL
 from tests.messaging_support import mqctl, queue
+from tests.run import run_process
 
 __all__ = ["queue"]  # a fixture
 
@@ -57,9 +59,9 @@ def responder(queue: str) -> Iterator[list[Any]]:
     thread.join(10)
 
 
-def test_rpc_round_trip(capsys, clean_env, queue, responder):
+def test_rpc_round_trip(clean_env, queue, responder):
     status, out, err = mqctl(
-        capsys, "rpc", "-k", queue, "--body", "ping", "--priority", "4", "-H", "n:int16=2",
+        "rpc", "-k", queue, "--body", "ping", "--priority", "4", "-H", "n:int16=2",
         "--correlation-id", "corr-7", "--timeout", "10", "--format", "jsonl",
     )  # fmt: skip
     assert (status, err) == (0, "")
@@ -78,15 +80,15 @@ def test_rpc_round_trip(capsys, clean_env, queue, responder):
     assert (request.priority, request.correlation_id, request.headers) == (4, "corr-7", {"n": 2})
 
 
-def test_rpc_generates_a_correlation_id(capsys, clean_env, queue, responder):
-    status, out, _ = mqctl(capsys, "rpc", "-k", queue, "--body", "x", "--body-only")
+def test_rpc_generates_a_correlation_id(clean_env, queue, responder):
+    status, out, _ = mqctl("rpc", "-k", queue, "--body", "x", "--body-only")
     assert (status, out) == (0, "X\n")
     assert len(responder[0].correlation_id) == 32
 
 
-def test_rpc_timeout(capsys, clean_env, queue):
+def test_rpc_timeout(clean_env, queue):
     status, out, err = mqctl(
-        capsys, "rpc", "-k", queue, "--body", "x", "--timeout", "0.3", "--correlation-id", "c-1"
+        "rpc", "-k", queue, "--body", "x", "--timeout", "0.3", "--correlation-id", "c-1"
     )
     assert (status, out) == (1, "")
     assert err == (
@@ -95,8 +97,8 @@ def test_rpc_timeout(capsys, clean_env, queue):
     )
 
 
-def test_rpc_unroutable_fails_at_once(capsys, clean_env, unique):
-    status, _, err = mqctl(capsys, "rpc", "-k", unique, "--body", "x", "--timeout", "30")
+def test_rpc_unroutable_fails_at_once(clean_env, unique):
+    status, _, err = mqctl("rpc", "-k", unique, "--body", "x", "--timeout", "30")
     assert status == 1
     assert err == (
         f"mqctl: error: the request was returned unroutable (312 NO_ROUTE) by exchange '' with "
@@ -104,14 +106,14 @@ def test_rpc_unroutable_fails_at_once(capsys, clean_env, unique):
     )
 
 
-def test_rpc_bad_input(capsys, clean_env, queue):
-    status, _, err = mqctl(capsys, "rpc", "-k", queue, "--body", "x", "--reply-to", "mine")
+def test_rpc_bad_input(clean_env, queue):
+    status, _, err = mqctl("rpc", "-k", queue, "--body", "x", "--reply-to", "mine")
     assert (status, err) == (
         4,
         "mqctl: error: --reply-to cannot be set for rpc: the reply comes back through direct "
         "reply-to; drop --reply-to (mqctl publish --reply-to sends a request without waiting)\n",
     )
-    status, _, err = mqctl(capsys, "rpc", "-k", queue, "--body", "x", "--priority", "999")
+    status, _, err = mqctl("rpc", "-k", queue, "--body", "x", "--priority", "999")
     assert (status, err) == (
         4,
         "mqctl: error: --priority: priority 999 is out of range; use 0..255\n",
@@ -121,36 +123,15 @@ def test_rpc_bad_input(capsys, clean_env, queue):
 def test_rpc_into_a_closed_pipe_says_the_reply_is_lost(clean_env, queue, responder):
     """`mqctl rpc ... | (exec 0<&-)`: the reader is gone before the reply comes; exit 1 with one
     line saying the reply is lost, never 'internal error: OutputFailed'."""
-    import os
-    import subprocess
-    import sys
-
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader has gone before anything is written
     try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mqctl",
-                "rpc",
-                "-k",
-                queue,
-                "--body",
-                "ping",
-                "--timeout",
-                "10",
-            ],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=os.environ,
-            timeout=60,
-            check=False,
+        done = run_process(
+            "rpc", "-k", queue, "--body", "ping", "--timeout", "10", stdout=write_end, timeout=60
         )
     finally:
         os.close(write_end)
-    assert (done.returncode, done.stderr) == (
+    assert (done.status, done.err) == (
         1,
         "mqctl: error: the reply arrived but writing it failed (Broken pipe); direct reply-to "
         "keeps no copy of it; free the output (disk space, the reading end) and send the request "
