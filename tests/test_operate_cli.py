@@ -31,8 +31,8 @@ DEPTHS = {"orders.new": 3, "orders.paid": 1, "billing.run": 2}
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], clean_env: object) -> Cli:
-    return Cli(capsys)
+def cli(clean_env: object) -> Cli:
+    return Cli()
 
 
 @pytest.fixture

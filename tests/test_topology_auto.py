@@ -139,9 +139,9 @@ def test_amqp_creates_only_where_it_reaches_this_broker(
 
 @pytest.mark.parametrize("via", [[], ["--via", "http"]])
 def test_apply_by_default_and_over_http_give_the_same_broker_state(
-    via: list[str], vhost: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    via: list[str], vhost: str, tmp_path: Path
 ) -> None:
-    cli = Cli(capsys)
+    cli = Cli()
     path = write(tmp_path / "t.yaml", TOPOLOGY.format(vhost=vhost))
     applied = cli("topology", "apply", str(path), *via)
     assert applied.status == 0, applied.err

@@ -23,8 +23,8 @@ def classic_type_argument(version: tuple[int, ...]) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], clean_env: Path) -> Cli:
-    return Cli(capsys)
+def cli(clean_env: Path) -> Cli:
+    return Cli()
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

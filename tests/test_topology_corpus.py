@@ -81,8 +81,8 @@ def corpus_file(unique: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], clean_env: Path) -> Cli:
-    return Cli(capsys)
+def cli(clean_env: Path) -> Cli:
+    return Cli()
 
 
 def test_the_corpus_is_there() -> None:

@@ -90,8 +90,8 @@ def test_transient_queue_warned_on_4x_and_x_local_random_needs_4_0(tmp_path: Pat
     assert warnings == []
 
 
-def test_validate_target_exit_statuses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    cli = Cli(capsys)
+def test_validate_target_exit_statuses(tmp_path: Path) -> None:
+    cli = Cli()
     path = write(tmp_path / "t.yaml", LEGACY)
     refused = cli.raw("topology", "validate", "--target", "4.3", str(path))
     assert refused.status == 4
@@ -111,12 +111,11 @@ def test_validate_target_exit_statuses(capsys: pytest.CaptureFixture[str], tmp_p
 @pytest.mark.broker
 def test_plan_and_apply_check_the_live_broker_version_before_changing_anything(
     vhost: str,
-    capsys: pytest.CaptureFixture[str],
     clean_env: Path,
     tmp_path: Path,
     broker_version: tuple[int, ...],
 ) -> None:
-    cli = Cli(capsys)
+    cli = Cli()
     text = (
         f"vhost: {json.dumps(vhost)}\nqueues: [{{name: work}}]\n"
         "policies:\n  - {name: mirror, pattern: ^work$, definition: {ha-mode: all}}\n"

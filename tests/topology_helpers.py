@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
-from mqctl.cli import main
 from tests.conftest import AMQP_URL, API_URL, AUTH
+from tests.run import Run, run_in_process
 
 
 def quote(name: str) -> str:
@@ -50,28 +48,15 @@ def definitions(vhost: str) -> dict[str, Any]:
     return result
 
 
-@dataclass
-class Run:
-    status: int
-    out: str
-    err: str
-
-
 class Cli:
-    """Runs `mqctl` in-process against the test broker and captures what it prints."""
+    """Runs `mqctl` in-process against the test broker (tests/run.py) and keeps what it printed."""
 
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
+    def __call__(self, *args: str, stdin: str | bytes | None = None) -> Run:
+        return self.raw(*args, "--url", AMQP_URL, "--api", API_URL, stdin=stdin)
 
-    def __call__(self, *args: str) -> Run:
-        return self.raw(*args, "--url", AMQP_URL, "--api", API_URL)
-
-    def raw(self, *args: str) -> Run:
+    def raw(self, *args: str, stdin: str | bytes | None = None) -> Run:
         """Without the test broker's --url and --api added (the test gives its own)."""
-        self.capsys.readouterr()
-        status = main(list(args))
-        captured = self.capsys.readouterr()
-        return Run(status, captured.out, captured.err)
+        return run_in_process(*args, stdin=stdin)
 
 
 def write(path: Path, text: str) -> Path:
