@@ -32,7 +32,7 @@ def write_profiles(config_home: Path, text: str | bytes) -> Path:
 # --- the management API URL -------------------------------------------------------------------
 
 
-def test_api_url_ending_in_api_is_the_base_url(clean_env, vhost):
+def test_api_url_ending_in_api_is_the_base_url(clean_env: Path, vhost: str) -> None:
     assert resolve(ConnectionOptions(api="http://h:15672/api/")).api_url == "http://h:15672"
     assert resolve(ConnectionOptions(api="http://h/rabbit/api")).api_url == "http://h/rabbit"
     status, out, err = run_in_process(
@@ -73,7 +73,9 @@ def forbidding_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.server_close()
 
 
-def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(clean_env, forbidding_proxy):
+def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(
+    clean_env: Path, forbidding_proxy: str
+) -> None:
     status, out, err = run_in_process(
         "topology", "export", "--url", "amqp://guest:guest@127.0.0.1/"
     )
@@ -87,8 +89,8 @@ def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(clean_env, forbid
 
 
 def test_no_proxy_for_the_broker_goes_straight_to_rabbitmq(
-    clean_env, vhost, forbidding_proxy, monkeypatch
-):
+    clean_env: Path, vhost: str, forbidding_proxy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     status, _, err = run_in_process(
         "topology", "export", "--vhost", vhost, "--url", "amqp://guest:guest@127.0.0.1/"
@@ -108,7 +110,9 @@ def plain_user(broker: str) -> Iterator[tuple[str, str]]:
     requests.delete(url, auth=AUTH, timeout=10)
 
 
-def test_rabbitmq_refusing_a_non_administrator(clean_env, plain_user, vhost, tmp_path):
+def test_rabbitmq_refusing_a_non_administrator(
+    clean_env: Path, plain_user: tuple[str, str], vhost: str, tmp_path: Path
+) -> None:
     name, password = plain_user
     topology = tmp_path / "t.yaml"
     topology.write_text(f"vhost: {vhost}\nqueues:\n  - name: q\n", encoding="utf-8")
@@ -122,7 +126,7 @@ def test_rabbitmq_refusing_a_non_administrator(clean_env, plain_user, vhost, tmp
     )
 
 
-def test_a_user_without_the_management_tag(clean_env, unique):
+def test_a_user_without_the_management_tag(clean_env: Path, unique: str) -> None:
     url = f"{API_URL}/api/users/{unique}"
     requests.put(url, json={"password": "pw-12345", "tags": ""}, auth=AUTH, timeout=10)
     try:
@@ -141,7 +145,7 @@ def test_a_user_without_the_management_tag(clean_env, unique):
 # --- TLS to a plain port ---------------------------------------------------------------------
 
 
-def test_amqps_to_the_plain_amqp_port(clean_env):
+def test_amqps_to_the_plain_amqp_port(clean_env: Path) -> None:
     status, out, err = run_in_process(
         "get", "-q", "q", "--insecure", "--url", "amqps://guest:guest@127.0.0.1:5672/"
     )
@@ -154,7 +158,7 @@ def test_amqps_to_the_plain_amqp_port(clean_env):
     )
 
 
-def test_https_to_the_plain_management_port(clean_env):
+def test_https_to_the_plain_management_port(clean_env: Path) -> None:
     status, _, err = run_in_process(
         "topology",
         "export",
@@ -176,7 +180,7 @@ def test_https_to_the_plain_management_port(clean_env):
 
 
 @pytest.mark.parametrize("written", ["%2f", "%2F", "/"])
-def test_vhost_option_takes_percent_2f_as_slash(clean_env, unique, written):
+def test_vhost_option_takes_percent_2f_as_slash(clean_env: Path, unique: str, written) -> None:
     status, _, err = run_in_process("get", "-q", unique, "--vhost", written)
     assert (status, err) == (
         1,
@@ -185,7 +189,9 @@ def test_vhost_option_takes_percent_2f_as_slash(clean_env, unique, written):
     )
 
 
-def test_insecure_from_the_environment_names_the_variable(clean_env, monkeypatch):
+def test_insecure_from_the_environment_names_the_variable(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MQCTL_INSECURE", "maybe")
     status, _, err = run_in_process("get", "-q", "q")
     assert (status, err) == (
@@ -195,7 +201,7 @@ def test_insecure_from_the_environment_names_the_variable(clean_env, monkeypatch
     )
 
 
-def test_insecure_from_the_profile_names_the_key(clean_env):
+def test_insecure_from_the_profile_names_the_key(clean_env: Path) -> None:
     write_profiles(clean_env, "profiles:\n  p:\n    url: amqp://h\n    insecure: perhaps\n")
     status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     assert (status, err) == (
@@ -205,7 +211,7 @@ def test_insecure_from_the_profile_names_the_key(clean_env):
     )
 
 
-def test_a_profile_file_that_is_not_utf8(clean_env):
+def test_a_profile_file_that_is_not_utf8(clean_env: Path) -> None:
     path = write_profiles(clean_env, b"profiles:\n  p:\n    url: amqp://h/caf\xe9\n")
     status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     assert (status, err) == (
@@ -232,7 +238,7 @@ def test_a_profile_file_that_is_not_utf8(clean_env):
         ),
     ],
 )
-def test_a_profile_that_gives_its_password_twice(clean_env, keys, named):
+def test_a_profile_that_gives_its_password_twice(clean_env: Path, keys, named) -> None:
     path = write_profiles(clean_env, f"profiles:\n  p:\n{keys}")
     status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     count = named.count(" and ") + 1
@@ -248,7 +254,7 @@ def test_a_profile_that_gives_its_password_twice(clean_env, keys, named):
 # --- a stream queue ----------------------------------------------------------------------------
 
 
-def test_get_on_a_stream_queue_suggests_consume(clean_env, vhost, unique):
+def test_get_on_a_stream_queue_suggests_consume(clean_env: Path, vhost: str, unique: str) -> None:
     requests.put(
         f"{API_URL}/api/queues/{vhost}/{unique}",
         json={"durable": True, "arguments": {"x-queue-type": "stream"}},

@@ -40,7 +40,7 @@ def secret() -> str:
     return f"S3cret-{uuid.uuid4().hex[:12]}"
 
 
-def test_unreachable_host(capsys, clean_env):
+def test_unreachable_host(capsys: pytest.CaptureFixture[str], clean_env: Path) -> None:
     pw = secret()
     status, err = run(capsys, "--url", f"amqp://someone:{pw}@nohost.invalid/%2f")
     assert (status, err) == (
@@ -50,7 +50,7 @@ def test_unreachable_host(capsys, clean_env):
     assert pw not in err
 
 
-def test_refused_port(capsys, clean_env):
+def test_refused_port(capsys: pytest.CaptureFixture[str], clean_env: Path) -> None:
     pw = secret()
     status, err = run(capsys, "--url", f"amqp://someone:{pw}@127.0.0.1:1/%2f")
     assert (status, err) == (
@@ -61,7 +61,9 @@ def test_refused_port(capsys, clean_env):
     assert pw not in err
 
 
-def test_wrong_password(capsys, clean_env, user):
+def test_wrong_password(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, user: tuple[str, str]
+) -> None:
     name, _ = user
     wrong = secret()
     status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@127.0.0.1:5672/%2f")
@@ -73,7 +75,9 @@ def test_wrong_password(capsys, clean_env, user):
     assert wrong not in err
 
 
-def test_unknown_vhost(capsys, clean_env, user, unique):
+def test_unknown_vhost(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, user: tuple[str, str], unique: str
+) -> None:
     name, password = user
     vhost = f"{unique}-missing"
     status, err = run(capsys, "--url", f"amqp://{name}:{password}@127.0.0.1:5672/{vhost}")
@@ -86,7 +90,7 @@ def test_unknown_vhost(capsys, clean_env, user, unique):
     assert password not in err
 
 
-def test_malformed_url(capsys, clean_env):
+def test_malformed_url(capsys: pytest.CaptureFixture[str], clean_env: Path) -> None:
     pw = secret()
     status, err = run(capsys, "--url", f"amqp://someone:{pw}@127.0.0.1:notaport/%2f")
     # The hint's own "PASSWORD" placeholder is masked too: redact.scrub masks any URL password.
@@ -99,7 +103,7 @@ def test_malformed_url(capsys, clean_env):
     assert pw not in err
 
 
-def test_unreadable_profile_file(capsys, clean_env: Path):
+def test_unreadable_profile_file(capsys: pytest.CaptureFixture[str], clean_env: Path) -> None:
     pw = secret()
     path = clean_env / "mqctl" / "config.yaml"
     path.mkdir(parents=True)  # a directory: unreadable as a file, even for root
@@ -112,7 +116,7 @@ def test_unreadable_profile_file(capsys, clean_env: Path):
     assert pw not in err
 
 
-def test_unknown_profile(capsys, clean_env: Path):
+def test_unknown_profile(capsys: pytest.CaptureFixture[str], clean_env: Path) -> None:
     pw = secret()
     path = clean_env / "mqctl" / "config.yaml"
     path.parent.mkdir(parents=True)
@@ -125,7 +129,9 @@ def test_unknown_profile(capsys, clean_env: Path):
     assert pw not in err
 
 
-def test_password_from_a_profile_is_never_shown(capsys, clean_env: Path, user):
+def test_password_from_a_profile_is_never_shown(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, user: tuple[str, str]
+) -> None:
     name, password = user
     path = clean_env / "mqctl" / "config.yaml"
     path.parent.mkdir(parents=True)
@@ -158,7 +164,9 @@ PERCENT_HINT = (
         ("amqp://u:p@ss:w/rd%41 #?&@host/v", "amqp://****@host/v"),
     ],
 )
-def test_a_password_that_breaks_the_url_is_never_shown(capsys, clean_env, url, shown):
+def test_a_password_that_breaks_the_url_is_never_shown(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, url, shown
+) -> None:
     status, err = run(capsys, "--url", url)
     assert (status, err) == (
         4,
@@ -169,7 +177,9 @@ def test_a_password_that_breaks_the_url_is_never_shown(capsys, clean_env, url, s
         assert part not in err
 
 
-def test_the_same_from_the_environment(capsys, clean_env, monkeypatch):
+def test_the_same_from_the_environment(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MQCTL_URL", "amqp://u:Sec/retXYZ@localhost:5672/v")
     status, err = run(capsys)
     assert (status, err) == (
@@ -180,7 +190,9 @@ def test_the_same_from_the_environment(capsys, clean_env, monkeypatch):
     )
 
 
-def test_a_percent_that_starts_no_escape(capsys, clean_env):
+def test_a_percent_that_starts_no_escape(
+    capsys: pytest.CaptureFixture[str], clean_env: Path
+) -> None:
     status, err = run(capsys, "--url", "amqp://u:100%sure@127.0.0.1:5672/v")
     assert (status, err) == (
         4,
@@ -189,7 +201,9 @@ def test_a_percent_that_starts_no_escape(capsys, clean_env):
     )
 
 
-def test_unencoded_at_colon_and_space_in_a_password_are_read_as_meant(capsys, clean_env, user):
+def test_unencoded_at_colon_and_space_in_a_password_are_read_as_meant(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, user: tuple[str, str]
+) -> None:
     name, _ = user
     wrong = "p@ss w:rd-0123"
     status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@127.0.0.1:5672/%2f")
@@ -209,7 +223,9 @@ def same_name_user(broker: str, unique: str) -> Iterator[str]:
     requests.delete(url, auth=AUTH, timeout=10)
 
 
-def test_a_user_name_equal_to_the_password_stays_readable(capsys, clean_env, same_name_user):
+def test_a_user_name_equal_to_the_password_stays_readable(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, same_name_user: str
+) -> None:
     name = same_name_user
     status, err = run(capsys, "--url", f"amqp://{name}:{name}@127.0.0.1:5672/nope")
     assert (status, err) == (
@@ -220,7 +236,9 @@ def test_a_user_name_equal_to_the_password_stays_readable(capsys, clean_env, sam
     )
 
 
-def test_the_broker_naming_the_authenticated_user_stays_readable(capsys, clean_env, vhost):
+def test_the_broker_naming_the_authenticated_user_stays_readable(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, vhost: str
+) -> None:
     # guest:guest: the broker's "authenticated user was 'guest'" used to read '****'.
     capsys.readouterr()
     status = main(

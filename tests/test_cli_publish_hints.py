@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,9 @@ from tests.run import start_process
 pytestmark = pytest.mark.broker
 
 
-def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clean_env, unique):
+def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(
+    broker: str, clean_env: Path, unique: str
+) -> None:
     declare(unique)
     controller, terminal = os.openpty()
     try:
@@ -41,7 +44,7 @@ def test_without_a_body_option_on_a_terminal_it_says_it_reads_stdin(broker, clea
         delete(unique)
 
 
-def test_routed_nowhere_is_returned_by_default(clean_env, unique):
+def test_routed_nowhere_is_returned_by_default(clean_env: Path, unique: str) -> None:
     status, out, err = mqctl("publish", "-k", unique, "--body", "x")
     assert (status, out, err) == (
         1,
@@ -51,7 +54,7 @@ def test_routed_nowhere_is_returned_by_default(clean_env, unique):
     )
 
 
-def test_no_mandatory_does_not_claim_a_count_of_returns(clean_env, unique):
+def test_no_mandatory_does_not_claim_a_count_of_returns(clean_env: Path, unique: str) -> None:
     status, out, err = mqctl("publish", "-k", unique, "--body", "x", "--no-mandatory")
     assert (status, out, err) == (
         0,

@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +20,11 @@ def validate(*paths: str, stdin: str | None = None) -> Run:
     return run_in_process("topology", "validate", *paths, stdin=stdin)
 
 
-def test_dash_is_stdin(clean_env):
+def test_dash_is_stdin(clean_env: Path) -> None:
     assert validate("-", stdin=ONE_QUEUE) == (0, "", "valid: 1 objects (1 queues)\n")
 
 
-def test_problems_in_stdin_are_located_there(clean_env):
+def test_problems_in_stdin_are_located_there(clean_env: Path) -> None:
     text = "vhost: /\nqueues:\n  - name: q\n    type: weird\n"
     assert validate("-", stdin=text) == (
         4,
@@ -33,11 +34,11 @@ def test_problems_in_stdin_are_located_there(clean_env):
     )
 
 
-def test_dev_null_is_an_empty_topology(clean_env):
+def test_dev_null_is_an_empty_topology(clean_env: Path) -> None:
     assert validate("/dev/null") == (0, "", "valid: 0 objects (none)\n")
 
 
-def test_a_named_pipe(clean_env, tmp_path):
+def test_a_named_pipe(clean_env: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "topology.yaml"
     os.mkfifo(fifo)
 
@@ -51,7 +52,7 @@ def test_a_named_pipe(clean_env, tmp_path):
     writer.join(10)
 
 
-def test_a_missing_file_is_still_named(clean_env, tmp_path):
+def test_a_missing_file_is_still_named(clean_env: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     assert validate(str(missing)) == (
         4,
@@ -62,7 +63,7 @@ def test_a_missing_file_is_still_named(clean_env, tmp_path):
 
 
 @pytest.mark.broker
-def test_plan_from_process_substitution(clean_env, broker, tmp_path):
+def test_plan_from_process_substitution(clean_env: Path, broker: str, tmp_path: Path) -> None:
     template = tmp_path / "t.yaml"
     template.write_text("vhost: /\nqueues:\n  - name: ${QUEUE}\n", encoding="utf-8")
     plan = shlex.join(command("topology", "plan", "--url", "amqp://guest:guest@127.0.0.1/"))
@@ -78,7 +79,7 @@ def test_plan_from_process_substitution(clean_env, broker, tmp_path):
     assert "+ create    queue 'mqctl-test-inputs-substituted' in vhost '/'" in result.stdout
 
 
-def test_every_problem_of_a_queue_at_once(clean_env, tmp_path):
+def test_every_problem_of_a_queue_at_once(clean_env: Path, tmp_path: Path) -> None:
     path = tmp_path / "q.yaml"
     path.write_text(
         "vhost: /\nqueues:\n"

@@ -42,14 +42,14 @@ def test_tables_and_arrays_are_cut_between_entries_never_inside_a_number() -> No
     assert short(4000000000, 5) == "4000000000"
 
 
-def test_the_human_view_of_a_wide_header_table():
+def test_the_human_view_of_a_wide_header_table() -> None:
     status, out, _ = read(str(DATA / "amqplib.pcapng"), "--type", "header")
     assert status == 0
     assert "headers={int8=-8, uint8=200, int16=-1600, uint16=60000, int32=-320000, …}" in out
     assert "400000000…" not in out
 
 
-def test_body_none_and_full_in_the_human_view():
+def test_body_none_and_full_in_the_human_view() -> None:
     capture = str(DATA / "pika_session.pcapng")
     _, out, _ = read(capture, "--type", "body", "--body", "none", "--limit", "2")
     assert [line[16:] for line in out.splitlines()[1:]] == [
@@ -84,12 +84,12 @@ def test_body_none_and_full_in_the_human_view():
         (["--port", "70000"], "--port 70000 is no TCP port; give 1 to 65535, e.g. --port 5673"),
     ],
 )
-def test_wire_read_bad_input(args, message):
+def test_wire_read_bad_input(args, message) -> None:
     status, out, err = read(str(DATA / "amqp_tools.pcap"), *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
 
 
-def test_method_globs_that_match_are_taken_in_any_case():
+def test_method_globs_that_match_are_taken_in_any_case() -> None:
     status, out, _ = read(str(DATA / "amqp_tools.pcap"), "--method", "basic.publish")
     assert status == 0 and out.count("Basic.Publish") == 2
 
@@ -124,7 +124,9 @@ def dead_upstream_proxy() -> Iterator[tuple[int, int]]:
         yield running.port, dead
 
 
-def test_mqctl_through_a_proxy_whose_upstream_is_down(clean_env, dead_upstream_proxy):
+def test_mqctl_through_a_proxy_whose_upstream_is_down(
+    clean_env: Path, dead_upstream_proxy: tuple[int, int]
+) -> None:
     port, dead = dead_upstream_proxy
     status, _, err = run_in_process(
         "get", "-q", "q", "--url", f"amqp://guest:guest@127.0.0.1:{port}/"
@@ -148,7 +150,7 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
 
 
 @pytest.mark.broker
-def test_the_proxy_warns_at_start_and_counts_refusals_apart(clean_env):
+def test_the_proxy_warns_at_start_and_counts_refusals_apart(clean_env: Path) -> None:
     dead = free_port()
     proc = proxy_process("--listen", "127.0.0.1:0", "--upstream", f"127.0.0.1:{dead}")
     try:
@@ -181,7 +183,9 @@ def test_the_proxy_warns_at_start_and_counts_refusals_apart(clean_env):
 
 
 @pytest.mark.broker
-def test_listen_on_every_interface_and_upstream_default_port(clean_env, broker, tmp_path):
+def test_listen_on_every_interface_and_upstream_default_port(
+    clean_env: Path, broker: str, tmp_path: Path
+) -> None:
     port = free_port()
     capture = tmp_path / "masked.pcap"
     proc = proxy_process(

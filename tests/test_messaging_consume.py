@@ -11,6 +11,7 @@ import signal
 import struct
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -103,7 +104,9 @@ def lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_every_field_type_sent_by_pika_is_shown_faithfully(clean_env, queue, broker_version):
+def test_every_field_type_sent_by_pika_is_shown_faithfully(
+    clean_env: Path, queue: str, broker_version: tuple[int, ...]
+) -> None:
     with channel() as ch:
         ch.confirm_delivery()
         ch.basic_publish("", queue, b"\xff\xfe", HandEncoded(hand_encoded_properties()))
@@ -139,7 +142,7 @@ def test_every_field_type_sent_by_pika_is_shown_faithfully(clean_env, queue, bro
     assert list(lines(out)[0]["properties"]["headers"]) == broker_table_order(names, broker_version)
 
 
-def test_pikas_own_header_types_are_shown_faithfully(clean_env, queue):
+def test_pikas_own_header_types_are_shown_faithfully(clean_env: Path, queue: str) -> None:
     stamp = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     headers = {
         "s": "ünï",
@@ -168,7 +171,7 @@ def test_pikas_own_header_types_are_shown_faithfully(clean_env, queue):
     assert lines(out)[0]["body"] == '{"a": 1}'
 
 
-def test_pretty_json_and_body_only_formats(clean_env, queue):
+def test_pretty_json_and_body_only_formats(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"one", b"two"], headers={"x": 1}, priority=2)
     status, out, _ = mqctl("get", "-q", queue, "--requeue", "-n", "1")
     assert status == 0
@@ -182,7 +185,7 @@ def test_pretty_json_and_body_only_formats(clean_env, queue):
     assert (status, out) == (0, "one\ntwo\n")
 
 
-def test_default_ack_after_write_and_count(clean_env, queue):
+def test_default_ack_after_write_and_count(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"m%d" % i for i in range(10)])
     status, out, _ = mqctl("consume", "-q", queue, "-n", "3", "--body-only")
     assert (status, out) == (0, "m0\nm1\nm2\n")
@@ -195,7 +198,7 @@ def test_default_ack_after_write_and_count(clean_env, queue):
     assert depth(queue) == 0
 
 
-def test_requeue_is_a_look(clean_env, queue):
+def test_requeue_is_a_look(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"a", b"b", b"c"])
     status, out, _ = mqctl("consume", "-q", queue, "--requeue", "-t", "0.5", "--body-only")
     assert (status, out) == (0, "a\nb\nc\n")
@@ -205,7 +208,7 @@ def test_requeue_is_a_look(clean_env, queue):
     assert depth(queue) == 3
 
 
-def test_reject_dead_letters(clean_env, unique):
+def test_reject_dead_letters(clean_env: Path, unique: str) -> None:
     dlq = f"{unique}-dlq"
     declare(dlq)
     declare(unique, **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlq})
@@ -225,7 +228,7 @@ def test_reject_dead_letters(clean_env, unique):
         delete(dlq)
 
 
-def test_no_ack_and_get(clean_env, queue):
+def test_no_ack_and_get(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"a", b"b", b"c", b"d"])
     status, out, _ = mqctl("consume", "-q", queue, "-n", "2", "--no-ack", "--body-only")
     assert (status, out) == (0, "a\nb\n")
@@ -236,7 +239,7 @@ def test_no_ack_and_get(clean_env, queue):
     assert (status, out, err) == (0, "", f"queue '{queue}' is empty\n")
 
 
-def test_timeout_short_of_count_exits_1(clean_env, queue):
+def test_timeout_short_of_count_exits_1(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"a", b"b"])
     status, out, err = mqctl("consume", "-q", queue, "-n", "5", "-t", "0.3", "--body-only")
     assert (status, out) == (1, "a\nb\n")
@@ -247,7 +250,7 @@ def test_timeout_short_of_count_exits_1(clean_env, queue):
 
 
 @pytest.mark.parametrize("command", ["consume", "get"])
-def test_unknown_queue(clean_env, unique, command):
+def test_unknown_queue(clean_env: Path, unique: str, command) -> None:
     status, out, err = mqctl(command, "-q", unique)
     doing = "consuming from" if command == "consume" else "getting from"
     assert (status, out) == (1, "")
@@ -257,7 +260,7 @@ def test_unknown_queue(clean_env, unique, command):
     )
 
 
-def test_bad_consume_input(clean_env, queue):
+def test_bad_consume_input(clean_env: Path, queue: str) -> None:
     status, _, err = mqctl("consume", "-q", queue, "--requeue", "--reject")
     assert (status, err) == (
         4,
@@ -284,7 +287,7 @@ def wait_for_consumer(queue: str, timeout: float = 10.0) -> None:
     raise AssertionError(f"no consumer on {queue}")
 
 
-def test_ctrl_c_with_everything_written(clean_env, queue, tmp_path):
+def test_ctrl_c_with_everything_written(clean_env: Path, queue: str, tmp_path: Path) -> None:
     publish_plain(queue, [b"m%d" % i for i in range(20)])
     out_path = tmp_path / "out.jsonl"
     with out_path.open("wb") as out:
@@ -302,7 +305,7 @@ def test_ctrl_c_with_everything_written(clean_env, queue, tmp_path):
     assert depth(queue) == 0
 
 
-def test_broken_pipe_keeps_unwritten_messages(clean_env, queue):
+def test_broken_pipe_keeps_unwritten_messages(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"m%d" % i for i in range(30)])
     proc = subprocess.run(
         f"{subprocess.list2cmdline(mqctl_cmd(queue))} | head -1",
@@ -337,7 +340,7 @@ def proc_env() -> dict[str, str]:
     return process_env()
 
 
-def test_output_error_keeps_messages(clean_env, queue):
+def test_output_error_keeps_messages(clean_env: Path, queue: str) -> None:
     publish_plain(queue, [b"x" * 1000 for _ in range(5)])
     with open("/dev/full", "wb") as full:
         proc = mqctl_process("consume", "-q", queue, "-n", "5", stdout=full, stderr=subprocess.PIPE)
@@ -355,7 +358,7 @@ def test_output_error_keeps_messages(clean_env, queue):
 # --- tap and streams ------------------------------------------------------------------------
 
 
-def test_tap_an_exchange(clean_env, unique, tmp_path):
+def test_tap_an_exchange(clean_env: Path, unique: str, tmp_path: Path) -> None:
     with channel() as ch:
         ch.exchange_declare(unique, "topic", auto_delete=False)
     out_path = tmp_path / "tap.out"
@@ -377,7 +380,7 @@ def test_tap_an_exchange(clean_env, unique, tmp_path):
             ch.exchange_delete(unique)
 
 
-def test_stream_offsets(clean_env, unique):
+def test_stream_offsets(clean_env: Path, unique: str) -> None:
     with channel() as ch:
         ch.queue_declare(unique, durable=True, arguments={"x-queue-type": "stream"})
     try:

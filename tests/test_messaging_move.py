@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -71,7 +72,7 @@ def numbered(n: int) -> list[bytes]:
     return [f"m{i}".encode() for i in range(n)]
 
 
-def test_queue_to_queue_moves_everything_in_order(queues):
+def test_queue_to_queue_moves_everything_in_order(queues: tuple[str, str]) -> None:
     source, target = queues
     fill(source, numbered(300))
     result = move(settings(), source, Destination(queue=target), MoveOptions(window=50))
@@ -82,7 +83,7 @@ def test_queue_to_queue_moves_everything_in_order(queues):
     assert bodies(target) == numbered(300)
 
 
-def test_count_moves_exactly_that_many(queues):
+def test_count_moves_exactly_that_many(queues: tuple[str, str]) -> None:
     source, target = queues
     publish_plain(source, numbered(25))
     result = move(settings(), source, Destination(queue=target), MoveOptions(count=7, window=5))
@@ -116,7 +117,9 @@ def every_property_raw(version: tuple[int, ...] = (3,)) -> bytes:
     )
 
 
-def test_properties_and_typed_headers_go_across_as_the_same_bytes(queues, broker_version):
+def test_properties_and_typed_headers_go_across_as_the_same_bytes(
+    queues: tuple[str, str], broker_version: tuple[int, ...]
+) -> None:
     source, target = queues
     raw = every_property_raw()
     with channel() as ch:
@@ -129,7 +132,7 @@ def test_properties_and_typed_headers_go_across_as_the_same_bytes(queues, broker
     assert props.raw == every_property_raw(broker_version)
 
 
-def test_missing_destination_takes_nothing(queues, unique):
+def test_missing_destination_takes_nothing(queues: tuple[str, str], unique: str) -> None:
     source, _target = queues
     publish_plain(source, numbered(20))
     for destination in (Destination(queue=f"{unique}-nope"), Destination(exchange=f"{unique}-x")):
@@ -140,13 +143,13 @@ def test_missing_destination_takes_nothing(queues, unique):
     assert bodies(source) == numbered(20)
 
 
-def test_missing_source_queue_is_an_error(broker, unique):
+def test_missing_source_queue_is_an_error(broker: str, unique: str) -> None:
     result = move(settings(), f"{unique}-none", Destination(queue="whatever"))
     assert result.error is not None
     assert f"opening queue '{unique}-none' failed: 404" in result.error.message
 
 
-def test_every_message_returned_stays_in_the_source(queues, unique):
+def test_every_message_returned_stays_in_the_source(queues: tuple[str, str], unique: str) -> None:
     source, _target = queues
     exchange = f"{unique}-unbound"
     with channel() as ch:
@@ -164,7 +167,7 @@ def test_every_message_returned_stays_in_the_source(queues, unique):
             ch.exchange_delete(exchange)
 
 
-def test_some_returned_some_moved_and_a_filter(queues, unique):
+def test_some_returned_some_moved_and_a_filter(queues: tuple[str, str], unique: str) -> None:
     """Through a headers exchange that routes only k=good: the others are returned and stay."""
     source, target = queues
     exchange = f"{unique}-headers"
@@ -208,7 +211,7 @@ def test_some_returned_some_moved_and_a_filter(queues, unique):
             ch.exchange_delete(exchange)
 
 
-def test_dry_run_moves_nothing(queues):
+def test_dry_run_moves_nothing(queues: tuple[str, str]) -> None:
     source, target = queues
     publish_plain(source, numbered(15))
     result = move(
@@ -220,7 +223,7 @@ def test_dry_run_moves_nothing(queues):
     assert bodies(source) == numbered(15)
 
 
-def test_to_another_broker_url(queues, vhost):
+def test_to_another_broker_url(queues: tuple[str, str], vhost: str) -> None:
     """--to-url: a second connection (here: another vhost of the same broker)."""
     source, _target = queues
     fill(source, numbered(120))
@@ -240,7 +243,7 @@ def test_to_another_broker_url(queues, vhost):
     assert depth(source) == 0
 
 
-def test_move_queue_for_topology_recreate(queues):
+def test_move_queue_for_topology_recreate(queues: tuple[str, str]) -> None:
     source, target = queues
     publish_plain(source, numbered(10))
     result = move_queue(settings(), source, target)
@@ -248,7 +251,7 @@ def test_move_queue_for_topology_recreate(queues):
     assert bodies(target) == numbered(10)
 
 
-def test_same_queue_is_refused(queues):
+def test_same_queue_is_refused(queues: tuple[str, str]) -> None:
     source, _ = queues
     from mqctl.errors import BadInput
 
@@ -315,7 +318,7 @@ def dead_letters(broker: str, unique: str) -> Iterator[dict[str, str]]:
             ch.exchange_delete(names[key])
 
 
-def test_to_origin_replays_rejected_and_expired_messages(dead_letters):
+def test_to_origin_replays_rejected_and_expired_messages(dead_letters: dict[str, str]) -> None:
     names = dead_letters
     dlq = names["dlq"]
     dry = move(settings(), dlq, Destination(origin=True), MoveOptions(dry_run=True))
@@ -339,7 +342,7 @@ def test_to_origin_replays_rejected_and_expired_messages(dead_letters):
     assert sorted(bodies(dlq)) == [b"never dead-lettered", b"orphan"]
 
 
-def test_interrupt_in_the_middle_loses_nothing(queues, tmp_path):
+def test_interrupt_in_the_middle_loses_nothing(queues: tuple[str, str], tmp_path: Path) -> None:
     """SIGINT while a move runs: every message is in the source or the destination."""
     source, target = queues
     total = 30000
@@ -374,7 +377,7 @@ def test_interrupt_in_the_middle_loses_nothing(queues, tmp_path):
 # --- the command -------------------------------------------------------------------------------
 
 
-def test_cli_move_contract(clean_env, queues, unique):
+def test_cli_move_contract(clean_env: Path, queues: tuple[str, str], unique: str) -> None:
     from tests.messaging_support import mqctl
 
     source, target = queues

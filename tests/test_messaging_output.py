@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,9 @@ def counts(err: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("command", ["consume", "get"])
-def test_full_disk_acks_only_whole_lines(clean_env, queue, full_disk, command):
+def test_full_disk_acks_only_whole_lines(
+    clean_env: Path, queue: str, full_disk: Path, command
+) -> None:
     sent = payloads(200)  # ~60 KB of jsonl: about a quarter fits
     fill(queue, sent)
     target = full_disk / "out.jsonl"
@@ -73,7 +76,9 @@ def test_full_disk_acks_only_whole_lines(clean_env, queue, full_disk, command):
     assert not set(in_file) & set(in_queue)
 
 
-def test_rpc_reply_that_cannot_be_written_is_said(clean_env, queue, responder, full_disk):
+def test_rpc_reply_that_cannot_be_written_is_said(
+    clean_env: Path, queue: str, responder: list[Any], full_disk: Path
+) -> None:
     (full_disk / "filler").write_bytes(b"\0" * 12288)
     target = full_disk / "reply.json"
     with target.open("wb") as out:

@@ -81,7 +81,9 @@ def expected_table(version: tuple[int, ...]) -> bytes:
     return struct.pack(">I", len(entries)) + entries
 
 
-def test_every_property_and_header_type_reaches_pika(clean_env, queue, broker_version):
+def test_every_property_and_header_type_reaches_pika(
+    clean_env: Path, queue: str, broker_version: tuple[int, ...]
+) -> None:
     args = ["publish", "-k", queue, "--body", "héllo", *PROPERTY_FLAGS]
     for spec, _ in HEADERS:
         args += ["-H", spec]
@@ -114,7 +116,9 @@ def test_every_property_and_header_type_reaches_pika(clean_env, queue, broker_ve
     assert headers["str"] == "5"
 
 
-def test_properties_json_file_with_flags_over_it(clean_env, queue, tmp_path):
+def test_properties_json_file_with_flags_over_it(
+    clean_env: Path, queue: str, tmp_path: Path
+) -> None:
     path = tmp_path / "props.json"
     path.write_text(
         json.dumps({"priority": 9, "app_id": "from-file", "headers": {"a": {"uint8": 1}, "b": "x"}})
@@ -160,14 +164,14 @@ def test_properties_json_file_with_flags_over_it(clean_env, queue, tmp_path):
         ),
     ],
 )
-def test_bad_input_publishes_nothing(clean_env, queue, args, message):
+def test_bad_input_publishes_nothing(clean_env: Path, queue: str, args, message) -> None:
     body = [] if "--body-base64" in args else ["--body", "x"]
     status, out, err = mqctl("publish", "-k", queue, *body, "-n", "3", *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
     assert depth(queue) == 0
 
 
-def test_unknown_exchange_publishes_nothing(clean_env, unique):
+def test_unknown_exchange_publishes_nothing(clean_env: Path, unique: str) -> None:
     status, out, err = mqctl("publish", "-e", unique, "-k", "x", "--body", "x")
     assert (status, out) == (1, "")
     assert err == (
@@ -176,7 +180,7 @@ def test_unknown_exchange_publishes_nothing(clean_env, unique):
     )
 
 
-def test_mandatory_returns_give_exit_1(clean_env, unique):
+def test_mandatory_returns_give_exit_1(clean_env: Path, unique: str) -> None:
     status, out, err = mqctl("publish", "-k", unique, "--body", "x", "-n", "2", "--mandatory")
     assert status == 1
     assert out == "sent 2, confirmed 2, returned 2 (312 NO_ROUTE: 2), nacked 0\n"
@@ -193,7 +197,7 @@ def test_mandatory_returns_give_exit_1(clean_env, unique):
     )
 
 
-def test_nacks_from_a_full_queue_give_exit_1(clean_env, unique):
+def test_nacks_from_a_full_queue_give_exit_1(clean_env: Path, unique: str) -> None:
     declare(unique, **{"x-max-length": 2, "x-overflow": "reject-publish"})
     try:
         status, out, err = mqctl(
@@ -207,7 +211,7 @@ def test_nacks_from_a_full_queue_give_exit_1(clean_env, unique):
         delete(unique)
 
 
-def test_count_rate_and_window(clean_env, queue):
+def test_count_rate_and_window(clean_env: Path, queue: str) -> None:
     started = time.monotonic()
     status, out, _ = mqctl("publish", "-k", queue, "--body", "r", "-n", "6", "--rate", "40")
     assert (status, out) == (0, "sent 6, confirmed 6, returned 0, nacked 0\n")
@@ -219,7 +223,9 @@ def test_count_rate_and_window(clean_env, queue):
     assert depth(queue) == 2006
 
 
-def test_saved_queue_replays_exactly(clean_env, queue, unique, tmp_path, broker_version):
+def test_saved_queue_replays_exactly(
+    clean_env: Path, queue: str, unique: str, tmp_path: Path, broker_version: tuple[int, ...]
+) -> None:
     """consume --format jsonl > file; publish --input file: the same bytes on the wire."""
     args = ["publish", "-k", queue, "--body-base64", "/wA=", *PROPERTY_FLAGS]
     for spec, _ in HEADERS:
@@ -246,7 +252,7 @@ def test_saved_queue_replays_exactly(clean_env, queue, unique, tmp_path, broker_
         delete(copy)
 
 
-def test_input_errors_name_the_line(clean_env, queue, tmp_path: Path):
+def test_input_errors_name_the_line(clean_env: Path, queue: str, tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text('{"routing_key": "a", "body": "ok"}\n{"body": 5}\n')
     status, out, err = mqctl("publish", "--input", str(path), "-k", queue)
@@ -259,7 +265,7 @@ def test_input_errors_name_the_line(clean_env, queue, tmp_path: Path):
     assert depth(queue) == 1
 
 
-def test_access_refused(clean_env, vhost, broker_version):
+def test_access_refused(clean_env: Path, vhost: str, broker_version: tuple[int, ...]) -> None:
     """A vhost where guest may not write: the broker's 403 becomes a one-line error, exit 1."""
     import requests
 
@@ -282,7 +288,7 @@ def test_access_refused(clean_env, vhost, broker_version):
     )
 
 
-def test_broker_refusing_a_property_is_one_line(clean_env, queue):
+def test_broker_refusing_a_property_is_one_line(clean_env: Path, queue: str) -> None:
     status, out, err = mqctl("publish", "-k", queue, "--body", "x", "--user-id", "other")
     assert status == 1
     assert out == "sent 1, confirmed 0, returned 0, nacked 0, unconfirmed 1\n"
@@ -298,7 +304,7 @@ def test_broker_refusing_a_property_is_one_line(clean_env, queue):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_reports_what_was_sent(clean_env, queue, signum):
+def test_ctrl_c_reports_what_was_sent(clean_env: Path, queue: str, signum) -> None:
     proc = mqctl_process(
         "publish", "-k", queue, "--body", "x", "-n", "100000", "--rate", "200",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -59,7 +60,7 @@ def responder(queue: str) -> Iterator[list[Any]]:
     thread.join(10)
 
 
-def test_rpc_round_trip(clean_env, queue, responder):
+def test_rpc_round_trip(clean_env: Path, queue: str, responder: list[Any]) -> None:
     status, out, err = mqctl(
         "rpc", "-k", queue, "--body", "ping", "--priority", "4", "-H", "n:int16=2",
         "--correlation-id", "corr-7", "--timeout", "10", "--format", "jsonl",
@@ -80,13 +81,13 @@ def test_rpc_round_trip(clean_env, queue, responder):
     assert (request.priority, request.correlation_id, request.headers) == (4, "corr-7", {"n": 2})
 
 
-def test_rpc_generates_a_correlation_id(clean_env, queue, responder):
+def test_rpc_generates_a_correlation_id(clean_env: Path, queue: str, responder: list[Any]) -> None:
     status, out, _ = mqctl("rpc", "-k", queue, "--body", "x", "--body-only")
     assert (status, out) == (0, "X\n")
     assert len(responder[0].correlation_id) == 32
 
 
-def test_rpc_timeout(clean_env, queue):
+def test_rpc_timeout(clean_env: Path, queue: str) -> None:
     status, out, err = mqctl(
         "rpc", "-k", queue, "--body", "x", "--timeout", "0.3", "--correlation-id", "c-1"
     )
@@ -97,7 +98,7 @@ def test_rpc_timeout(clean_env, queue):
     )
 
 
-def test_rpc_unroutable_fails_at_once(clean_env, unique):
+def test_rpc_unroutable_fails_at_once(clean_env: Path, unique: str) -> None:
     status, _, err = mqctl("rpc", "-k", unique, "--body", "x", "--timeout", "30")
     assert status == 1
     assert err == (
@@ -106,7 +107,7 @@ def test_rpc_unroutable_fails_at_once(clean_env, unique):
     )
 
 
-def test_rpc_bad_input(clean_env, queue):
+def test_rpc_bad_input(clean_env: Path, queue: str) -> None:
     status, _, err = mqctl("rpc", "-k", queue, "--body", "x", "--reply-to", "mine")
     assert (status, err) == (
         4,
@@ -120,7 +121,9 @@ def test_rpc_bad_input(clean_env, queue):
     )
 
 
-def test_rpc_into_a_closed_pipe_says_the_reply_is_lost(clean_env, queue, responder):
+def test_rpc_into_a_closed_pipe_says_the_reply_is_lost(
+    clean_env: Path, queue: str, responder: list[Any]
+) -> None:
     """`mqctl rpc ... | (exec 0<&-)`: the reader is gone before the reply comes; exit 1 with one
     line saying the reply is lost, never 'internal error: OutputFailed'."""
     read_end, write_end = os.pipe()

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,7 @@ def stop(proc: subprocess.Popen[bytes], signum: int) -> str:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_consume_into_an_unread_pipe(clean_env, queue, signum):
+def test_consume_into_an_unread_pipe(clean_env: Path, queue: str, signum) -> None:
     fill(queue, [b"m%d" % i for i in range(10)])
     proc = mqctl_process("consume", "-q", queue, "--body-only", stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)  # fmt: skip
@@ -50,7 +51,7 @@ def test_consume_into_an_unread_pipe(clean_env, queue, signum):
     assert depth(queue) == 10 - written
 
 
-def test_get_into_an_unread_pipe(clean_env, queue):
+def test_get_into_an_unread_pipe(clean_env: Path, queue: str) -> None:
     fill(queue, [b"x" * 30000 for _ in range(10)])  # the second does not fit the pipe
     proc = mqctl_process("get", "-q", queue, "-n", "10", "--body-only", stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)  # fmt: skip
@@ -66,7 +67,7 @@ def test_get_into_an_unread_pipe(clean_env, queue):
     ), err
 
 
-def test_rpc_waiting_for_a_reply(clean_env, queue):
+def test_rpc_waiting_for_a_reply(clean_env: Path, queue: str) -> None:
     proc = mqctl_process("rpc", "-k", queue, "--body", "x", "--timeout", "30",
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.monotonic() + 10
@@ -80,7 +81,7 @@ def test_rpc_waiting_for_a_reply(clean_env, queue):
     ), err
 
 
-def test_move_stopped_by_sigterm(clean_env, unique):
+def test_move_stopped_by_sigterm(clean_env: Path, unique: str) -> None:
     source, target = f"{unique}-src", f"{unique}-dst"
     declare(source)
     declare(target)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def line(body: str) -> bytes:
     return (json.dumps({"exchange": "", "routing_key": "", "body": body}) + "\n").encode()
 
 
-def test_input_from_a_slow_pipe_is_published_as_it_arrives(clean_env, queue):
+def test_input_from_a_slow_pipe_is_published_as_it_arrives(clean_env: Path, queue: str) -> None:
     proc = mqctl_process(
         "publish", "--input", "-", "-k", queue,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -44,7 +45,7 @@ def test_input_from_a_slow_pipe_is_published_as_it_arrives(clean_env, queue):
     assert bodies(queue) == [b"m%d" % i for i in range(8)]
 
 
-def test_unknown_exchange_is_found_before_reading(clean_env, queue, unique):
+def test_unknown_exchange_is_found_before_reading(clean_env: Path, queue: str, unique: str) -> None:
     proc = mqctl_process(
         "publish", "--input", "-", "-e", f"{unique}-missing",
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -67,7 +68,9 @@ def pipeline(source: str, publish_args: str) -> subprocess.CompletedProcess[byte
     )  # fmt: skip
 
 
-def test_replay_pipeline_to_a_missing_exchange_keeps_the_source(clean_env, queue, unique):
+def test_replay_pipeline_to_a_missing_exchange_keeps_the_source(
+    clean_env: Path, queue: str, unique: str
+) -> None:
     fill(queue, [b"m%d" % i for i in range(50)])
     done = pipeline(queue, f"-e {unique}-missing")
     assert done.returncode == 1
@@ -75,7 +78,7 @@ def test_replay_pipeline_to_a_missing_exchange_keeps_the_source(clean_env, queue
     assert depth(queue) == 50  # consume put back what publish never read
 
 
-def test_replay_pipeline_wrong_password_keeps_the_source(clean_env, queue):
+def test_replay_pipeline_wrong_password_keeps_the_source(clean_env: Path, queue: str) -> None:
     fill(queue, [b"m%d" % i for i in range(20)])
     mqctl = f"{sys.executable} -m mqctl"
     bad = AMQP_URL.replace("guest:guest@", "guest:wrong@")
@@ -89,7 +92,7 @@ def test_replay_pipeline_wrong_password_keeps_the_source(clean_env, queue):
     assert depth(queue) == 20
 
 
-def test_replay_pipeline_moves_everything(clean_env, queue, unique):
+def test_replay_pipeline_moves_everything(clean_env: Path, queue: str, unique: str) -> None:
     target = f"{unique}-target"
     declare(target)
     try:
@@ -103,7 +106,7 @@ def test_replay_pipeline_moves_everything(clean_env, queue, unique):
         delete(target)
 
 
-def test_deeply_nested_header_is_bad_input(clean_env, queue, tmp_path):
+def test_deeply_nested_header_is_bad_input(clean_env: Path, queue: str, tmp_path: Path) -> None:
     text = '{"body": "x", "properties": {"headers": {"deep": ' + "[" * 100_000 + "]" * 100_000
     (tmp_path / "deep.jsonl").write_text(text + "}}}\n")
     proc = mqctl_process(

@@ -182,7 +182,7 @@ def test_every_connected_command_is_covered() -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_command_and_error_path(clean_env, broker_users, command, path):
+def test_every_command_and_error_path(clean_env: Path, broker_users: Broker, command, path) -> None:
     for encoded in (False, True):
         check(broker_users, command, path, NASTY, encoded)
 
@@ -201,13 +201,15 @@ def test_every_command_and_error_path(clean_env, broker_users, command, path):
     debug=st.booleans(),
 )
 def test_no_run_of_the_password_is_shown(
-    clean_env, broker_users, password, command, path, encoded, via_api, debug
-):
+    clean_env: Path, broker_users: Broker, password, command, path, encoded, via_api, debug
+) -> None:
     check(broker_users, command, path, password, encoded, via_api, debug)
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_through_a_real_process_and_the_environment(clean_env, broker_users, path):
+def test_through_a_real_process_and_the_environment(
+    clean_env: Path, broker_users: Broker, path
+) -> None:
     """MQCTL_URL in a real process: nothing registered in-process can help here."""
     password = "Env/S3cr#t?v@lue%zz x"
     broker_users.set_password(password)
@@ -218,7 +220,9 @@ def test_through_a_real_process_and_the_environment(clean_env, broker_users, pat
     assert leaks(password, out + err) == [], err
 
 
-def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(clean_env, monkeypatch):
+def test_an_internal_error_with_debug_shows_a_scrubbed_traceback(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Even a library's exception that quotes the password, traceback and all."""
     import mqctl.messaging.consumer
 
