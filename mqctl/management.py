@@ -21,6 +21,9 @@ from mqctl.redact import redact_url, register_secret, split_userinfo
 from mqctl.tls_failures import answered_without_tls, handshake_hint
 
 DEFAULT_TIMEOUT = 15.0
+# Listings and the broker-wide reads of show/health/top: the first byte of a list comes only once
+# the broker has built all of it, which takes tens of seconds for 100,000 queues on a busy node.
+LIST_TIMEOUT = 120.0
 # The largest page the management API serves (it answers 400 above).
 MAX_PAGE_SIZE = 500
 STREAM_CHUNK = 256 * 1024

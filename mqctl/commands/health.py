@@ -81,7 +81,7 @@ def health_command(
 ) -> None:
     from mqctl import output
     from mqctl.errors import BadInput
-    from mqctl.management import ManagementClient
+    from mqctl.management import LIST_TIMEOUT, ManagementClient
     from mqctl.operate.health import HealthSettings, Status, parse_thresholds, run_health
 
     if output_format not in ("text", "json"):
@@ -99,7 +99,7 @@ def health_command(
         ),
         vhost=None if all_vhosts else settings.vhost,
     )
-    with ManagementClient(settings) as client:
+    with ManagementClient(settings, timeout=LIST_TIMEOUT) as client:
         report = run_health(client, health)
     if output_format == "json":
         output.emit_document(report.to_json(), output.OutputFormat.json)

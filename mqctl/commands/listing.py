@@ -95,7 +95,7 @@ def list_command(
     ] = False,
 ) -> None:
     from mqctl import output
-    from mqctl.management import ManagementClient
+    from mqctl.management import LIST_TIMEOUT, ManagementClient
     from mqctl.operate.columns import LABELS, get_path, parse_columns
     from mqctl.operate.listing import ListRequest, NameFilter, SortKey, kind_named, list_objects
 
@@ -112,7 +112,7 @@ def list_command(
         used_only=used,
     )
     fmt = output_format or output.default_list_format()
-    with ManagementClient(settings) as client:
+    with ManagementClient(settings, timeout=LIST_TIMEOUT) as client:
         listing = list_objects(client, request)
         output.emit_listing(listing.rows, fmt, listing.columns, get_path, LABELS)
 

@@ -22,10 +22,10 @@ app = command_app(
 @option_sets
 def show_overview(connection: ConnectionFlags, output_format: FormatOption = None) -> None:
     from mqctl import output
-    from mqctl.management import ManagementClient
+    from mqctl.management import LIST_TIMEOUT, ManagementClient
     from mqctl.operate.show import OVERVIEW_SECTIONS, overview
 
-    with ManagementClient(connection.settings()) as client:
+    with ManagementClient(connection.settings(), timeout=LIST_TIMEOUT) as client:
         record = overview(client)
     output.emit_record(record, output_format or output.default_list_format(), OVERVIEW_SECTIONS)
 
@@ -43,10 +43,10 @@ def show_queue(
     output_format: FormatOption = None,
 ) -> None:
     from mqctl import output
-    from mqctl.management import ManagementClient
+    from mqctl.management import LIST_TIMEOUT, ManagementClient
     from mqctl.operate.show import QUEUE_SECTIONS, queue_details
 
     settings = connection.settings()
-    with ManagementClient(settings) as client:
+    with ManagementClient(settings, timeout=LIST_TIMEOUT) as client:
         record = queue_details(client, settings.vhost, queue)
     output.emit_record(record, output_format or output.default_list_format(), QUEUE_SECTIONS)

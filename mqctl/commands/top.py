@@ -54,7 +54,7 @@ def top_command(
         ),
     ] = None,
 ) -> None:
-    from mqctl.management import ManagementClient
+    from mqctl.management import LIST_TIMEOUT, ManagementClient
     from mqctl.operate.columns import LABELS
     from mqctl.operate.listing import SortKey
     from mqctl.operate.top import VIEWS, LiveTop, TopState, cell, take_snapshot
@@ -73,7 +73,7 @@ def top_command(
         limit=limit,
         interval=interval,
     )
-    with ManagementClient(settings) as client:
+    with ManagementClient(settings, timeout=LIST_TIMEOUT) as client:
         if once:
             output_top.print_snapshot(take_snapshot(client, state), LABELS, cell)
             return
