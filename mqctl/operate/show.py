@@ -61,7 +61,8 @@ def overview(client: ManagementClient) -> dict[str, Any]:
         name: (stats.get(f"{name}_details") or {}).get("rate", 0.0) for name in RATES
     }
     nodes = client.get("nodes", params={"columns": NODE_COLUMNS}) or []
-    record["nodes"] = nodes
+    fields = NODE_COLUMNS.split(",")
+    record["nodes"] = [{field: node.get(field) for field in fields} for node in nodes]
     record["alarms"] = node_alarms(nodes)
     return record
 
