@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -84,7 +85,7 @@ def unique() -> str:
 def vhost(broker: str, unique: str) -> Iterator[str]:
     """A fresh vhost with guest's full permissions, deleted afterwards."""
     name = unique
-    quoted = requests.utils.quote(name, safe="")
+    quoted = quote(name, safe="")
     requests.put(f"{API_URL}/api/vhosts/{quoted}", auth=AUTH, timeout=10).raise_for_status()
     requests.put(
         f"{API_URL}/api/permissions/{quoted}/guest",

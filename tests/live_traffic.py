@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -32,6 +32,8 @@ from mqctl.wire.proxy import (
     TcpProxy,
     drive,
 )
+
+E = TypeVar("E")
 
 LARGE_BODY = bytes(range(256)) * 1200  # 307,200 bytes: several body frames at frame_max 131072
 BODIES = [b"hello", b"\x00\xff binary \x01\x02", b'{"order": 17, "total": "9.99"}', LARGE_BODY]
@@ -150,7 +152,7 @@ class RecordingSink:
             if isinstance(e, Data) and e.conn == conn and e.from_client == from_client
         )
 
-    def of(self, kind: type) -> list[LiveEvent]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pika
 import requests
@@ -28,7 +29,7 @@ def client(vhost: str) -> Iterator[ManagementClient]:
 
 
 def q(name: str) -> str:
-    return requests.utils.quote(name, safe="")
+    return quote(name, safe="")
 
 
 def api_get(path: str, **params: Any) -> Any:

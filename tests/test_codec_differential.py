@@ -30,6 +30,8 @@ import datetime as dt
 import decimal
 from typing import Any
 
+import pamqp.base
+import pamqp.header
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,7 +62,9 @@ def _normal_decimal(scale: int, raw: int) -> decimal.Decimal:
     # pika encodes a decimal's normalised form (1.50 as 15 scale 1); mqctl keeps the exponent
     # (150 scale 2) so that decoding and re-encoding is exact. Both are valid; compare the former.
     value = decimal.Decimal(raw).scaleb(-scale).normalize()
-    return value if value.as_tuple().exponent <= 0 else decimal.Decimal(int(value))
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number
+    return value if exponent <= 0 else decimal.Decimal(int(value))
 
 
 def scalar(for_pamqp: bool) -> st.SearchStrategy[Any]:
@@ -152,6 +156,7 @@ def check_method_against_peers(raw: bytes, check_pamqp: bool = True) -> None:
 
     if check_pamqp and not frame.name.startswith("Access."):
         consumed, channel, pamqp_frame = unmarshal(raw)
+        assert isinstance(pamqp_frame, pamqp.base.Frame)
         assert (consumed, channel) == (len(raw), frame.channel)
         assert pamqp_frame.name == frame.name
         theirs = [getattr(pamqp_frame, slot) for slot in pamqp_frame.__slots__]
@@ -215,6 +220,7 @@ def check_header_against_peers(raw: bytes) -> None:
         assert same(value, pika_props[name]), (name, value, pika_props[name])
 
     consumed, _channel, pamqp_frame = unmarshal(raw)
+    assert isinstance(pamqp_frame, pamqp.header.ContentHeader)
     assert pamqp_frame.body_size == frame.body_size
     for name, value in ours.items():
         theirs = getattr(pamqp_frame.properties, PAMQP_PROPERTY_NAMES.get(name, name))

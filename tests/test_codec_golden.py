@@ -21,6 +21,8 @@ from mqctl.wire import (
     NEED_DATA,
     PROTOCOL_HEADER,
     BodyFrame,
+    CutFrame,
+    DecodeProblem,
     Event,
     FrameDecoder,
     HeaderFrame,
@@ -513,7 +515,9 @@ def test_golden_stream_whole() -> None:
     events = decode_all([stream])
     assert isinstance(events[0], ProtocolHeader) and events[0].is_amqp091
     assert len(events) == 1 + len(GOLDEN_METHODS) + 4
-    assert b"".join(e.to_bytes() for e in events) == stream
+    frames = [e for e in events if not isinstance(e, (DecodeProblem, CutFrame))]
+    assert len(frames) == len(events)
+    assert b"".join(e.to_bytes() for e in frames) == stream
     # iteration takes the same events as next_event()
     decoder = FrameDecoder()
     decoder.feed(stream)

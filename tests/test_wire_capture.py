@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mqctl.errors import BadInput
 from mqctl.wire import packets as pk
-from mqctl.wire.capture import CaptureError
+from mqctl.wire.capture import CaptureError, Packet
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import GAP_LOST, GAP_MIDSTREAM, GAP_SNAPLEN, Gap, StreamSide
@@ -102,7 +102,7 @@ class TestReaders:
     @pytest.mark.parametrize("cut", [10, 7])
     def test_cut_off_keeps_what_came_before(self, tmp_path: Path, cut: int) -> None:
         data = pcap_bytes(SEGMENTS)[:-cut]
-        got = []
+        got: list[Packet] = []
         with pytest.raises(CaptureError, match="cut off") as info:
             got.extend(read_packets(write(tmp_path, data)))
         assert info.value.truncated
@@ -111,7 +111,7 @@ class TestReaders:
     def test_pcapng_cut_off(self, tmp_path: Path) -> None:
         packet = ip_tcp_packet(CLIENT[0], CLIENT[1], SERVER[0], SERVER[1], 1, 0, pk.TCP_ACK, b"x")
         data = pcapng_bytes([(0, TS, link_frame(1, packet))] * 2, [(1, None)])[:-9]
-        got = []
+        got: list[Packet] = []
         with pytest.raises(CaptureError, match="cut off"):
             got.extend(read_packets(write(tmp_path, data)))
         assert len(got) == 1
@@ -147,7 +147,7 @@ class TestPackets:
         eth = link_frame(pk.LINKTYPE_ETHERNET, packet)
         tagged = eth[:12] + b"\x88\xa8\x00\x05\x81\x00\x00\x07" + eth[12:] + b"\0" * 6
         seg = pk.parse_packet(1, tagged, len(tagged))
-        assert seg is not None and seg.payload == b"ab"
+        assert isinstance(seg, pk.Segment) and seg.payload == b"ab"
 
     def test_ipv6_extension_header(self) -> None:
         packet = ip_tcp_packet(bytes(16), 1, bytes(16), 2, 5, 0, pk.TCP_ACK, b"ab")
@@ -155,7 +155,7 @@ class TestPackets:
         plen = struct.unpack_from("!H", packet, 4)[0] + 8
         ext = packet[:4] + struct.pack("!HBB", plen, 0, 64) + packet[8:40] + hop + packet[40:]
         seg = pk.parse_packet(pk.LINKTYPE_RAW, ext, len(ext))
-        assert seg is not None and seg.payload == b"ab" and seg.dport == 2
+        assert isinstance(seg, pk.Segment) and seg.payload == b"ab" and seg.dport == 2
 
     def test_not_tcp_is_ignored(self) -> None:
         packet = bytearray(ip_tcp_packet(CLIENT[0], 1, SERVER[0], 2, 5, 0, 0, b"ab"))
@@ -168,7 +168,7 @@ class TestPackets:
         packet = ip_tcp_packet(CLIENT[0], 1, SERVER[0], 2, 5, 0, pk.TCP_ACK, b"x" * 100)
         frame = link_frame(1, packet)
         seg = pk.parse_packet(1, frame[:-30], len(frame))
-        assert seg is not None and seg.payload == b"x" * 70 and seg.missing == 30
+        assert isinstance(seg, pk.Segment) and seg.payload == b"x" * 70 and seg.missing == 30
 
     def test_endpoints(self) -> None:
         assert pk.format_endpoint(bytes([10, 0, 0, 1]), 5672) == "10.0.0.1:5672"
@@ -188,7 +188,9 @@ def joined(items: list[bytes | Gap]) -> list[bytes | Gap]:
     return out
 
 
-def feed(side: StreamSide, segs: list[tuple[int, bytes]], syn_seq: int | None = None) -> list:
+def feed(
+    side: StreamSide, segs: list[tuple[int, bytes]], syn_seq: int | None = None
+) -> list[bytes | Gap]:
     out: list[bytes | Gap] = []
     if syn_seq is not None:
         side.add(syn_seq, True, b"", 0, out)
@@ -268,7 +270,7 @@ class TestFlowWriter:
         segs = []
         for packet in read_packets_bytes(out.getvalue()):
             seg = pk.parse_packet(packet.linktype, packet.data, packet.wire_len)
-            assert seg is not None
+            assert isinstance(seg, pk.Segment)
             segs.append(seg)
         client_side, server_side = StreamSide(), StreamSide()
         got: dict[bool, list[bytes | Gap]] = {True: [], False: []}
@@ -282,7 +284,7 @@ class TestFlowWriter:
         assert joined(got[False]) == [big]
 
 
-def read_packets_bytes(data: bytes) -> list:
+def read_packets_bytes(data: bytes) -> list[Packet]:
     import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".pcap") as handle:
@@ -301,7 +303,7 @@ def test_pcapng_simple_packet_blocks(tmp_path: Path) -> None:
     [got] = list(read_packets(write(tmp_path, data, "spb.pcapng")))
     assert got.linktype == 1 and got.data == frame and got.ts == 0.0
     seg = pk.parse_packet(got.linktype, got.data, got.wire_len)
-    assert seg is not None and seg.payload == b"spb"
+    assert isinstance(seg, pk.Segment) and seg.payload == b"spb"
 
 
 def test_tso_packet_with_zero_ip_length() -> None:
@@ -309,4 +311,4 @@ def test_tso_packet_with_zero_ip_length() -> None:
     packet[2:4] = b"\0\0"  # captured before segmentation offload filled it in
     frame = link_frame(pk.LINKTYPE_ETHERNET, bytes(packet))
     seg = pk.parse_packet(1, frame, len(frame))
-    assert seg is not None and seg.payload == b"x" * 3000
+    assert isinstance(seg, pk.Segment) and seg.payload == b"x" * 3000

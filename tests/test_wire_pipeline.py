@@ -12,6 +12,7 @@ import pytest
 
 from mqctl.jsonvalues import to_json
 from mqctl.wire import packets as pk
+from mqctl.wire.choices import BodyMode
 from mqctl.wire.encoder import (
     PROTOCOL_HEADER,
     encode_heartbeat,
@@ -22,7 +23,7 @@ from mqctl.wire.filters import RecordFilter, record_type
 from mqctl.wire.frames import DecodeProblem
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
-from mqctl.wire.render_jsonl import BodyMode, jsonl_line, jsonl_lines, record_dict
+from mqctl.wire.render_jsonl import jsonl_line, jsonl_lines, record_dict
 from mqctl.wire.render_summary import summary_json
 from mqctl.wire.summary import SummaryBuilder
 from tests.wire_helpers import CLIENT, CLIENT6, SERVER, SERVER6

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from mqctl.wire.choices import BodyMode
 from mqctl.wire.live import proxy_records
 from mqctl.wire.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from mqctl.wire.pcapwriter import ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import WirePipeline
-from mqctl.wire.render_jsonl import BodyMode, record_dict
+from mqctl.wire.render_jsonl import record_dict
 from mqctl.wire.sniff import (
     ETH_P_IP,
     ETH_P_IPV6,

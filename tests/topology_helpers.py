@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from tests.run import Run, run_in_process
 
 
 def quote(name: str) -> str:
-    return requests.utils.quote(name, safe="")
+    return urllib.parse.quote(name, safe="")
 
 
 def api(method: str, path: str, body: Any = None) -> Any:

@@ -30,9 +30,9 @@ from pathlib import Path
 import pika
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
 
-from mqctl.wire.packets import TCP_SYN, parse_packet
+from mqctl.wire.packets import TCP_SYN, Segment, parse_packet
 from mqctl.wire.readers import read_packets
-from mqctl.wire.reassembly import StreamSide
+from mqctl.wire.reassembly import Gap, StreamSide
 
 HERE = Path(__file__).resolve().parent
 URL = "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -69,10 +69,10 @@ def capture(name: str, fmt: str, scenario: Callable[[str], None]) -> None:
 
 def client_ports_carrying(path: str, token: bytes) -> set[int]:
     """The client ports of the connections whose client-to-server bytes contain `token`."""
-    streams: dict[int, tuple[StreamSide, list[bytes | object]]] = {}
+    streams: dict[int, tuple[StreamSide, list[bytes | Gap]]] = {}
     for packet in read_packets(path):
         seg = parse_packet(packet.linktype, packet.data, packet.wire_len)
-        if seg is None or seg.dport != 5672:
+        if not isinstance(seg, Segment) or seg.dport != 5672:
             continue
         side, out = streams.setdefault(seg.sport, (StreamSide(), []))
         side.add(seg.seq, bool(seg.flags & TCP_SYN), seg.payload, seg.missing, out)
