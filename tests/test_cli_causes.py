@@ -180,7 +180,7 @@ def test_https_to_the_plain_management_port(clean_env: Path) -> None:
 
 
 @pytest.mark.parametrize("written", ["%2f", "%2F", "/"])
-def test_vhost_option_takes_percent_2f_as_slash(clean_env: Path, unique: str, written) -> None:
+def test_vhost_option_takes_percent_2f_as_slash(clean_env: Path, unique: str, written: str) -> None:
     status, _, err = run_in_process("get", "-q", unique, "--vhost", written)
     assert (status, err) == (
         1,
@@ -238,7 +238,7 @@ def test_a_profile_file_that_is_not_utf8(clean_env: Path) -> None:
         ),
     ],
 )
-def test_a_profile_that_gives_its_password_twice(clean_env: Path, keys, named) -> None:
+def test_a_profile_that_gives_its_password_twice(clean_env: Path, keys: str, named: str) -> None:
     path = write_profiles(clean_env, f"profiles:\n  p:\n{keys}")
     status, _, err = run_in_process("get", "-q", "q", "--profile", "p")
     count = named.count(" and ") + 1

@@ -165,7 +165,7 @@ PERCENT_HINT = (
     ],
 )
 def test_a_password_that_breaks_the_url_is_never_shown(
-    capsys: pytest.CaptureFixture[str], clean_env: Path, url, shown
+    capsys: pytest.CaptureFixture[str], clean_env: Path, url: str, shown: str
 ) -> None:
     status, err = run(capsys, "--url", url)
     assert (status, err) == (

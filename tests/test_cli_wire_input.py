@@ -84,7 +84,7 @@ def test_body_none_and_full_in_the_human_view() -> None:
         (["--port", "70000"], "--port 70000 is no TCP port; give 1 to 65535, e.g. --port 5673"),
     ],
 )
-def test_wire_read_bad_input(args, message) -> None:
+def test_wire_read_bad_input(args: list[str], message: str) -> None:
     status, out, err = read(str(DATA / "amqp_tools.pcap"), *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
 

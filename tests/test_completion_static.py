@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -104,7 +105,10 @@ def test_method_names_are_the_specs() -> None:
     if not spec_path.is_file():
         spec_path = ROOT.parent / "shared" / "spec" / "amqp-rabbitmq-0.9.1.json"
     spec = json.loads(spec_path.read_text())
-    camel = lambda name: "".join(part.capitalize() for part in name.split("-"))  # noqa: E731
+
+    def camel(name: str) -> str:
+        return "".join(part.capitalize() for part in name.split("-"))
+
     expected = {
         f"{camel(c['name'])}.{camel(m['name'])}" for c in spec["classes"] for m in c["methods"]
     }
@@ -199,7 +203,8 @@ class Param:
 def test_convention_by_name_and_type() -> None:
     from mqctl.completion.engine import choices_of
 
-    command = typer.main.get_command(fixture_app)
+    # a group: typer names no public type for it
+    command: Any = typer.main.get_command(fixture_app)
     apply = command.get_command(None, "topology").get_command(None, "apply")
     by_name = {p.name: completer_for(p, ("mqctl", "topology", "apply")) for p in apply.params}
     assert by_name["file"] is static.complete_topology_files

@@ -250,7 +250,7 @@ def test_timeout_short_of_count_exits_1(clean_env: Path, queue: str) -> None:
 
 
 @pytest.mark.parametrize("command", ["consume", "get"])
-def test_unknown_queue(clean_env: Path, unique: str, command) -> None:
+def test_unknown_queue(clean_env: Path, unique: str, command: str) -> None:
     status, out, err = mqctl(command, "-q", unique)
     doing = "consuming from" if command == "consume" else "getting from"
     assert (status, out) == (1, "")

@@ -52,7 +52,7 @@ def counts(err: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("command", ["consume", "get"])
 def test_full_disk_acks_only_whole_lines(
-    clean_env: Path, queue: str, full_disk: Path, command
+    clean_env: Path, queue: str, full_disk: Path, command: str
 ) -> None:
     sent = payloads(200)  # ~60 KB of jsonl: about a quarter fits
     fill(queue, sent)

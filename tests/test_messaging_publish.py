@@ -164,7 +164,9 @@ def test_properties_json_file_with_flags_over_it(
         ),
     ],
 )
-def test_bad_input_publishes_nothing(clean_env: Path, queue: str, args, message) -> None:
+def test_bad_input_publishes_nothing(
+    clean_env: Path, queue: str, args: list[str], message: str
+) -> None:
     body = [] if "--body-base64" in args else ["--body", "x"]
     status, out, err = mqctl("publish", "-k", queue, *body, "-n", "3", *args)
     assert (status, out, err) == (4, "", f"mqctl: error: {message}\n")
@@ -304,7 +306,7 @@ def test_broker_refusing_a_property_is_one_line(clean_env: Path, queue: str) -> 
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_reports_what_was_sent(clean_env: Path, queue: str, signum) -> None:
+def test_ctrl_c_reports_what_was_sent(clean_env: Path, queue: str, signum: signal.Signals) -> None:
     proc = mqctl_process(
         "publish", "-k", queue, "--body", "x", "-n", "100000", "--rate", "200",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -28,7 +28,7 @@ def stop(proc: subprocess.Popen[bytes], signum: int) -> str:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_consume_into_an_unread_pipe(clean_env: Path, queue: str, signum) -> None:
+def test_consume_into_an_unread_pipe(clean_env: Path, queue: str, signum: signal.Signals) -> None:
     fill(queue, [b"m%d" % i for i in range(10)])
     proc = mqctl_process("consume", "-q", queue, "--body-only", stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)  # fmt: skip

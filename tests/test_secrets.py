@@ -182,7 +182,9 @@ def test_every_connected_command_is_covered() -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_command_and_error_path(clean_env: Path, broker_users: Broker, command, path) -> None:
+def test_every_command_and_error_path(
+    clean_env: Path, broker_users: Broker, command: str, path: str
+) -> None:
     for encoded in (False, True):
         check(broker_users, command, path, NASTY, encoded)
 
@@ -201,14 +203,21 @@ def test_every_command_and_error_path(clean_env: Path, broker_users: Broker, com
     debug=st.booleans(),
 )
 def test_no_run_of_the_password_is_shown(
-    clean_env: Path, broker_users: Broker, password, command, path, encoded, via_api, debug
+    clean_env: Path,
+    broker_users: Broker,
+    password: str,
+    command: str,
+    path: str,
+    encoded: bool,
+    via_api: bool,
+    debug: bool,
 ) -> None:
     check(broker_users, command, path, password, encoded, via_api, debug)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_through_a_real_process_and_the_environment(
-    clean_env: Path, broker_users: Broker, path
+    clean_env: Path, broker_users: Broker, path: str
 ) -> None:
     """MQCTL_URL in a real process: nothing registered in-process can help here."""
     password = "Env/S3cr#t?v@lue%zz x"

@@ -283,11 +283,14 @@ def test_help_has_examples() -> None:
 def _schema() -> dict[str, object]:
     import json
 
-    return json.loads((ROOT / "mqctl" / "topology" / "schema.json").read_text(encoding="utf-8"))
+    schema: dict[str, object] = json.loads(
+        (ROOT / "mqctl" / "topology" / "schema.json").read_text(encoding="utf-8")
+    )
+    return schema
 
 
 def test_examples_match_the_json_schema() -> None:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]  # no stubs in the dev dependencies
     import yaml
 
     schema = _schema()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mqctl.topology.loader import Problem
 from mqctl.topology.validate import read_topology
 from mqctl.topology.versions import parse_version
 from tests.topology_helpers import Cli, definitions, write
@@ -28,7 +29,7 @@ policies:
 
 def problems(tmp_path: Path, text: str, target: str) -> tuple[list[str], list[str]]:
     path = write(tmp_path / "t.yaml", text)
-    warnings: list = []
+    warnings: list[Problem] = []
     _, errors = read_topology([path], {}, target=parse_version(target), warnings=warnings)
     shown = [str(p).replace(str(path), "t.yaml") for p in errors]
     return shown, [str(w).replace(str(path), "t.yaml") for w in warnings]

@@ -7,6 +7,7 @@ import json
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,9 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return status, out, err
 
 
-def jsonl(path: Path | str, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict]:
+def jsonl(
+    path: Path | str, capsys: pytest.CaptureFixture[str], *extra: str
+) -> list[dict[str, Any]]:
     status, out, err = run([str(path), "--format", "jsonl", *extra], capsys)
     assert status == 0, err
     return [json.loads(line) for line in out.splitlines()]
