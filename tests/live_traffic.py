@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +29,7 @@ from mqctl.wire.proxy import (
     TcpProxy,
     drive,
 )
+from tests.run import Run, process_env, run_process, without_mqctl_variables
 
 E = TypeVar("E")
 
@@ -218,12 +216,10 @@ def start_proxy(
 
 
 def plain_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MQCTL_")}
-    env["NO_COLOR"] = "1"
-    return env
+    """A child's environment without the caller's MQCTL_* variables."""
+    return process_env(without_mqctl_variables())
 
 
-def mqctl(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "mqctl", *args], capture_output=True, timeout=60, env=plain_env()
-    )
+def mqctl(*args: str) -> Run:
+    """`python -m mqctl ARGS` as a process, without the caller's MQCTL_* variables."""
+    return run_process(*args, env=without_mqctl_variables(), timeout=60)

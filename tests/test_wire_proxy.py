@@ -443,8 +443,8 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
 
     # Every frame: the same traffic decoded from the proxy's own --write file is identical.
     read = mqctl("wire", "read", str(pcap), "--format", "jsonl", "--body", "full")
-    assert read.returncode == 0, read.stderr
-    from_file = [json.loads(line) for line in read.stdout.splitlines()]
+    assert read.status == 0, read.err
+    from_file = [json.loads(line) for line in read.out.splitlines()]
     assert _without_ts(records) == _without_ts(from_file)
     for live_record, file_record in zip(records, from_file, strict=True):
         assert abs(live_record["ts"] - file_record["ts"]) < 1e-5
@@ -537,8 +537,8 @@ def test_command_filters_and_human_view(broker: str, unique: str) -> None:
 )
 def test_command_bad_input(args: list[str], status: int, message: str) -> None:
     result = mqctl("wire", "proxy", *args)
-    assert result.returncode == status
-    lines = result.stderr.decode().splitlines()
+    assert result.status == status
+    lines = result.err.splitlines()
     assert len(lines) == 1 and message in lines[0], lines
 
 
@@ -550,8 +550,8 @@ def test_command_port_in_use(broker: str) -> None:
         result = mqctl(
             "wire", "proxy", "--listen", f"127.0.0.1:{port}", "--upstream", "127.0.0.1:5672"
         )
-    assert result.returncode == 3
-    assert result.stderr.decode().startswith(f"mqctl: error: cannot listen on 127.0.0.1:{port}")
+    assert result.status == 3
+    assert result.err.startswith(f"mqctl: error: cannot listen on 127.0.0.1:{port}")
 
 
 # --- --upstream-tls: a local plaintext client, amqps to the broker ----------------------------

@@ -9,7 +9,6 @@ import re
 import signal
 import struct
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from mqctl.wire.sniff import (
     tcp_port_filter,
 )
 from tests.live_traffic import BODIES, mqctl, plain_env, run_session, start_proxy, wait_until
+from tests.run import command, start_process, without_mqctl_variables
 
 V4 = (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
 V6 = (bytes(15) + b"\x01", bytes(15) + b"\x02")
@@ -129,7 +129,7 @@ def _drop_net_raw() -> None:
 
 def test_without_cap_net_raw_says_so_and_exits_3() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mqctl", "wire", "sniff", "-i", "lo"],
+        command("wire", "sniff", "-i", "lo"),
         capture_output=True,
         timeout=60,
         env=plain_env(),
@@ -143,8 +143,8 @@ def test_without_cap_net_raw_says_so_and_exits_3() -> None:
 
 def test_unknown_interface_is_bad_input() -> None:
     result = mqctl("wire", "sniff", "-i", "nosuchif0")
-    assert result.returncode == 4
-    (line,) = result.stderr.decode().splitlines()
+    assert result.status == 4
+    (line,) = result.err.splitlines()
     assert "no network interface named 'nosuchif0'" in line and "lo" in line
 
 
@@ -184,12 +184,9 @@ def test_sniff_loopback_shows_every_frame_of_a_pika_session(
     broker: str, unique: str, tmp_path: Path
 ) -> None:
     pcap = tmp_path / "sniffed.pcap"
-    command = [sys.executable, "-m", "mqctl", "wire", "sniff", "-i", "lo", "--port", "5672"]
-    proc = subprocess.Popen(
-        [*command, "--format", "jsonl", "--write", str(pcap)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(),
+    sniff = ("wire", "sniff", "-i", "lo", "--port", "5672")
+    proc = start_process(
+        *sniff, "--format", "jsonl", "--write", str(pcap), env=without_mqctl_variables()
     )
     try:
         assert proc.stderr is not None
@@ -232,19 +229,16 @@ def test_sniff_loopback_shows_every_frame_of_a_pika_session(
 
     # The saved capture holds the same conversation.
     read = mqctl("wire", "read", str(pcap), "--format", "jsonl", "--conn", str(conn))
-    assert read.returncode == 0, read.stderr
-    again = [json.loads(line) for line in read.stdout.splitlines()]
+    assert read.status == 0, read.err
+    again = [json.loads(line) for line in read.out.splitlines()]
     assert _frames(again, conn) == _frames(sniffed, conn)
 
 
 def test_sniff_stops_cleanly_on_sigterm_with_no_traffic() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root (CI runs as root)")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mqctl", "wire", "sniff", "-i", "lo", "--port", "1", "--summary"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(),
+    proc = start_process(
+        "wire", "sniff", "-i", "lo", "--port", "1", "--summary", env=without_mqctl_variables()
     )
     assert proc.stderr is not None
     proc.stderr.readline()  # "capturing ...": printed once the SIGTERM handler is in place
