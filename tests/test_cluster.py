@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import requests
 
 from tests.conftest import AUTH, ROOT
+from tests.run import Run, run_process
 
 pytestmark = [pytest.mark.cluster, pytest.mark.broker]
 
@@ -52,24 +52,16 @@ def api(node: int, method: str, path: str, body: object = None) -> requests.Resp
     return requests.request(method, f"{api_url(node)}/api/{path}", json=body, auth=AUTH, timeout=30)
 
 
-def mqctl(
-    node: int, vhost: str, *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def mqctl(node: int, vhost: str, *args: str, stdin: str | None = None) -> Run:
     """`mqctl ARGS` pointed at one node (its AMQP URL and its API), as a user runs it."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "mqctl", *args]
-    command += ["--url", amqp_url(node, vhost), "--api", api_url(node)]
-    return subprocess.run(
-        command, input=stdin, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    where = ("--url", amqp_url(node, vhost), "--api", api_url(node))
+    return run_process(*args, *where, stdin=stdin, timeout=120)
 
 
-def mqctl_cluster(vhost: str, *args: str) -> subprocess.CompletedProcess[str]:
+def mqctl_cluster(vhost: str, *args: str) -> Run:
     """`mqctl ARGS` with every node's URL and no --api, as a user of the cluster runs it."""
-    env = {**os.environ, "NO_COLOR": "1"}
     urls = [arg for node in (1, 2, 3) for arg in ("--url", amqp_url(node, vhost))]
-    command = [sys.executable, "-m", "mqctl", *args, *urls]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return run_process(*args, *urls, timeout=120)
 
 
 def own_vhost(node: int) -> Iterator[str]:
@@ -114,10 +106,10 @@ def test_quorum_topology_applied_through_one_node_is_planned_clean_through_the_o
     path = tmp_path / "orders.yaml"
     path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
     applied = mqctl(1, vhost2, "topology", "apply", str(path))
-    assert applied.returncode == 0, applied.stderr
+    assert applied.status == 0, applied.err
     for node in (2, 3):
         plan = mqctl(node, vhost2, "topology", "plan", str(path))
-        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert plan.status == 0, plan.out + plan.err
     queue = api(3, "GET", f"queues/{quote(vhost2, safe='')}/orders.process").json()
     assert queue["type"] == "quorum"
     assert sorted(queue["members"]) == ["rabbit@node1", "rabbit@node2", "rabbit@node3"]
@@ -126,16 +118,16 @@ def test_quorum_topology_applied_through_one_node_is_planned_clean_through_the_o
 def test_published_through_one_node_got_through_another(vhost2: str, tmp_path: Path) -> None:
     path = tmp_path / "orders.yaml"
     path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
-    assert mqctl(2, vhost2, "topology", "apply", str(path)).returncode == 0
+    assert mqctl(2, vhost2, "topology", "apply", str(path)).status == 0
     ids = [f"m{i}" for i in range(20)]
     lines = "".join(json.dumps({"body": i, "properties": {"message_id": i}}) + "\n" for i in ids)
     published = mqctl(
         2, vhost2, "publish", "-e", "orders", "-k", "order.new", "--input", "-", stdin=lines
     )
-    assert published.returncode == 0, published.stderr
+    assert published.status == 0, published.err
     got = mqctl(3, vhost2, "get", "--queue", "orders.process", "--count", "50", "--format", "jsonl")
-    assert got.returncode == 0, got.stderr
-    received = [json.loads(line)["properties"]["message_id"] for line in got.stdout.splitlines()]
+    assert got.status == 0, got.err
+    received = [json.loads(line)["properties"]["message_id"] for line in got.out.splitlines()]
     assert received == ids
 
 
@@ -155,17 +147,17 @@ def test_node1_stopped_the_other_nodes_serve_plan_apply_publish_get(
     path = tmp_path / "orders.yaml"
     path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
     down = mqctl(1, vhost2, "topology", "plan", str(path))
-    assert down.returncode == 3, down.stdout + down.stderr
-    assert mqctl(2, vhost2, "topology", "plan", str(path)).returncode == 2
-    assert mqctl(2, vhost2, "topology", "apply", str(path)).returncode == 0
-    assert mqctl(3, vhost2, "topology", "plan", str(path)).returncode == 0
+    assert down.status == 3, down.out + down.err
+    assert mqctl(2, vhost2, "topology", "plan", str(path)).status == 2
+    assert mqctl(2, vhost2, "topology", "apply", str(path)).status == 0
+    assert mqctl(3, vhost2, "topology", "plan", str(path)).status == 0
     published = mqctl(
         3, vhost2, "publish", "--exchange", "orders", "--routing-key", "order.new", "--body", "x"
     )
-    assert published.returncode == 0, published.stderr
+    assert published.status == 0, published.err
     got = mqctl(2, vhost2, "get", "--queue", "orders.process", "--format", "jsonl")
-    assert got.returncode == 0, got.stderr
-    assert [json.loads(line)["body"] for line in got.stdout.splitlines()] == ["x"]
+    assert got.status == 0, got.err
+    assert [json.loads(line)["body"] for line in got.out.splitlines()] == ["x"]
 
 
 def test_node1_stopped_the_same_flags_naming_every_node_work(
@@ -176,23 +168,23 @@ def test_node1_stopped_the_same_flags_naming_every_node_work(
     path = tmp_path / "orders.yaml"
     path.write_text(QUORUM_TOPOLOGY.format(vhost=vhost2))
     planned = mqctl_cluster(vhost2, "topology", "plan", str(path))
-    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert planned.status == 2, planned.out + planned.err
     applied = mqctl_cluster(vhost2, "topology", "apply", str(path))
-    assert applied.returncode == 0, applied.stderr
-    assert mqctl_cluster(vhost2, "topology", "plan", str(path)).returncode == 0
+    assert applied.status == 0, applied.err
+    assert mqctl_cluster(vhost2, "topology", "plan", str(path)).status == 0
     ids = [f"m{i}" for i in range(5)]
     for message_id in ids:
         published = mqctl_cluster(
             vhost2, "publish", "-e", "orders", "-k", "order.new", "--message-id", message_id
         )
-        assert published.returncode == 0, published.stderr
+        assert published.status == 0, published.err
     got = mqctl_cluster(vhost2, "get", "--queue", "orders.process", "-n", "2", "--format", "jsonl")
     consumed = mqctl_cluster(
         vhost2, "consume", "--queue", "orders.process", "-n", "3", "--format", "jsonl"
     )
-    assert (got.returncode, consumed.returncode) == (0, 0), got.stderr + consumed.stderr
+    assert (got.status, consumed.status) == (0, 0), got.err + consumed.err
     received = [
         json.loads(line)["properties"]["message_id"]
-        for line in (got.stdout + consumed.stdout).splitlines()
+        for line in (got.out + consumed.out).splitlines()
     ]
     assert received == ids
