@@ -40,6 +40,8 @@ REPLY_HINTS = {
     406: "the object exists with other properties; compare them (mqctl topology plan)",
     530: "check the vhost name and the user's permissions",
 }
+# The smallest frame_max RabbitMQ 4.1 and later accept (3.x and 4.0 accept 4096).
+MIN_FRAME_MAX_4_1 = 8192
 # Hints that the reply text decides, whatever the code: an unknown exchange type closes the
 # connection with 503 on 3.x and the channel with 406 on 4.x.
 TEXT_HINTS = {
@@ -130,6 +132,15 @@ def connection_error(exc: BaseException, settings: ConnectionSettings) -> MqctlE
         return AccessRefused(
             f"authentication refused for user {settings.username!r} at {where}",
             "check the user name and password (--url or the profile)",
+        )
+    small_frames = settings.frame_max is not None and settings.frame_max < MIN_FRAME_MAX_4_1
+    if isinstance(exc, pika.exceptions.ProbableAccessDeniedError) and small_frames:
+        # 4.1+ drops the connection while tuning, which pika takes for a refused vhost.
+        return AccessRefused(
+            f"{where} closed the connection while opening it with frame_max={settings.frame_max}: "
+            f"RabbitMQ 4.1 and later refuse a frame_max below {MIN_FRAME_MAX_4_1} (or vhost "
+            f"{settings.vhost!r} does not exist, or user {settings.username!r} may not use it)",
+            f"give frame_max={MIN_FRAME_MAX_4_1} or more in the URL, or leave it out",
         )
     if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
         return AccessRefused(
