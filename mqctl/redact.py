@@ -22,7 +22,8 @@ _MIN_SUBSTRING_SECRET = 4
 
 # A scheme and '//', then everything up to the last '@' of the same whitespace-free run: in free
 # text a URL's user info is what stands between the two, whatever characters the password holds.
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>\S*)@")
+# (A scheme of at most 32 characters keeps the search linear in a long run of letters.)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<userinfo>\S*)@")
 # What ends a URL's authority (RFC 3986): after one of these an '@' cannot belong to the user info.
 _AUTHORITY_END = re.compile(r"[/?#]")
 # Our own hints show the form "amqp://USER:PASSWORD@HOST"; that placeholder is no secret.
@@ -60,7 +61,8 @@ def scrub(text: str) -> str:
     for secret in secrets:
         if secret not in shared:
             text = _mask_secret(text, secret)
-    text = _URL_USERINFO.sub(_mask_userinfo, text)
+    if "://" in text:
+        text = _URL_USERINFO.sub(_mask_userinfo, text)
     for secret in shared:
         text = _mask_outside_public(text, secret)
     return text
