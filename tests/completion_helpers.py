@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 
-ROOT = Path(__file__).resolve().parent.parent
-MQCTL = [sys.executable, "-m", "mqctl"]
-CONSOLE_SCRIPT = [str(Path(sys.executable).parent / "mqctl")]
-TEST_APP = [sys.executable, str(ROOT / "tests" / "completion_app.py")]
+from tests.run import MQCTL, ROOT, run_process
+
+TEST_APP = (sys.executable, str(ROOT / "tests" / "completion_app.py"))
 
 
 @dataclass
@@ -74,22 +73,17 @@ def complete(
     shell: str,
     line: str,
     env: dict[str, str],
-    program: list[str] | None = None,
+    program: Sequence[str] = MQCTL,
     cwd: Path | None = None,
     fish_action: str = "get-args",
     words_only: bool = False,
 ) -> Answer:
+    # Exactly `env` and the protocol's variables: nothing else of this process's environment.
+    exact: dict[str, str | None] = dict.fromkeys(os.environ)
+    exact.update({**env, **protocol_env(shell, line, fish_action, words_only)})
     started = time.monotonic()
-    result = subprocess.run(
-        program or MQCTL,
-        env={**env, **protocol_env(shell, line, fish_action, words_only)},
-        cwd=cwd or ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return Answer(result.stdout, result.stderr, result.returncode, time.monotonic() - started)
+    run = run_process(program=program, env=exact, cwd=cwd or ROOT, timeout=60)
+    return Answer(run.out, run.err, run.status, time.monotonic() - started)
 
 
 def candidates(shell: str, answer: Answer) -> list[str]:

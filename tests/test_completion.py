@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from tests.completion_helpers import (
-    CONSOLE_SCRIPT,
     TEST_APP,
     Answer,
     base_env,
@@ -23,6 +22,7 @@ from tests.completion_helpers import (
     complete_here,
 )
 from tests.conftest import AMQP_URL, API_URL, AUTH
+from tests.run import CONSOLE_SCRIPT
 
 SHELLS = ["bash", "zsh", "fish"]
 UNREACHABLE_API = "http://127.0.0.1:1"

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from mqctl.cli import main
-from tests.completion_helpers import CONSOLE_SCRIPT, base_env
+from tests.completion_helpers import base_env
 from tests.conftest import API_URL, AUTH, ROOT
+from tests.run import CONSOLE_SCRIPT
 from tests.shell_driver import ShellSession, available
 
 COMMITTED = {
