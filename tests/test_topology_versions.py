@@ -94,12 +94,48 @@ def test_transient_queue_warned_on_4x_and_x_local_random_needs_4_0(tmp_path: Pat
 def test_validate_target_exit_statuses(tmp_path: Path) -> None:
     cli = Cli()
     path = write(tmp_path / "t.yaml", LEGACY)
+    mirroring = "classic queue mirroring (the {key} policy key) is {what} from RabbitMQ {since}"
+    instead_of_mirroring = "instead: quorum queues (type: quorum) or streams; drop the ha-* keys"
+    lazy = (
+        "queue_mode (x-queue-mode) (lazy classic queues) is {what} from RabbitMQ {since}; instead: "
+        "nothing: classic queues keep messages on disk by themselves since 3.12; drop the key"
+    )
+    version_1 = (
+        "classic queue version 1 (x-queue-version: 1) is {what} from RabbitMQ {since}; instead: "
+        "version 2 (drop the key, or set it to 2)"
+    )
     refused = cli.raw("topology", "validate", "--target", "4.3", str(path))
-    assert refused.status == 4
-    assert refused.err.startswith("mqctl: error: the topology is invalid (5 problems)")
+    gone = {"what": "removed or refused", "since": "4.0 (target 4.3)"}
+    assert (refused.status, refused.err_lines) == (
+        4,
+        [
+            "mqctl: error: the topology is invalid (5 problems); nothing was applied",
+            f"{path}:4:17: " + lazy.format(**gone),
+            f"{path}:6:34: " + version_1.format(**gone),
+            f"{path}:6:61: the x-queue-master-locator argument is removed or refused from RabbitMQ "
+            "4.3 (target 4.3); instead: queue-leader-locator (x-queue-leader-locator) with "
+            "client-local or balanced",
+            f"{path}:10:17: {mirroring.format(key='ha-mode', **gone)}; {instead_of_mirroring}",
+            f"{path}:10:17: {mirroring.format(key='ha-sync-mode', **gone)}; {instead_of_mirroring}",
+        ],
+    )
     warned = cli.raw("topology", "validate", "--target", "3.13", str(path))
-    assert warned.status == 0
-    assert warned.err.count("warning: ") == 4 and "valid: 3 objects" in warned.err
+    deprecated = "deprecated"
+    since = {v: f"{v} (target 3.13)" for v in ("3.9", "3.12", "3.13")}
+    assert (warned.status, warned.err_lines) == (
+        0,
+        [
+            f"warning: {path}:4:17: " + lazy.format(what=deprecated, since=since["3.12"]),
+            f"warning: {path}:6:34: " + version_1.format(what=deprecated, since=since["3.13"]),
+            f"warning: {path}:10:17: "
+            f"{mirroring.format(key='ha-mode', what=deprecated, since=since['3.9'])}; "
+            f"{instead_of_mirroring}",
+            f"warning: {path}:10:17: "
+            f"{mirroring.format(key='ha-sync-mode', what=deprecated, since=since['3.9'])}; "
+            f"{instead_of_mirroring}",
+            "valid: 3 objects (1 policies, 2 queues)",
+        ],
+    )
     assert cli.raw("topology", "validate", str(path)).status == 0  # no target: no version rules
     bad = cli.raw("topology", "validate", "--target", "four", str(path))
     assert (bad.status, bad.err) == (
