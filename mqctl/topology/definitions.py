@@ -27,7 +27,8 @@ __all__ = [
 ]
 # Keys the broker's exports carry besides the sections.
 MARKERS = frozenset({"rabbit_version", "rabbitmq_version", "product_name", "product_version"})
-# ... and those 4.x's per-vhost export adds: the vhost's own record, and the name it came from.
+# ... and those 4.x's per-vhost export adds (it says so in rabbitmq_definition_format): the
+# vhost's own record, and the name it came from.
 SINGLE_VHOST_MARKERS = frozenset(
     {
         "rabbitmq_definition_format",
@@ -38,7 +39,7 @@ SINGLE_VHOST_MARKERS = frozenset(
         "limits",
     }
 )
-DEFINITIONS_TOP_KEYS = MARKERS | SINGLE_VHOST_MARKERS | {kind.section for kind in KINDS}
+DEFINITIONS_TOP_KEYS = MARKERS | {kind.section for kind in KINDS}
 # Vhost limits travel as parameters of this component in definitions files; mqctl keeps them on
 # the vhost.
 VHOST_LIMITS = "vhost-limits"
@@ -53,7 +54,10 @@ def parse_definitions(
     if not isinstance(data, LMap):
         problems.append(Problem(Loc(path, 1, 1), "a definitions file must be a JSON object"))
         return []
-    Fields(data, "a definitions file", DEFINITIONS_TOP_KEYS, problems)  # "queus" is an error
+    allowed = DEFINITIONS_TOP_KEYS
+    if data.get("rabbitmq_definition_format") == "single_virtual_host":  # 4.x, one vhost
+        allowed = allowed | SINGLE_VHOST_MARKERS
+    Fields(data, "a definitions file", allowed, problems)  # "queus" is an error
     per_vhost = "vhosts" not in data  # as GET /api/definitions/{vhost} writes it
     origin = data.get("original_vhost_name")
     if per_vhost and default_vhost is None and isinstance(origin, str):
