@@ -16,8 +16,12 @@ from typing import Any
 import pika
 
 URL = os.environ.get("MQCTL_BENCH_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-MQCTL = [sys.executable, "-m", "mqctl"]
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks run as scripts (benchmarks/ is their sys.path): the repository's root is added so
+# that they run mqctl the one way the tests do (tests/run.py).
+sys.path.insert(0, str(ROOT))
+from tests.run import MQCTL as MQCTL  # noqa: E402  (bench_list runs it beside its peer)
+from tests.run import run_process  # noqa: E402
 
 
 @contextmanager
@@ -58,12 +62,10 @@ def run_mqctl(
     """Seconds the whole `mqctl ...` process took, start-up included; an exit status outside
     `ok` stops the benchmark with mqctl's message."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [*MQCTL, "--url", URL, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
+    done = run_process("--url", URL, *args, stdout=stdout, timeout=None)
     seconds = time.perf_counter() - started
-    if done.returncode not in ok:
-        raise SystemExit(f"mqctl {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    if done.status not in ok:
+        raise SystemExit(f"mqctl {' '.join(args)} failed ({done.status}): {done.err}")
     return seconds
 
 

@@ -118,10 +118,10 @@ def run_process(
     *args: str,
     env: Env | None = None,
     stdin: str | bytes | None = None,
-    timeout: float = 120,
+    timeout: float | None = 120,
     program: Sequence[str] = MQCTL,
     cwd: Path = ROOT,
-    stdout: int | IO[Any] = subprocess.PIPE,
+    stdout: int | IO[Any] | None = subprocess.PIPE,
 ) -> Run:
     """`python -m mqctl ARGS` as a child process, run to its end (killed after `timeout` s).
 
