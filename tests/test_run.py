@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from mqctl import __version__
+from mqctl.build import build_name
 from tests.run import Run, process_env, run_in_process, run_process, without_mqctl_variables
 
 ONE_QUEUE = "vhost: /\nqueues:\n  - name: mqctl-test-run-q\n"
@@ -17,7 +18,7 @@ BAD_OPTION = Run(4, "", "mqctl: error: No such option: --bogus; see 'mqctl --hel
 
 @pytest.mark.parametrize("runner", [run_in_process, run_process])
 def test_status_out_and_err_are_kept_apart(runner: Runner) -> None:
-    assert runner("--version") == Run(0, f"mqctl {__version__}\n", "")
+    assert runner("--version") == Run(0, f"mqctl {__version__} ({build_name()})\n", "")
     assert runner("--bogus") == BAD_OPTION
 
 
