@@ -36,6 +36,7 @@ COMPLETION_PANEL = "Shell completion"
 HELP_MIN_WIDTH = 80
 HELP_FLAGS = ("--help", "-h")
 SHELL_OPTIONS = ("--install-completion", "--show-completion")
+COMPLETE_VAR = "_MQCTL_COMPLETE"  # the shell scripts' variable (mqctl.completion.shells)
 
 
 def _version(value: bool) -> None:
@@ -159,11 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: list[str]) -> int:
     """Completion requests and the shell options first (no command tree needed), then typer."""
-    from mqctl.completion.protocol import answer_completion_request
+    if os.environ.get(COMPLETE_VAR):  # a TAB: the completion protocol answers, typer is not run
+        from mqctl.completion.protocol import answer_completion_request
 
-    status = answer_completion_request(app_command)
-    if status is not None:
-        return status
+        status = answer_completion_request(app_command)
+        if status is not None:
+            return status
     if args and args[0] in SHELL_OPTIONS:
         # Their SHELL may be left out, which typer's options cannot express: read them here.
         from mqctl.completion.scripts import install_for, show

@@ -16,8 +16,9 @@ import pytest
 import typer
 
 from mqctl.cli import main
-from mqctl.completion import COMPLETERS, completer_for, static
+from mqctl.completion import static
 from mqctl.completion.broker import with_deadline
+from mqctl.completion.convention import COMPLETERS, completer_for
 from mqctl.completion.items import Request
 from tests.completion_app import app as fixture_app
 from tests.completion_helpers import Answer, candidates, complete_here

@@ -111,6 +111,7 @@ def test_version_loads_nothing_heavy() -> None:
         "mqctl.commands.options",
         "mqctl.commands.registry",
     ]  # no command module: they load when the line names them
+    assert [m for m in modules if m.startswith("mqctl.completion")] == []  # nor completion
 
 
 def test_an_option_tab_loads_nothing_heavy(tmp_path: Path) -> None:

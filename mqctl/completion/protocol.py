@@ -51,7 +51,7 @@ def answer_completion_request(root: Callable[[], Any], prog_name: str = PROG_NAM
 def completer_for(param: Any, path: tuple[str, ...]) -> Any:
     """The convention's completer; loaded (with every completer module) only when a value is
     being completed, not for option and command names."""
-    from mqctl.completion import completer_for as conventional
+    from mqctl.completion.convention import completer_for as conventional
 
     return conventional(param, path)
 
