@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mqctl.cli import main
 from mqctl.wire.encoder import PROTOCOL_HEADER, encode_method
+from tests.run import Run, run_in_process
 from tests.wire_helpers import pcap_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,30 +21,26 @@ MQCTL = str(ROOT / ".venv" / "bin" / "mqctl")
 REAL = ["pika_session.pcapng", "pika_heartbeats.pcap", "amqp_tools.pcap", "amqplib.pcapng"]
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main(["wire", "read", *args])
-    out, err = capsys.readouterr()
-    return status, out, err
+def run(args: list[str]) -> Run:
+    return run_in_process("wire", "read", *args)
 
 
-def jsonl(
-    path: Path | str, capsys: pytest.CaptureFixture[str], *extra: str
-) -> list[dict[str, Any]]:
-    status, out, err = run([str(path), "--format", "jsonl", *extra], capsys)
+def jsonl(path: Path | str, *extra: str) -> list[dict[str, Any]]:
+    status, out, err = run([str(path), "--format", "jsonl", *extra])
     assert status == 0, err
     return [json.loads(line) for line in out.splitlines()]
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_real_captures_decode_cleanly(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    records = jsonl(DATA / name, capsys)
+def test_real_captures_decode_cleanly(name: str) -> None:
+    records = jsonl(DATA / name)
     assert records[0]["type"] == "protocol-header"
     assert not [r for r in records if r["type"] in ("gap", "error") or "error" in r]
     assert records[-1]["method"] == "Connection.CloseOk"
 
 
-def test_pika_session_human_view(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run([str(DATA / "pika_session.pcapng")], capsys)
+def test_pika_session_human_view() -> None:
+    status, out, _ = run([str(DATA / "pika_session.pcapng")])
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith("#1 127.0.0.1:48590 → 127.0.0.1:5672")
@@ -65,8 +61,8 @@ def test_pika_session_human_view(capsys: pytest.CaptureFixture[str]) -> None:
     assert 'response="\\u0000guest\\u0000****"' in out and "\\u0000guest\\u0000guest" not in out
 
 
-def test_pika_session_every_property_and_header_type(capsys: pytest.CaptureFixture[str]) -> None:
-    records = jsonl(DATA / "pika_session.pcapng", capsys)
+def test_pika_session_every_property_and_header_type() -> None:
+    records = jsonl(DATA / "pika_session.pcapng")
     header = next(r for r in records if r["type"] == "header" and r["body_size"] == 57)
     props = header["properties"]
     assert set(props) == {
@@ -91,8 +87,8 @@ def test_pika_session_every_property_and_header_type(capsys: pytest.CaptureFixtu
     }
 
 
-def test_amqplib_field_types(capsys: pytest.CaptureFixture[str]) -> None:
-    records = jsonl(DATA / "amqplib.pcapng", capsys)
+def test_amqplib_field_types() -> None:
+    records = jsonl(DATA / "amqplib.pcapng")
     header = next(r for r in records if r["type"] == "header")
     assert header["properties"]["headers"] == {
         "int8": -8,
@@ -110,24 +106,22 @@ def test_amqplib_field_types(capsys: pytest.CaptureFixture[str]) -> None:
         "bool": True,
         "nested": {"a": [1, "b"]},
     }
-    _status, out, _ = run([str(DATA / "amqplib.pcapng"), "-v", "--type", "header"], capsys)
+    _status, out, _ = run([str(DATA / "amqplib.pcapng"), "-v", "--type", "header"])
     for typed in ("(b short-short-int) = -8", "(u short-uint) = 60000", "(f float) = 1.5"):
         assert typed in out
 
 
-def test_amqp_tools_connections_and_filters(capsys: pytest.CaptureFixture[str]) -> None:
-    records = jsonl(DATA / "amqp_tools.pcap", capsys, "--method", "Connection.StartOk")
+def test_amqp_tools_connections_and_filters() -> None:
+    records = jsonl(DATA / "amqp_tools.pcap", "--method", "Connection.StartOk")
     assert len(records) == 5
     assert {r["args"]["client_properties"]["product"] for r in records} == {"rabbitmq-c"}
     assert [r["conn"] for r in records] == [1, 2, 3, 4, 5]
-    only = jsonl(DATA / "amqp_tools.pcap", capsys, "--conn", "2", "--type", "body")
+    only = jsonl(DATA / "amqp_tools.pcap", "--conn", "2", "--type", "body")
     assert [(r["conn"], r["preview"]) for r in only] == [(2, "hello 0")]
 
 
-def test_heartbeats_and_a_message_over_several_body_frames(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    records = jsonl(DATA / "pika_heartbeats.pcap", capsys)
+def test_heartbeats_and_a_message_over_several_body_frames() -> None:
+    records = jsonl(DATA / "pika_heartbeats.pcap")
     beats = [r for r in records if r["type"] == "heartbeat"]
     assert {r["src"].endswith(":5672") for r in beats} == {True, False}  # both directions
     header = next(r for r in records if r["type"] == "header")
@@ -136,8 +130,8 @@ def test_heartbeats_and_a_message_over_several_body_frames(
     assert sum(r["size"] for r in bodies) == header["body_size"] == 20480
 
 
-def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run([str(DATA / "pika_session.pcapng"), "--summary", "-f", "jsonl"], capsys)
+def test_summary_json() -> None:
+    status, out, _ = run([str(DATA / "pika_session.pcapng"), "--summary", "-f", "jsonl"])
     assert status == 0
     total = json.loads(out)["total"]
     assert total["messages"] == {"published": 6, "delivered": 3, "fetched": 1}
@@ -146,8 +140,8 @@ def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert total["confirms"]["acked"] == 4
 
 
-def test_summary_text(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run([str(DATA / "pika_session.pcapng"), "--summary"], capsys)
+def test_summary_text() -> None:
+    status, out, _ = run([str(DATA / "pika_session.pcapng"), "--summary"])
     assert status == 0
     assert "  messages: 6 published, 3 delivered, 1 fetched" in out
     assert "  returned: 1 x 312 NO_ROUTE" in out
@@ -168,26 +162,26 @@ def test_stdin_and_gzip(tmp_path: Path) -> None:
     assert piped == direct and direct.count(b"\n") == 31
 
 
-def error_of(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status, out, err = run(args, capsys)
+def error_of(args: list[str]) -> tuple[int, str, str]:
+    status, out, err = run(args)
     assert err.count("\n") == 1 and "Traceback" not in err
     return status, out, err
 
 
-def test_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.pcap"
     path.write_bytes(b"")
-    assert error_of([str(path)], capsys) == (
+    assert error_of([str(path)]) == (
         4,
         "",
         f"mqctl: error: {path}: the capture is empty; capture some traffic first\n",
     )
 
 
-def test_not_a_capture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_capture(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")
-    status, _, err = error_of([str(path)], capsys)
+    status, _, err = error_of([str(path)])
     assert status == 4
     assert err == (
         f"mqctl: error: {path}: not a pcap or pcapng capture (starts with 68656c6c); "
@@ -195,65 +189,61 @@ def test_not_a_capture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
 
 
-def test_unknown_link_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_link_type(tmp_path: Path) -> None:
     path = tmp_path / "usb.pcap"
     header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 189)
     path.write_bytes(header + struct.pack("<IIII", 1, 0, 4, 4) + b"abcd")
-    status, _, err = error_of([str(path)], capsys)
+    status, _, err = error_of([str(path)])
     assert status == 4
     assert err.startswith("mqctl: error: unsupported link type 189 in the capture; ")
 
 
-def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = error_of([str(tmp_path / "nope.pcap")], capsys)
+def test_missing_file(tmp_path: Path) -> None:
+    status, _, err = error_of([str(tmp_path / "nope.pcap")])
     assert status == 4 and "cannot open capture" in err
 
 
-def test_cut_off_mid_way_keeps_the_output_and_exits_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cut_off_mid_way_keeps_the_output_and_exits_1(tmp_path: Path) -> None:
     data = (DATA / "pika_session.pcapng").read_bytes()
     path = tmp_path / "cut.pcapng"
     path.write_bytes(data[: len(data) // 2])
-    status, out, err = error_of([str(path), "-f", "jsonl"], capsys)
+    status, out, err = error_of([str(path), "-f", "jsonl"])
     assert status == 1
     assert "capture file cut off at byte" in err
     records = [json.loads(line) for line in out.splitlines()]
     assert len(records) > 20 and records[0]["type"] == "protocol-header"
 
 
-def test_cut_off_in_the_file_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cut_off_in_the_file_header(tmp_path: Path) -> None:
     path = tmp_path / "cut.pcap"
     path.write_bytes((DATA / "amqp_tools.pcap").read_bytes()[:12])
-    status, out, err = error_of([str(path)], capsys)
+    status, out, err = error_of([str(path)])
     assert status == 4 and out == "" and "cut off" in err
 
 
-def test_bad_type_option(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = error_of([str(DATA / "amqp_tools.pcap"), "--type", "frame"], capsys)
+def test_bad_type_option() -> None:
+    status, _, err = error_of([str(DATA / "amqp_tools.pcap"), "--type", "frame"])
     assert status == 4
     assert err.startswith(
         "mqctl: error: Invalid value for '--type': 'frame' is not one of 'protocol-header', "
     )
 
 
-def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["wire", "read", "--help"]) == 0
-    out = capsys.readouterr().out
+def test_help_has_examples() -> None:
+    status, out, _ = run_in_process("wire", "read", "--help")
+    assert status == 0
     assert "Example: mqctl wire read capture.pcapng" in out
     assert "--summary" in out and "--method" in out
 
 
-def test_loss_shows_in_human_view_and_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_loss_shows_in_human_view_and_summary(tmp_path: Path) -> None:
     frames = [encode_method(1, "Basic.Ack", delivery_tag=n) for n in range(1, 6)]
     stream = PROTOCOL_HEADER + b"".join(frames)
     lost = (8 + 2 * len(frames[0]), 8 + 3 * len(frames[0]))  # the third Ack
     segments = [(True, 1, stream[: lost[0]]), (True, 1 + lost[1], stream[lost[1] :])]
     path = tmp_path / "lossy.pcap"
     path.write_bytes(pcap_bytes(segments))
-    status, out, _ = run([str(path)], capsys)
+    status, out, _ = run([str(path)])
     assert status == 0
     lines = [line[16:] for line in out.splitlines()[1:]]
     assert lines[0] == "#1 → protocol header AMQP 0-9-1"
@@ -261,7 +251,7 @@ def test_loss_shows_in_human_view_and_summary(
     assert [line.split()[-1] for line in lines if "Basic.Ack" in line] == [
         "tag=1", "tag=2", "tag=4", "tag=5",
     ]  # fmt: skip
-    status, out, _ = run([str(path), "--summary"], capsys)
+    status, out, _ = run([str(path), "--summary"])
     assert "  problems: 1 x gap" in out
 
 
