@@ -22,6 +22,7 @@ class ExitStatus(IntEnum):
     UNREACHABLE = 3  # broker unreachable, or authentication / vhost access refused
     BAD_INPUT = 4  # malformed file, capture, URL or option value; usage errors
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM, where a command stops cleanly on it (topology apply)
 
 
 # How `wire proxy` tells a client that its upstream cannot be reached: the reply text of the

@@ -8,16 +8,18 @@ deletes in the reverse order.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mqctl.errors import BadInput, OperationFailed
+from mqctl.errors import BadInput, ExitStatus, MqctlError, OperationFailed
 from mqctl.topology.model import (
     KINDS,
     Binding,
     Exchange,
+    Parameter,
     Queue,
     Topology,
     TopologyObject,
@@ -200,6 +202,35 @@ def _short(value: object) -> str:
     return canonical(value)
 
 
+class Stopped(Exception):
+    """A stop was requested (Ctrl-C or SIGTERM) between two steps of an apply."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class Tally:
+    """What an apply has done so far, for the line that reports a stop midway."""
+
+    total: int
+    done: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("created", "updated", "recreated", "deleted", "redeclared"), 0
+        )
+    )
+    importing: bool = False  # inside the bulk import: part of it may have been created
+
+    def report(self) -> str:
+        finished = sum(self.done.values())
+        parts = ", ".join(f"{n} {what}" for what, n in self.done.items() if what != "redeclared")
+        text = f"done: {parts}; not done: {self.total - finished} of {self.total} changes"
+        if self.importing:
+            text += " (the exchanges, queues and bindings being imported may exist in part)"
+        return text
+
+
 def execute(
     plan: Plan,
     backend: Backend,
@@ -208,60 +239,113 @@ def execute(
     progress: Callable[[int], None] | None = None,
     *,
     allow_data_loss: bool = False,
+    stop: Callable[[], int | None] = lambda: None,
 ) -> ApplyResult:
-    """Carry out the plan: creates/updates in dependency order, then deletes in reverse."""
-    result = ApplyResult(plan)
-    done: dict[str, int] = {
-        "created": 0,
-        "updated": 0,
-        "deleted": 0,
-        "recreated": 0,
-        "redeclared": 0,
-    }
-    step = progress or (lambda n: None)
+    """Carry out the plan: creates/updates in dependency order (parameters, which may declare
+    or consume queues, after the exchanges, queues and bindings), then deletes in reverse.
 
-    # Queues to recreate: delete (only if still empty and unused), then create with the rest.
-    restore: list[TopologyObject] = []
-    for change in recreate:
-        queue = change.obj
-        assert isinstance(queue, Queue)
-        backend.delete(queue, if_empty=True)
-        restore.append(queue)
-        result.recreated.append(queue.title())
-        done["recreated"] += 1
-        # The broker dropped its bindings with it: declare them again, the files' and the others.
-        for b in actual.of(Binding):
-            if (
-                b.vhost == queue.vhost
-                and b.destination_type == "queue"
-                and b.destination == queue.name
-            ):
-                restore.append(b)
-
+    `stop()` is asked before each step; a signal number from it stops the apply there. A stop or
+    a failure raises ApplyStopped, which says what was done and what was not.
+    """
     creates = [c.obj for c in plan.of(Action.create)]
     ensures = [c.obj for c in plan.of(Action.ensure)]
     updates = [c.obj for c in plan.of(Action.update)]
-    pending = _ordered([*creates, *ensures, *restore])
-    bulk_kinds = (Exchange, Queue, Binding)
-    bulk: list[TopologyObject] = [obj for obj in pending if isinstance(obj, bulk_kinds)]
-    single = [obj for obj in pending if not isinstance(obj, bulk_kinds)]
-    for obj in _ordered([*single, *updates]):
-        backend.put(obj)
-        step(1)
-    done["updated"] = len(updates)
-    if bulk:
-        backend.bulk_create(_dedupe(bulk), existing=actual)
-        step(len(bulk))
-    done["created"] = len(creates)
-    done["redeclared"] = len(ensures)
-    for change in reversed(_ordered_changes(plan.of(Action.delete))):
-        # A queue is deleted only while empty unless data loss was allowed: a message that
-        # arrived since the plan makes the broker refuse instead of dropping it.
-        backend.delete(change.obj, if_empty=not allow_data_loss)
-        done["deleted"] += 1
-        step(1)
-    result.done = done
+    deletes = reversed(_ordered_changes(plan.of(Action.delete)))
+    tally = Tally(
+        len(creates) + len(ensures) + len(updates) + len(recreate) + len(plan.of(Action.delete))
+    )
+    step = progress or (lambda n: None)
+
+    def check_stop() -> None:
+        signum = stop()
+        if signum is not None:
+            raise Stopped(signum)
+
+    try:
+        # Queues to recreate: delete (only if still empty and unused), then create with the rest.
+        restore: list[TopologyObject] = []
+        for change in recreate:
+            check_stop()
+            queue = change.obj
+            assert isinstance(queue, Queue)
+            backend.delete(queue, if_empty=True)
+            restore.append(queue)
+            tally.done["recreated"] += 1
+            # The broker dropped its bindings with it: declare them again, the files' and others'.
+            restore.extend(bindings_to(actual, queue))
+        pending = _ordered([*creates, *ensures, *restore])
+        bulk_kinds = (Exchange, Queue, Binding)
+        bulk: list[TopologyObject] = [obj for obj in pending if isinstance(obj, bulk_kinds)]
+        single = _ordered([*(o for o in pending if not isinstance(o, bulk_kinds)), *updates])
+        creating = {id(o) for o in creates}
+
+        def put_each(objects: list[TopologyObject]) -> None:
+            for obj in objects:
+                check_stop()
+                backend.put(obj)
+                tally.done["created" if id(obj) in creating else "updated"] += 1
+                step(1)
+
+        put_each([o for o in single if not _after_routing(o)])
+        if bulk:
+            check_stop()
+            tally.importing = True
+            backend.bulk_create(_dedupe(bulk), existing=actual)
+            tally.importing = False
+            tally.done["created"] += sum(1 for o in bulk if id(o) in creating)
+            tally.done["redeclared"] += len(ensures)
+            step(len(bulk))
+        put_each([o for o in single if _after_routing(o)])
+        for change in deletes:
+            check_stop()
+            # A queue is deleted only while empty unless data loss was allowed: a message that
+            # arrived since the plan makes the broker refuse instead of dropping it.
+            backend.delete(change.obj, if_empty=not allow_data_loss)
+            tally.done["deleted"] += 1
+            step(1)
+    except Stopped as stopped:
+        raise ApplyStopped.by_signal(stopped.signum, tally) from None
+    except KeyboardInterrupt:
+        raise ApplyStopped.by_signal(signal.SIGINT, tally) from None
+    except MqctlError as exc:
+        raise ApplyStopped.by_failure(exc, tally) from None
+    result = ApplyResult(plan)
+    result.done = tally.done
     return result
+
+
+def bindings_to(actual: Topology, queue: Queue) -> list[Binding]:
+    """The bindings the broker has to `queue` (the files' and any others)."""
+    return [
+        b
+        for b in actual.of(Binding)
+        if b.vhost == queue.vhost and b.destination_type == "queue" and b.destination == queue.name
+    ]
+
+
+def _after_routing(obj: TopologyObject) -> bool:
+    """Parameters (shovels, federation) may declare or consume queues: they go after the
+    exchanges, queues and bindings, so a shovel finds the file's stream queue, not one of its own."""
+    return isinstance(obj, Parameter)
+
+
+class ApplyStopped(MqctlError):
+    """An apply stopped midway (a refusal, a lost connection, Ctrl-C, SIGTERM): the message says
+    what was done and what was not; `mqctl topology plan` shows the rest."""
+
+    def __init__(self, message: str, status: ExitStatus) -> None:
+        super().__init__(message, "mqctl topology plan shows what is left; apply again to finish")
+        self.exit_status = status
+
+    @classmethod
+    def by_signal(cls, signum: int, tally: Tally) -> ApplyStopped:
+        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        status = ExitStatus.TERMINATED if signum == signal.SIGTERM else ExitStatus.INTERRUPTED
+        return cls(f"apply interrupted ({name}); {tally.report()}", status)
+
+    @classmethod
+    def by_failure(cls, exc: MqctlError, tally: Tally) -> ApplyStopped:
+        return cls(f"{exc.message}; apply stopped midway; {tally.report()}", exc.exit_status)
 
 
 def _dedupe(objects: Sequence[TopologyObject]) -> list[TopologyObject]:

@@ -196,7 +196,7 @@ class Kind:
 def locator(data: LMap, renames: Mapping[str, str] | None = None) -> Where:
     """Locate a model field or x-argument back in the mapping the user wrote."""
     renames = renames or {}
-    args = data.get("arguments")
+    args = data.get("arguments", data.get("definition"))  # a policy's keys are in definition
 
     def where(name: str) -> Loc:
         key = renames.get(name, name)
