@@ -6,6 +6,7 @@ unicode reach the broker intact: `client.get("queues", vhost, name)`.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -308,8 +309,14 @@ def _api_reason(response: requests.Response) -> str:
     except ValueError:
         return response.reason or "error"
     if isinstance(data, dict):
-        return str(data.get("reason") or data.get("error") or response.reason)
+        return one_line(str(data.get("reason") or data.get("error") or response.reason))
     return response.reason or "error"
+
+
+def one_line(text: str) -> str:
+    """A broker's reason as one line: RabbitMQ's validation errors span lines and some are
+    HTML-escaped (`&lt;&lt;"x"&gt;&gt;`)."""
+    return " ".join(html.unescape(text).split())
 
 
 # Phrases in urllib3's long connection errors, and how to say them in one line.

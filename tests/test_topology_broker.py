@@ -1069,3 +1069,91 @@ def test_prune_deletes_an_empty_quorum_queue(vhost: str, cli: Cli, tmp_path: Pat
     pruned = cli("topology", "apply", "--prune", str(write(tmp_path / "b.yaml", owned)))
     assert pruned.status == 0, pruned.err
     assert api("GET", f"queues/{quote(vhost)}") == []
+
+
+def test_an_invalid_policy_value_is_refused_before_anything_changes(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    """It once passed validate; apply created the vhost, then failed with the broker's HTML."""
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(unique)}\nvhosts: [{{name: {json.dumps(unique)}}}]\n"
+        "policies: [{name: p, pattern: '^q$', definition: {message-ttl: x}}]\n",
+    )
+    with own_vhosts(unique):
+        result = cli("topology", "apply", str(files))
+        assert (result.status, result.err.splitlines()) == (
+            4,
+            [
+                "mqctl: error: the topology is invalid (1 problem); nothing was applied",
+                f"{files}:3:64: message-ttl is 'x' (allowed: a whole number from 0 up)",
+            ],
+        )
+        assert unique not in {v["name"] for v in api("GET", "vhosts")}
+
+
+def test_a_refusal_midway_says_what_was_done_and_what_was_not(
+    unique: str, cli: Cli, tmp_path: Path
+) -> None:
+    """A pattern Python reads but RabbitMQ's PCRE refuses (\\N{...}) gets past every check: the
+    broker refuses it after the vhost exists. The error is one line and says what was done."""
+    text = (
+        f"vhost: {json.dumps(unique)}\nvhosts: [{{name: {json.dumps(unique)}}}]\n"
+        "queues: [{name: q}]\n"
+        "policies: [{name: p, pattern: '\\N{LATIN SMALL LETTER A}', definition: {max-length: 1}}]\n"
+    )
+    files = write(tmp_path / "a.yaml", text)
+    with own_vhosts(unique):
+        result = cli("topology", "apply", str(files))
+        assert result.status == 1
+        assert result.err == (
+            f"mqctl: error: PUT /api/policies/{quote(unique)}/p failed: 400 Validation failed "
+            'pattern should be regular expression but is invalid: {"PCRE does not support '
+            '\\\\L, \\\\l, \\\\N{name}, \\\\U, or \\\\u", 1}; apply stopped midway; done: 1 '
+            "created, 0 updated, 0 recreated, 0 deleted; not done: 2 of 3 changes; mqctl "
+            "topology plan shows what is left; apply again to finish\n"
+        )
+        plan = cli("topology", "plan", str(files))
+        assert plan.status == 2
+        assert "+ create    queue 'q'" in plan.out and "+ create    policy 'p'" in plan.out
+
+
+def test_sigterm_during_apply_stops_between_steps_and_says_so(unique: str, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import AMQP_URL
+
+    policies = ", ".join(
+        f"{{name: p{i}, pattern: '^q{i}$', definition: {{max-length: {i}}}}}" for i in range(400)
+    )
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(unique)}\nvhosts: [{{name: {json.dumps(unique)}}}]\n"
+        f"policies: [{policies}]\n",
+    )
+    with own_vhosts(unique):
+        command = [sys.executable, "-m", "mqctl", "topology", "apply", str(files)]
+        process = subprocess.Popen(
+            [*command, "--url", AMQP_URL, "--api", API_URL],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:  # the plan is printed before anything changes
+            if line.startswith("Plan:"):
+                break
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 143, err
+        created = len(api("GET", f"policies/{quote(unique)}"))
+        assert err == (
+            f"mqctl: error: apply interrupted (SIGTERM); done: {created + 1} created, 0 updated, "
+            f"0 recreated, 0 deleted; not done: {400 - created} of 401 changes; mqctl topology "
+            "plan shows what is left; apply again to finish\n"
+        )
+        assert 0 < created < 400

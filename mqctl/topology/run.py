@@ -7,10 +7,13 @@ anything, the question before delete) goes through the callbacks the caller pass
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, ExitStatus
@@ -18,6 +21,7 @@ from mqctl.topology import versions
 from mqctl.topology.apply import (
     ApplyResult,
     PlanOptions,
+    Stopped,
     check_plan,
     execute,
     make_plan,
@@ -142,7 +146,7 @@ def apply(
         to_recreate = check_plan(result, backend, actual, options)
         if not result.has_changes and not result.of(Action.ensure):
             return ApplyOutcome(result)
-        with progress() as advance:
+        with progress() as advance, stop_on_signals() as stop:
             done = execute(
                 result,
                 backend,
@@ -150,6 +154,7 @@ def apply(
                 to_recreate,
                 advance,
                 allow_data_loss=options.allow_data_loss,
+                stop=stop,
             )
             return ApplyOutcome(result, done)
 
@@ -239,6 +244,31 @@ def live_version(settings: ConnectionSettings, via: Via) -> Version | None:
         return versions.parse_version(text) if text else None
     except BadInput:
         return None  # a version mqctl cannot read: nothing to check it against
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], int | None]]:
+    """Ctrl-C and SIGTERM as a request to stop between two steps of an apply (the first one; a
+    second one stops at once). Yields the check: the signal received, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    received: list[int] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if received:
+            raise Stopped(signum)
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield lambda: received[0] if received else None
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _load_for(files: Files, via: Via) -> Topology:

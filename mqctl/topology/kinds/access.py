@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from mqctl.topology.kinds.base import (
     Kind,
     Located,
     ReadContext,
+    Where,
     int_map,
     limits_schema,
     locator,
@@ -24,7 +26,7 @@ from mqctl.topology.kinds.base import (
     read_limits,
     write_limits,
 )
-from mqctl.topology.loader import LMap
+from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import Permission, TopicPermission, User
 
 HASHING_ALGORITHMS = (
@@ -254,6 +256,20 @@ def delete_permission(api: Api, p: Permission, _if_empty: bool) -> None:
     api.delete("permissions", p.vhost, p.user)
 
 
+def check_permission(p: Permission, where: Where) -> list[Problem]:
+    """The three patterns are regular expressions: the broker refuses one that is not."""
+    problems = []
+    for name in ("configure", "write", "read"):
+        pattern = getattr(p, name)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                Problem(where(name), f"{name} {pattern!r} is not a regular expression: {exc}")
+            )
+    return problems
+
+
 PERMISSION = Kind(
     model=Permission,
     description="A user's permissions in a vhost (regular expressions).",
@@ -271,6 +287,7 @@ PERMISSION = Kind(
     read_broker=read_permission_broker,
     api_put=put_permission,
     api_delete=delete_permission,
+    check=check_permission,
 )
 
 
