@@ -214,12 +214,12 @@ def test_integers_beyond_64_bits_are_refused(tmp_path: Path) -> None:
     path = write(
         tmp_path / "t.yaml",
         "queues: [{name: q, arguments: {x-big: 99999999999999999999}}]\n"
-        "policies: [{name: p, pattern: x, definition: {max-length: -9223372036854775809}}]\n",
+        "policies: [{name: p, pattern: x, definition: {max-length: 9223372036854775808}}]\n",
     )
     allowed = "(allowed: a whole number from -9223372036854775808 to 9223372036854775807)"
     assert problems(path) == [
         f"{path}:1:39: 99999999999999999999 does not fit in 64 bits {allowed}",
-        f"{path}:2:59: -9223372036854775809 does not fit in 64 bits {allowed}",
+        f"{path}:2:59: 9223372036854775808 does not fit in 64 bits {allowed}",
     ]
 
 

@@ -388,11 +388,12 @@ KINDS: tuple[type[TopologyObject], ...] = (
     TopicPermission,
     Policy,
     OperatorPolicy,
-    Parameter,
     GlobalParameter,
     Exchange,
     Queue,
     Binding,
+    # Shovels and federation declare or consume queues: created after them, deleted before.
+    Parameter,
 )
 KIND_BY_NAME: dict[str, type[TopologyObject]] = {cls.kind: cls for cls in KINDS}
 

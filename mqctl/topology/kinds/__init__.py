@@ -19,11 +19,11 @@ KINDS: tuple[Kind, ...] = (
     TOPIC_PERMISSION,
     POLICY,
     OPERATOR_POLICY,
-    PARAMETER,
     GLOBAL_PARAMETER,
     EXCHANGE,
     QUEUE,
     BINDING,
+    PARAMETER,  # shovels and federation declare or consume queues: after them
 )
 BY_SECTION: dict[str, Kind] = {kind.section: kind for kind in KINDS}
 

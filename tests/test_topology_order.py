@@ -1,0 +1,61 @@
+"""Offline: the order apply carries a plan out in (a recording stand-in for the transport; the
+broker tests cover what the broker does with it)."""
+
+from __future__ import annotations
+
+from mqctl.topology.apply import execute
+from mqctl.topology.model import Binding, Exchange, Parameter, Policy, Queue, Topology, Vhost
+from mqctl.topology.plan import Action, Change, Plan
+
+
+class Recorder:
+    """Writes down each call a backend gets: what execute asks for, in its order."""
+
+    name = "recorder"
+    lists_bindings = True
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def put(self, obj: object) -> None:
+        self.calls.append(f"put {obj.title()}")  # type: ignore[attr-defined]
+
+    def bulk_create(self, objects: list[object], *, existing: Topology) -> None:
+        self.calls.append("import " + ", ".join(o.title() for o in objects))  # type: ignore[attr-defined]
+
+    def delete(self, obj: object, *, if_empty: bool = False) -> None:
+        self.calls.append(f"delete {obj.title()}")  # type: ignore[attr-defined]
+
+
+def test_parameters_go_after_exchanges_queues_and_bindings() -> None:
+    """A shovel declares its source queue when it starts: created before the file's stream
+    queue, it would make a classic one (issue 15)."""
+    shovel = Parameter("v", "shovel", "s", {"src-queue": "q", "dest-queue": "out"})
+    objects = [
+        shovel,
+        Queue("v", "q", arguments={"x-queue-type": "stream"}),
+        Exchange("v", "x"),
+        Binding("v", "x", "q"),
+        Policy("v", "p", "^q$", {"max-length": 1}),
+        Vhost("v"),
+    ]
+    recorder = Recorder()
+    execute(Plan([Change(Action.create, o) for o in objects]), recorder, Topology(), [])  # type: ignore[arg-type]
+    assert recorder.calls == [
+        "put vhost 'v'",
+        "put policy 'p' in vhost 'v'",
+        "import exchange 'x' in vhost 'v', queue 'q' in vhost 'v', binding 'x' -> queue 'q' "
+        "key '' in vhost 'v'",
+        "put parameter 'shovel'/'s' in vhost 'v'",
+    ]
+
+
+def test_deletes_go_in_reverse_with_parameters_first() -> None:
+    objects = [Queue("v", "q"), Parameter("v", "shovel", "s", {}), Exchange("v", "x")]
+    recorder = Recorder()
+    execute(Plan([Change(Action.delete, o, o) for o in objects]), recorder, Topology(), [])  # type: ignore[arg-type]
+    assert recorder.calls == [
+        "delete parameter 'shovel'/'s' in vhost 'v'",
+        "delete queue 'q' in vhost 'v'",
+        "delete exchange 'x' in vhost 'v'",
+    ]
