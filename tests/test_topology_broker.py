@@ -1157,3 +1157,28 @@ def test_sigterm_during_apply_stops_between_steps_and_says_so(unique: str, tmp_p
             "plan shows what is left; apply again to finish\n"
         )
         assert 0 < created < 400
+
+
+def test_ae_and_dlx_pointing_nowhere_are_warned_about_by_plan_and_show(
+    vhost: str, cli: Cli, tmp_path: Path
+) -> None:
+    api("PUT", f"exchanges/{quote(vhost)}/on-broker", {"type": "fanout"})
+    files = write(
+        tmp_path / "a.yaml",
+        f"vhost: {json.dumps(vhost)}\n"
+        "exchanges: [{name: in, type: topic, alternate_exchange: lost}]\n"
+        "queues: [{name: q, dead_letter_exchange: on-broker}]\n",
+    )
+    warning = (
+        f"warning: exchange 'in' in vhost {vhost!r}: its alternate exchange 'lost' is "
+        "{where}; unroutable messages are dropped"
+    )
+    plan = cli("topology", "plan", str(files))
+    assert plan.status == 2
+    assert plan.err.splitlines() == [
+        warning.format(where="neither declared in the files nor present on the broker")
+    ]
+    assert cli("topology", "apply", str(files)).status == 0
+    shown = cli("topology", "show", "--live", "--vhost", vhost)
+    assert shown.status == 0
+    assert shown.err.splitlines() == [warning.format(where="not on the broker")]

@@ -251,3 +251,26 @@ def test_the_loader_knows_every_section_of_the_registry() -> None:
     from mqctl.topology.kinds import KINDS
 
     assert {kind.section for kind in KINDS} == loader._SECTIONS
+
+
+def test_ae_and_dlx_pointing_nowhere_are_warned_about_by_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mqctl.cli import main
+
+    path = write(
+        tmp_path / "t.yaml",
+        "vhost: v\nexchanges:\n  - {name: in, type: topic, alternate_exchange: lost}\n"
+        "  - {name: kept, type: fanout}\n"
+        "queues:\n  - {name: q, dead_letter_exchange: gone}\n"
+        "  - {name: r, dead_letter_exchange: kept}\n  - {name: s, dead_letter_exchange: ''}\n"
+        "policies:\n  - {name: p, pattern: '^r$', definition: {dead-letter-exchange: amq.direct}}\n",
+    )
+    assert main(["topology", "validate", str(path)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: exchange 'in' in vhost 'v': its alternate exchange 'lost' is not declared in "
+        "the files; unroutable messages are dropped",
+        "warning: queue 'q' in vhost 'v': its dead-letter exchange 'gone' is not declared in the "
+        "files; dead-lettered messages are dropped",
+        "valid: 6 objects (1 policies, 2 exchanges, 3 queues)",
+    ]

@@ -154,7 +154,9 @@ def validate(
     from mqctl.topology.versions import parse_version
 
     version = parse_version(target) if target is not None else None
-    topology = run.validate(run.Files(files), version, _warn)
+    checked = run.validate(run.Files(files), version, _warn)
+    topology = checked.topology
+    _warn_all(checked.warnings)
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())
     output.info(f"valid: {len(topology)} objects ({counts or 'none'})")
 
@@ -197,7 +199,13 @@ def _warn(problem: object) -> None:
     output.warn(str(problem))
 
 
+def _warn_all(warnings: list[str]) -> None:
+    for warning in warnings:
+        _warn(warning)
+
+
 def _render_plan(result: Plan, fmt: PlanFormat, show_unchanged: bool) -> None:
+    _warn_all(result.warnings)
     if fmt is PlanFormat.json:
         document = result.to_json(with_unchanged=show_unchanged)
         output.emit_document(document, output.OutputFormat.json)
@@ -372,7 +380,9 @@ def show(
         source = run.ShowSource(live=settings, vhosts=vhosts)
     else:
         source = run.ShowSource(files=_files(files, connection))
-    topology = run.show(source)
+    checked = run.show(source)
+    topology = checked.topology
+    _warn_all(checked.warnings)
     if fmt is GraphFormat.dot:
         output.write_text(graph_dot(topology))
     elif fmt is GraphFormat.mermaid:

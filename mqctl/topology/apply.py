@@ -26,6 +26,7 @@ from mqctl.topology.model import (
     User,
 )
 from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, QueueUsage, compute_plan
+from mqctl.topology.references import dangling
 
 
 class Backend(Protocol):
@@ -104,6 +105,9 @@ def make_plan(
         create_vhosts=options.create_vhosts,
     )
     plan.default_vhost = desired.default_vhost
+    plan.warnings = dangling(
+        desired, actual, nowhere="neither declared in the files nor present on the broker"
+    )
     doomed = plan.of(Action.delete, Action.conflict) if options.recreate else plan.of(Action.delete)
     add_usage(plan, backend, doomed, allow_data_loss=options.allow_data_loss)
     return plan, actual

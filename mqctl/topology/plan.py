@@ -143,6 +143,8 @@ class Plan:
     owned_vhosts: list[str] = field(default_factory=list)
     # Where objects without a vhost went (the connection's vhost), when some did: the header.
     default_vhost: str | None = None
+    # Not refusals: things the broker accepts but that are likely mistakes (an AE to nothing).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -170,6 +172,7 @@ class Plan:
             ],
             "summary": self.counts(),
             "refusals": self.refusals,
+            "warnings": self.warnings,
             "has_changes": self.has_changes,
             **({"default_vhost": self.default_vhost} if self.default_vhost is not None else {}),
         }

@@ -31,6 +31,7 @@ from mqctl.topology.backends import Via, http_backend, open_backend
 from mqctl.topology.loader import Problem
 from mqctl.topology.model import Topology
 from mqctl.topology.plan import Action, Plan
+from mqctl.topology.references import dangling
 from mqctl.topology.validate import load_topology
 from mqctl.topology.versions import Version
 
@@ -86,10 +87,20 @@ class Target:
     via: Via = Via.auto
 
 
-def validate(files: Files, target: Version | None = None, warn: Warn = _no_warning) -> Topology:
+@dataclass(frozen=True)
+class Checked:
+    """A valid topology, and what looks wrong in it without being invalid."""
+
+    topology: Topology
+    warnings: list[str]
+
+
+def validate(files: Files, target: Version | None = None, warn: Warn = _no_warning) -> Checked:
     """The merged, valid topology; raises InvalidTopology (exit 4) with every problem, including
-    (with a `target` version) what that version removed or refuses."""
-    return files.load(target, warn)
+    (with a `target` version) what that version removed or refuses. The warnings are the
+    alternate and dead-letter exchanges the files name but do not declare."""
+    topology = files.load(target, warn)
+    return Checked(topology, dangling(topology, nowhere="not declared in the files"))
 
 
 def plan_status(plan: Plan) -> ExitStatus:
@@ -209,15 +220,16 @@ class ShowSource:
     vhosts: list[str] = field(default_factory=list)
 
 
-def show(source: ShowSource) -> Topology:
+def show(source: ShowSource) -> Checked:
     if source.live is not None:
-        return export(source.live, source.vhosts or [source.live.vhost])
+        topology = export(source.live, source.vhosts or [source.live.vhost])
+        return Checked(topology, dangling(topology, nowhere="not on the broker"))
     if source.files is None:
         raise BadInput(
             "give topology files or --live (one of them)",
             "e.g. mqctl topology show topologies/ or --live",
         )
-    return source.files.load()
+    return validate(source.files)
 
 
 def _check_live_version(files: Files, desired: Topology, target: Target, warn: Warn) -> None:
