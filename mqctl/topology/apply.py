@@ -349,7 +349,8 @@ class ApplyStopped(MqctlError):
 
     @classmethod
     def by_failure(cls, exc: MqctlError, tally: Tally) -> ApplyStopped:
-        return cls(f"{exc.message}; apply stopped midway; {tally.report()}", exc.exit_status)
+        said = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+        return cls(f"{said}; apply stopped midway; {tally.report()}", exc.exit_status)
 
 
 def _dedupe(objects: Sequence[TopologyObject]) -> list[TopologyObject]:
