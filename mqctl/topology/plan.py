@@ -30,7 +30,6 @@ from mqctl.topology.model import (
     Vhost,
     same_value,
 )
-from mqctl.topology.policy_rules import removed_keys
 
 
 class Action(StrEnum):
@@ -128,12 +127,6 @@ class BrokerFacts:
     existing_vhosts: frozenset[str]
     existing_users: frozenset[str] = frozenset()
     amqp_only: bool = False  # state read with passive declares: properties not visible
-    version: str | None = None  # RabbitMQ's, as the management API says it
-
-    @property
-    def major(self) -> int:
-        head = (self.version or "").split(".")[0]
-        return int(head) if head.isdigit() else 0
 
 
 @dataclass
@@ -394,8 +387,6 @@ def preflight(
                 f"parameter {param.component}/{param.name!r} in vhost {param.vhost!r} needs the "
                 f"{plugin} plugin, which is not enabled (rabbitmq-plugins enable {plugin})"
             )
-    for policy in [*desired.of(Policy), *desired.of(OperatorPolicy)]:
-        refusals.extend(removed_keys(policy, facts.major))
     declared_users = {u.name for u in desired.of(User)}
     for perm in [*desired.of(Permission), *desired.of(TopicPermission)]:
         if perm.user not in declared_users and perm.user not in facts.existing_users:

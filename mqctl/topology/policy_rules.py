@@ -1,8 +1,8 @@
 """What a policy's (and an operator policy's) definition may hold: known keys, value types and
 ranges, checked offline so that apply never half-applies on a value the broker then refuses.
 
-The keys are RabbitMQ 3.10-4.x's; `REMOVED` lists those 4.0 dropped (classic queue mirroring,
-quorum queues' in-memory limits), refused at plan time against a 4.x broker.
+The keys are RabbitMQ 3.10-4.x's; which of them a version removed or deprecated is
+`mqctl.topology.versions`' business (validate --target, and plan against the live broker).
 """
 
 from __future__ import annotations
@@ -69,24 +69,6 @@ OPERATOR_KEYS = frozenset(
         "queue-version",
     }
 )
-# Keys RabbitMQ 4.0 removed, with what to do instead.
-REMOVED = {
-    **dict.fromkeys(
-        (
-            "ha-mode",
-            "ha-params",
-            "ha-sync-mode",
-            "ha-sync-batch-size",
-            "ha-promote-on-shutdown",
-            "ha-promote-on-failure",
-        ),
-        "classic queue mirroring was removed in RabbitMQ 4.0; use quorum queues",
-    ),
-    **dict.fromkeys(
-        ("max-in-memory-length", "max-in-memory-bytes"),
-        "quorum queues' in-memory limits were removed in RabbitMQ 4.0; drop the key",
-    ),
-}
 
 
 def check_definition(policy: Policy, where: Callable[[str], Loc]) -> list[Problem]:
@@ -107,14 +89,3 @@ def check_definition(policy: Policy, where: Callable[[str], Loc]) -> list[Proble
         if expected is not None:
             problems.append(Problem(where(key), f"{key} is {value!r}", expected))
     return problems
-
-
-def removed_keys(policy: Policy, broker_major: int) -> list[str]:
-    """Refusals for keys the broker's version no longer has (checked against the live broker)."""
-    if broker_major < 4:
-        return []
-    return [
-        f"{policy.title()}: {key} is not known to RabbitMQ {broker_major}.x: {REMOVED[key]}"
-        for key in policy.definition
-        if key in REMOVED
-    ]

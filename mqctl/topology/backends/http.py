@@ -41,8 +41,7 @@ class HttpBackend:
         """Exchange types, plugins, vhosts and users; on a client of its own, so that it can run
         beside `read_state` (make_plan does both at once)."""
         with ManagementClient(self.client.settings, self.client.timeout) as client:
-            columns = {"columns": "exchange_types,rabbitmq_version"}
-            overview = client.get("overview", params=columns)
+            overview = client.get("overview", params={"columns": "exchange_types"})
             nodes = client.get("nodes", params={"columns": "name,enabled_plugins"})
             plugins = {p for node in nodes or [] for p in node.get("enabled_plugins", [])}
             vhosts = {v["name"] for v in client.get("vhosts", params={"columns": "name"})}
@@ -54,7 +53,6 @@ class HttpBackend:
             enabled_plugins=frozenset(plugins),
             existing_vhosts=frozenset(vhosts),
             existing_users=frozenset(users),
-            version=overview.get("rabbitmq_version"),
         )
 
     def read_state(self, desired: Topology) -> Topology:

@@ -15,10 +15,12 @@ from mqctl.topology.kinds.base import (
     Kind,
     Located,
     ReadContext,
+    Where,
     locator,
 )
-from mqctl.topology.loader import LMap
+from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import OperatorPolicy, Policy
+from mqctl.topology.policy_rules import check_definition
 from mqctl.topology.rules import POLICY_TARGETS, check_policy
 
 KEYS = (
@@ -113,6 +115,10 @@ def _api(path: str) -> tuple[Any, Any]:
     return put, delete
 
 
+def _check(policy: Policy, where: Where) -> list[Problem]:
+    return [*check_policy(policy, where), *check_definition(policy, where)]
+
+
 def _kind(cls: type[Policy], path: str) -> Kind:
     read_yaml, read_definitions, read_broker = _reader(cls)
     put, delete = _api(path)
@@ -127,7 +133,7 @@ def _kind(cls: type[Policy], path: str) -> Kind:
         read_broker=read_broker,
         api_put=put,
         api_delete=delete,
-        check=check_policy,
+        check=_check,
         shared_schema="policies",
     )
 
