@@ -89,6 +89,13 @@ ALLOW_DATA_LOSS = typer.Option(
     help="Delete queues that hold messages too (refused otherwise: the plan shows what each "
     "queue to be deleted holds). Example: --prune --allow-data-loss",
 )
+RECREATE = typer.Option(
+    False,
+    "--recreate",
+    help="Recreate a queue in conflict (type, durability, arguments) with its messages and "
+    "bindings: they wait in a temporary queue meanwhile; refused while it has consumers. "
+    "Example: --recreate",
+)
 CREATE_VHOSTS = typer.Option(
     False,
     "--create-vhosts",
@@ -171,6 +178,7 @@ def plan(
     prune_prefix: str | None = PRUNE_PREFIX,
     create_vhosts: bool = CREATE_VHOSTS,
     allow_data_loss: bool = ALLOW_DATA_LOSS,
+    recreate: bool = RECREATE,
     fmt: PlanFormat = typer.Option(
         PlanFormat.text,
         "--format",
@@ -189,7 +197,7 @@ def plan(
     """
     from mqctl.topology import run
 
-    options = _options(prune, prune_prefix, create_vhosts, allow_data_loss=allow_data_loss)
+    options = _options(prune, prune_prefix, create_vhosts, recreate, allow_data_loss)
     result = run.plan(_files(files, connection), _target(via, connection), options, _warn)
     _render_plan(result, fmt, show_unchanged)
     return int(run.plan_status(result))
@@ -223,13 +231,7 @@ def apply(
     prune_prefix: str | None = PRUNE_PREFIX,
     create_vhosts: bool = CREATE_VHOSTS,
     allow_data_loss: bool = ALLOW_DATA_LOSS,
-    recreate: bool = typer.Option(
-        False,
-        "--recreate",
-        help="Delete and re-declare a queue in conflict, only when it is empty and has no "
-        "consumers; "
-        "its bindings are restored. Example: --recreate",
-    ),
+    recreate: bool = RECREATE,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Only show the plan (same as plan). Example: --dry-run"
     ),

@@ -26,6 +26,7 @@ from mqctl.topology.model import (
     User,
 )
 from mqctl.topology.plan import Action, BrokerFacts, Change, Plan, QueueUsage, compute_plan
+from mqctl.topology.recreate import temporary_for, unfinished
 from mqctl.topology.references import dangling
 
 
@@ -108,6 +109,13 @@ def make_plan(
     plan.warnings = dangling(
         desired, actual, nowhere="neither declared in the files nor present on the broker"
     )
+    for queue, temp in unfinished(desired, actual):
+        held = backend.queue_usage([temp]).get(temp.key)
+        plan.warnings.append(
+            f"{queue.title()} was being recreated and was interrupted: "
+            f"{temp.title()} {held or 'holds its messages'}; apply --recreate again to finish "
+            "(it moves them back and deletes the temporary queue)"
+        )
     doomed = plan.of(Action.delete, Action.conflict) if options.recreate else plan.of(Action.delete)
     add_usage(plan, backend, doomed, allow_data_loss=options.allow_data_loss)
     return plan, actual
@@ -177,11 +185,16 @@ def check_plan(
         if not isinstance(obj, Queue):
             refusals.append(f"{obj.title()}: --recreate only recreates queues; {change.note}")
             continue
-        messages, consumers = change.usage or (0, 0)
-        if messages or consumers:
+        if len(temporary_for(obj).name.encode()) > 255:
             refusals.append(
-                f"{obj.title()}: --recreate refused: it holds {messages} message(s) and has "
-                f"{consumers} consumer(s); drain it and stop its consumers first"
+                f"{obj.title()}: --recreate needs a temporary queue named "
+                f"{temporary_for(obj).name!r}, over AMQP's 255 bytes; recreate it by hand"
+            )
+        _, consumers = change.usage or (0, 0)
+        if consumers:
+            refusals.append(
+                f"{obj.title()}: --recreate refused: it has {consumers} consumer(s), which "
+                "deleting the queue would cancel; stop them first (its messages are kept)"
             )
     if refusals:
         raise PlanRefused("refused before changing anything:\n  " + "\n  ".join(refusals))
@@ -244,6 +257,9 @@ def execute(
     *,
     allow_data_loss: bool = False,
     stop: Callable[[], int | None] = lambda: None,
+    recreate_queue: Callable[[Queue], None] = lambda queue: None,
+    finish: Sequence[Queue] = (),
+    finish_queue: Callable[[Queue], None] = lambda queue: None,
 ) -> ApplyResult:
     """Carry out the plan: creates/updates in dependency order (parameters, which may declare
     or consume queues, after the exchanges, queues and bindings), then deletes in reverse.
@@ -266,18 +282,7 @@ def execute(
             raise Stopped(signum)
 
     try:
-        # Queues to recreate: delete (only if still empty and unused), then create with the rest.
-        restore: list[TopologyObject] = []
-        for change in recreate:
-            check_stop()
-            queue = change.obj
-            assert isinstance(queue, Queue)
-            backend.delete(queue, if_empty=True)
-            restore.append(queue)
-            tally.done["recreated"] += 1
-            # The broker dropped its bindings with it: declare them again, the files' and others'.
-            restore.extend(bindings_to(actual, queue))
-        pending = _ordered([*creates, *ensures, *restore])
+        pending = _ordered([*creates, *ensures])
         bulk_kinds = (Exchange, Queue, Binding)
         bulk: list[TopologyObject] = [obj for obj in pending if isinstance(obj, bulk_kinds)]
         single = _ordered([*(o for o in pending if not isinstance(o, bulk_kinds)), *updates])
@@ -299,6 +304,15 @@ def execute(
             tally.done["created"] += sum(1 for o in bulk if id(o) in creating)
             tally.done["redeclared"] += len(ensures)
             step(len(bulk))
+        # Queues to recreate keep their messages and bindings (mqctl.topology.recreate).
+        for change in recreate:
+            check_stop()
+            assert isinstance(change.obj, Queue)
+            recreate_queue(change.obj)
+            tally.done["recreated"] += 1
+        for queue in finish:  # recreates interrupted earlier: carried through
+            check_stop()
+            finish_queue(queue)
         put_each([o for o in single if _after_routing(o)])
         for change in deletes:
             check_stop()
@@ -316,15 +330,6 @@ def execute(
     result = ApplyResult(plan)
     result.done = tally.done
     return result
-
-
-def bindings_to(actual: Topology, queue: Queue) -> list[Binding]:
-    """The bindings the broker has to `queue` (the files' and any others)."""
-    return [
-        b
-        for b in actual.of(Binding)
-        if b.vhost == queue.vhost and b.destination_type == "queue" and b.destination == queue.name
-    ]
 
 
 def _after_routing(obj: TopologyObject) -> bool:

@@ -17,9 +17,10 @@ from types import FrameType
 
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, ExitStatus
-from mqctl.topology import versions
+from mqctl.topology import recreate, versions
 from mqctl.topology.apply import (
     ApplyResult,
+    Backend,
     PlanOptions,
     Stopped,
     check_plan,
@@ -29,8 +30,8 @@ from mqctl.topology.apply import (
 )
 from mqctl.topology.backends import Via, http_backend, open_backend
 from mqctl.topology.loader import Problem
-from mqctl.topology.model import Topology
-from mqctl.topology.plan import Action, Plan
+from mqctl.topology.model import Queue, Topology
+from mqctl.topology.plan import Action, Change, Plan
 from mqctl.topology.references import dangling
 from mqctl.topology.validate import load_topology
 from mqctl.topology.versions import Version
@@ -157,6 +158,7 @@ def apply(
         to_recreate = check_plan(result, backend, actual, options)
         if not result.has_changes and not result.of(Action.ensure):
             return ApplyOutcome(result)
+        recreating = _Recreating(backend, target.settings, actual) if options.recreate else None
         with progress() as advance, stop_on_signals() as stop:
             done = execute(
                 result,
@@ -166,6 +168,9 @@ def apply(
                 advance,
                 allow_data_loss=options.allow_data_loss,
                 stop=stop,
+                recreate_queue=recreating.recreate if recreating else lambda queue: None,
+                finish=recreating.to_finish(desired, to_recreate) if recreating else (),
+                finish_queue=recreating.finish if recreating else lambda queue: None,
             )
             return ApplyOutcome(result, done)
 
@@ -256,6 +261,30 @@ def live_version(settings: ConnectionSettings, via: Via) -> Version | None:
         return versions.parse_version(text) if text else None
     except BadInput:
         return None  # a version mqctl cannot read: nothing to check it against
+
+
+class _Recreating:
+    """`--recreate` with the messages: moves through mqctl.messaging.move (confirm-before-ack)."""
+
+    def __init__(self, backend: Backend, settings: ConnectionSettings, actual: Topology) -> None:
+        from mqctl.messaging.move import move_queue
+
+        self.backend = backend
+        self.settings = settings
+        self.actual = actual
+        self.move = move_queue
+
+    def recreate(self, queue: Queue) -> None:
+        recreate.recreate(self.backend, self.settings, self.move, queue, self.actual)
+
+    def to_finish(self, desired: Topology, recreating: list[Change]) -> list[Queue]:
+        """Interrupted recreates of queues that are not in conflict (any more)."""
+        doing = {c.obj.key for c in recreating}
+        return [q for q, _ in recreate.unfinished(desired, self.actual) if q.key not in doing]
+
+    def finish(self, queue: Queue) -> None:
+        bindings = recreate.resume_bindings(self.actual, queue)
+        recreate.finish(self.backend, self.settings, self.move, queue, bindings)
 
 
 @contextmanager
