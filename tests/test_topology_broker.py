@@ -1133,7 +1133,7 @@ def test_sigterm_during_apply_stops_between_steps_and_says_so(unique: str, tmp_p
     import sys
     import time
 
-    from conftest import AMQP_URL
+    from tests.conftest import AMQP_URL
 
     policies = ", ".join(
         f"{{name: p{i}, pattern: '^q{i}$', definition: {{max-length: {i}}}}}" for i in range(400)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pika
 import pytest
-from topology_helpers import Cli, api, quote, write
 
 from mqctl.topology import recreate
+from tests.topology_helpers import Cli, api, quote, write
 
 pytestmark = pytest.mark.broker
 
@@ -32,8 +32,8 @@ bindings:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], clean_env: Path) -> Cli:
-    return Cli(capsys)
+def cli(clean_env: Path) -> Cli:
+    return Cli()
 
 
 @contextmanager
