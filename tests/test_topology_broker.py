@@ -170,7 +170,7 @@ def test_ttl_conflict_names_a_policy_as_the_way_out(vhost: str, cli: Cli, tmp_pa
     )
 
 
-def test_recreate_restores_bindings_and_refuses_a_non_empty_queue(
+def test_recreate_restores_bindings_keeps_messages_and_refuses_a_consumed_queue(
     vhost: str, cli: Cli, tmp_path: Path
 ) -> None:
     assert cli("topology", "apply", str(write(tmp_path / "a.yaml", base(vhost)))).status == 0
@@ -190,14 +190,38 @@ def test_recreate_restores_bindings_and_refuses_a_non_empty_queue(
 
     publish(vhost, "q", "keep me")
     back = write(tmp_path / "c.yaml", base(vhost))
-    refused = cli("topology", "apply", "--recreate", str(back))
-    assert refused.status == 1
-    assert refused.err == (
-        "mqctl: error: refused before changing anything:\n"
-        f"  queue 'q' in vhost {vhost!r}: --recreate refused: it holds 1 message(s) and has 0 "
-        "consumer(s); drain it and stop its consumers first\n"
-    )
-    assert api("GET", f"queues/{quote(vhost)}/q")["type"] == "quorum"
+    kept = cli("topology", "apply", "--recreate", str(back))  # back to classic, message kept
+    assert kept.status == 0, kept.err
+    queue = api("GET", f"queues/{quote(vhost)}/q")
+    assert queue.get("type", "classic") == "classic"
+    assert depth_of(vhost, "q") == 1
+    # With a consumer it is refused: deleting the queue would cancel it.
+    import pika
+
+    url = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}"
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        connection.channel().basic_consume("q", lambda *a: None)
+        refused = cli("topology", "apply", "--recreate", str(quorum))
+        assert refused.status == 1
+        assert refused.err == (
+            "mqctl: error: refused before changing anything:\n"
+            f"  queue 'q' in vhost {vhost!r}: --recreate refused: it has 1 consumer(s), which "
+            "deleting the queue would cancel; stop them first (its messages are kept)\n"
+        )
+    finally:
+        connection.close()
+
+
+def depth_of(vhost: str, queue: str) -> int:
+    import pika
+
+    url = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}"
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return int(connection.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        connection.close()
 
 
 def test_prune_stays_inside_owned_vhosts_and_the_prefix(
