@@ -59,3 +59,36 @@ def test_deletes_go_in_reverse_with_parameters_first() -> None:
         "delete queue 'q' in vhost 'v'",
         "delete exchange 'x' in vhost 'v'",
     ]
+
+
+def test_recreate_moves_the_messages_out_and_back_around_the_redeclare() -> None:
+    """The order of a recreate (the broker test checks the messages by id)."""
+    from mqctl.config import ConnectionOptions, resolve
+    from mqctl.topology import recreate
+
+    old = Queue("v", "q")
+    new = Queue("v", "q", arguments={"x-queue-type": "quorum"})
+    actual = Topology()
+    for obj in (old, Binding("v", "h", "q", arguments={"x-match": "any"})):
+        actual.add(obj)
+    recorder = Recorder()
+    moves: list[str] = []
+
+    def move(settings: object, source: str, target: str) -> None:
+        recorder.calls.append(f"move {source} -> {target}")
+        moves.append(source)
+
+    recreate.recreate(recorder, resolve(ConnectionOptions()), move, new, actual)  # type: ignore[arg-type]
+    binding = "key '' arguments {\"x-match\":\"any\"} in vhost 'v'"
+    assert recorder.calls == [
+        "put queue 'q.mqctl-recreate' in vhost 'v'",
+        f"put binding 'h' -> queue 'q.mqctl-recreate' {binding}",
+        f"delete binding 'h' -> queue 'q' {binding}",
+        "move q -> q.mqctl-recreate",
+        "delete queue 'q' in vhost 'v'",
+        "put queue 'q' in vhost 'v'",
+        f"put binding 'h' -> queue 'q' {binding}",
+        f"delete binding 'h' -> queue 'q.mqctl-recreate' {binding}",
+        "move q.mqctl-recreate -> q",
+        "delete queue 'q.mqctl-recreate' in vhost 'v'",
+    ]
