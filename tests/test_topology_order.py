@@ -78,7 +78,7 @@ def test_recreate_moves_the_messages_out_and_back_around_the_redeclare() -> None
         recorder.calls.append(f"move {source} -> {target}")
         moves.append(source)
 
-    recreate.recreate(recorder, resolve(ConnectionOptions()), move, new, actual)  # type: ignore[arg-type]
+    recreate.recreate(recorder, resolve(ConnectionOptions()), move, new, actual)
     binding = "key '' arguments {\"x-match\":\"any\"} in vhost 'v'"
     assert recorder.calls == [
         "put queue 'q.mqctl-recreate' in vhost 'v'",
