@@ -156,9 +156,10 @@ def apply(
         if dry_run:
             return ApplyOutcome(result, dry_run=True)
         to_recreate = check_plan(result, backend, actual, options)
-        if not result.has_changes and not result.of(Action.ensure):
-            return ApplyOutcome(result)
         recreating = _Recreating(backend, target.settings, actual) if options.recreate else None
+        interrupted = recreating.to_finish(desired, to_recreate) if recreating else []
+        if not result.has_changes and not result.of(Action.ensure) and not interrupted:
+            return ApplyOutcome(result)
         with progress() as advance, stop_on_signals() as stop:
             done = execute(
                 result,
@@ -169,7 +170,7 @@ def apply(
                 allow_data_loss=options.allow_data_loss,
                 stop=stop,
                 recreate_queue=recreating.recreate if recreating else lambda queue: None,
-                finish=recreating.to_finish(desired, to_recreate) if recreating else (),
+                finish=interrupted,
                 finish_queue=recreating.finish if recreating else lambda queue: None,
             )
             return ApplyOutcome(result, done)
