@@ -13,8 +13,14 @@ RSS from wait4) is printed beside its time: with --count 100000 that is the peak
 
     .venv/bin/python benchmarks/bench_list.py [--count 10000] [--runs 3]
 
-Needs the broker of scripts/broker (guest/guest on 127.0.0.1). Run it on a quiet machine: the
-broker's own time to build the list dominates every figure.
+Needs a broker with guest/guest on 127.0.0.1 (scripts/broker's, RabbitMQ 3.x, which serves
+rabbitmqadmin v1). The broker's own time to build the list dominates every figure, so on a busy
+machine run it against the 4.x broker of scripts/brokers, which nothing else loads; 4.x no longer
+serves rabbitmqadmin, so take it from the 3.x broker first:
+
+    .venv/bin/python benchmarks/bench_list.py --fetch-rabbitmqadmin /tmp/rabbitmqadmin
+    scripts/brokers run rabbitmq4 .venv/bin/python benchmarks/bench_list.py \
+        --rabbitmqadmin /tmp/rabbitmqadmin --count 100000 --runs 1
 """
 
 from __future__ import annotations
@@ -75,11 +81,15 @@ def drop_vhost(vhost: str) -> None:
     print(f"warning: vhost {vhost!r} could not be deleted; delete it by hand", file=sys.stderr)
 
 
-def fetch_rabbitmqadmin(directory: Path) -> Path:
+def fetch_rabbitmqadmin_bytes() -> bytes:
     response = requests.get(f"{API}/cli/rabbitmqadmin", timeout=60)
     response.raise_for_status()
+    return response.content
+
+
+def fetch_rabbitmqadmin(directory: Path) -> Path:
     path = directory / "rabbitmqadmin"
-    path.write_bytes(response.content)
+    path.write_bytes(fetch_rabbitmqadmin_bytes())
     return path
 
 
@@ -103,11 +113,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rabbitmqadmin", type=Path, help="a copy fetched beforehand")
+    parser.add_argument(
+        "--fetch-rabbitmqadmin", type=Path, help="only fetch rabbitmqadmin v1 to this path"
+    )
     args = parser.parse_args()
+    if args.fetch_rabbitmqadmin:
+        args.fetch_rabbitmqadmin.write_bytes(fetch_rabbitmqadmin_bytes())
+        return
     vhost = f"mqctl-bench-list-{uuid.uuid4().hex[:8]}"
-    print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+    version = requests.get(f"{API}/api/overview", auth=AUTH, timeout=60).json()["rabbitmq_version"]
+    print(
+        f"RabbitMQ {version}; load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        admin = fetch_rabbitmqadmin(Path(tmp))
+        admin = args.rabbitmqadmin or fetch_rabbitmqadmin(Path(tmp))
         raw = Path(tmp) / "raw_get.py"
         raw.write_text(RAW_GET)
         try:

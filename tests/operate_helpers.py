@@ -92,3 +92,12 @@ def declare_queues(vhost: str, names: dict[str, dict[str, Any]]) -> None:
     requests.post(
         f"{API_URL}/api/definitions/{q(vhost)}", json=body, auth=AUTH, timeout=900
     ).raise_for_status()
+
+
+def fill(vhost: str, depths: dict[str, int]) -> str:
+    """Classic queues holding these many messages each, once the API shows every depth."""
+    declare_queues(vhost, {name: {} for name in depths})
+    for name, count in depths.items():
+        publish(vhost, name, count)
+    wait_for(lambda: queue_depths_settled(vhost, depths), "the API's queue depths")
+    return vhost

@@ -19,6 +19,7 @@ from tests.operate_helpers import (
     api_get,
     client,
     declare_queues,
+    fill,
     publish,
     q,
     queue_depths_settled,
@@ -33,11 +34,7 @@ DEPTHS = {"orders.new": 3, "orders.paid": 1, "billing.run": 2, "empty": 0}
 
 @pytest.fixture
 def filled(vhost: str) -> str:
-    declare_queues(vhost, {name: {} for name in DEPTHS})
-    for name, count in DEPTHS.items():
-        publish(vhost, name, count)
-    wait_for(lambda: queue_depths_settled(vhost, DEPTHS), "the API's queue depths")
-    return vhost
+    return fill(vhost, DEPTHS)
 
 
 def rows(vhost: str | None, **kwargs: Any) -> list[dict[str, Any]]:

@@ -17,10 +17,9 @@ import yaml
 from tests.conftest import AMQP_URL, API_URL, ROOT
 from tests.operate_helpers import (
     api_get,
-    declare_queues,
+    fill,
     publish,
     q,
-    queue_depths_settled,
     wait_for,
 )
 from tests.topology_helpers import Cli
@@ -37,11 +36,7 @@ def cli(clean_env: object) -> Cli:
 
 @pytest.fixture
 def filled(vhost: str) -> str:
-    declare_queues(vhost, {name: {} for name in DEPTHS})
-    for name, count in DEPTHS.items():
-        publish(vhost, name, count)
-    wait_for(lambda: queue_depths_settled(vhost, DEPTHS), "the API's queue depths")
-    return vhost
+    return fill(vhost, DEPTHS)
 
 
 def test_list_in_every_format(cli: Cli, filled: str) -> None:

@@ -25,53 +25,23 @@ HISTORY = 60  # samples kept per queue for the sparkline (5 minutes at the defau
 
 @dataclass(frozen=True)
 class View:
-    name: str
-    path: str
+    name: str  # the kind (mqctl.operate.kinds) it shows
     columns: tuple[str, ...]
-    sorts: tuple[str, ...]  # the columns `s` cycles through
+    sorts: tuple[str, ...]  # the columns `s` cycles through, the first the default
+
+
+def _view(kind: str, leave_out: tuple[str, ...], sorts_first: tuple[str, ...]) -> View:
+    """A view on a kind's default columns; `s` cycles through its figures, then the texts."""
+    columns = tuple(c for c in KINDS[kind].columns if c not in leave_out)
+    texts = ("name", "user", "client_properties.connection_name")
+    figures = [c for c in columns if c not in ("vhost", "type", "state", "protocol", *texts)]
+    ordered = [*sorts_first, *figures, *(t for t in texts if t in columns)]
+    return View(kind, columns, tuple(dict.fromkeys(ordered)))
 
 
 VIEWS = {
-    "queues": View(
-        "queues",
-        "queues",
-        (
-            "vhost",
-            "name",
-            "type",
-            "messages",
-            "messages_ready",
-            "messages_unacknowledged",
-            "consumers",
-            "message_stats.publish_details.rate",
-            "message_stats.deliver_get_details.rate",
-            "message_stats.ack_details.rate",
-        ),
-        (
-            "messages",
-            "messages_ready",
-            "messages_unacknowledged",
-            "consumers",
-            "message_stats.publish_details.rate",
-            "message_stats.deliver_get_details.rate",
-            "name",
-        ),
-    ),
-    "connections": View(
-        "connections",
-        "connections",
-        (
-            "name",
-            "vhost",
-            "user",
-            "state",
-            "channels",
-            "recv_oct_details.rate",
-            "send_oct_details.rate",
-            "client_properties.connection_name",
-        ),
-        ("recv_oct_details.rate", "send_oct_details.rate", "channels", "name", "user"),
-    ),
+    "queues": _view("queues", ("state",), ("messages",)),
+    "connections": _view("connections", ("protocol",), ("recv_oct_details.rate",)),
 }
 
 
