@@ -5,13 +5,17 @@ another checkout's mqctl run the same way in the same run (for example the commi
 `git worktree add /tmp/before <rev> && (cd /tmp/before && scripts/setup)`, then
 `--baseline /tmp/before`). The target is 0.25 s for each on the project's machine.
 
-    .venv/bin/python benchmarks/bench_startup.py [--runs 15] [--baseline DIR]
+    .venv/bin/python benchmarks/bench_startup.py [--runs 15] [--baseline DIR] [--instructions]
+
+On a loaded machine wall and even CPU times move a lot; --instructions also counts the
+instructions each run executes under valgrind's callgrind (the same whatever the load).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -38,6 +42,21 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions(argv: list[str], env: dict[str, str]) -> int:
+    """Instructions executed, as callgrind counts them (deterministic for the same program)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"bench_startup: callgrind printed no count: {done.stderr[-300:]}")
+    return int(found[1])
+
+
 def median_of(runs: int, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Median wall time and median CPU time."""
     samples = [timed(argv, env) for _ in range(runs)]
@@ -48,6 +67,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--baseline", type=Path, help="another checkout with its own .venv")
+    parser.add_argument("--instructions", action="store_true", help="count with callgrind too")
     options = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MQCTL_", "_MQCTL"))}
@@ -65,6 +85,12 @@ def main() -> int:
         tab, tab_cpu = median_of(options.runs, argv, {**tab_env, **cwd_env, **TAB_ENV})
         print(f"  {name:<9} --version      {version:6.3f} s ({version_cpu:.3f})  target {TARGET}")
         print(f"  {name:<9} option TAB     {tab:6.3f} s ({tab_cpu:.3f})  target {TARGET}")
+        if options.instructions:
+            counts = [
+                instructions([*argv, "--version"], cwd_env),
+                instructions(argv, {**tab_env, **cwd_env, **TAB_ENV}),
+            ]
+            print(f"  {name:<9} instructions   --version {counts[0]:,}, option TAB {counts[1]:,}")
     return 0
 
 
