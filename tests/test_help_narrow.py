@@ -4,6 +4,7 @@ wraps the long lines). Every option of every command is checked at COLUMNS=40.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,7 @@ def test_option_names_are_never_cut_at_40_columns() -> None:
     for words, command in commands():
         status, out, err = run_process(*words, "--help", env={"COLUMNS": "40"})
         assert status == 0, err
-        assert "…" not in out, (words, out)
+        assert not re.search(r"--[\w-]*…", out), (words, out)  # no "--exch…"
         missing = {name for name in option_names(command) if name not in out}
         assert not missing, (words, missing)
 
