@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from mqctl.cli import app, main
 from mqctl.topology.model import Binding, Exchange, Queue, User, Vhost
 from mqctl.topology.validate import InvalidTopology, load_topology, read_topology
+from tests.run import run_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -257,13 +256,17 @@ def test_examples_are_valid_and_the_corpus_parses() -> None:
     assert all(v.name for v in topology.of(Vhost))
 
 
-def test_validate_command_exit_statuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_command_exit_statuses(tmp_path: Path) -> None:
     good = write(tmp_path, "good.yaml", "queues: [{name: q}]\n")
     bad = write(tmp_path, "bad.yaml", "queues: [{name: q, type: stream, auto_delete: true}]\n")
-    assert main(["topology", "validate", str(good)]) == 0
-    assert "valid: 1 objects (1 queues)" in capsys.readouterr().err
-    assert main(["topology", "validate", str(bad), str(tmp_path / "missing.yaml")]) == 4
-    assert capsys.readouterr().err.splitlines() == [
+    assert run_in_process("topology", "validate", str(good)) == (
+        0,
+        "",
+        "valid: 1 objects (1 queues)\n",
+    )
+    refused = run_in_process("topology", "validate", str(bad), str(tmp_path / "missing.yaml"))
+    assert (refused.status, refused.out) == (4, "")
+    assert refused.err_lines == [
         "mqctl: error: the topology is invalid (2 problems); nothing was applied",
         f"{bad}:1:47: a stream queue cannot be auto-delete (allowed: auto_delete: false)",
         f"{tmp_path / 'missing.yaml'}: no such file or directory",
@@ -271,13 +274,12 @@ def test_validate_command_exit_statuses(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_help_has_examples() -> None:
-    runner = CliRunner()
     for command in ("validate", "plan", "apply", "export", "delete", "show"):
-        result = runner.invoke(
-            app, ["topology", command, "--help"], env={"NO_COLOR": "1", "COLUMNS": "200"}
+        status, out, _ = run_in_process(
+            "topology", command, "--help", env={"NO_COLOR": "1", "COLUMNS": "200"}
         )
-        assert result.exit_code == 0
-        assert "Example" in result.output, command
+        assert status == 0
+        assert "Example" in out, command
 
 
 def _schema() -> dict[str, object]:
@@ -344,7 +346,7 @@ def kind_phrase(section: str) -> str:
     }[section]
 
 
-def test_show_into_a_pipe_cuts_no_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_into_a_pipe_cuts_no_label(tmp_path: Path) -> None:
     long_queue = "q-" + "x" * 150
     path = tmp_path / "t.yaml"
     path.write_text(
@@ -353,5 +355,6 @@ def test_show_into_a_pipe_cuts_no_label(tmp_path: Path, capsys: pytest.CaptureFi
         f"bindings:\n  - {{from: e, to_queue: {long_queue}, routing_key: 'a.#'}}\n",
         encoding="utf-8",
     )
-    assert main(["topology", "show", str(path)]) == 0
-    assert f"[a.#] -> queue '{long_queue}'" in capsys.readouterr().out
+    status, out, _ = run_in_process("topology", "show", str(path))
+    assert status == 0
+    assert f"[a.#] -> queue '{long_queue}'" in out

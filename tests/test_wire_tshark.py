@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from mqctl.cli import main
 from mqctl.wire.encoder import PROTOCOL_HEADER, encode_message, encode_method
 from mqctl.wire.methods import METHODS, METHODS_BY_ID
 from mqctl.wire.packets import LINKTYPE_ETHERNET
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
+from tests.run import run_in_process
 from tests.wire_helpers import CLIENT, SERVER
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -132,10 +132,13 @@ def _table(field: ET.Element) -> dict[str, tuple[str, Any]]:
 # --- comparing ------------------------------------------------------------------------------------
 
 
-def mqctl_frames(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list[dict[str, Any]]]:
-    assert main(["wire", "read", str(path), "--format", "jsonl", "--body", "full"]) == 0
+def mqctl_frames(path: Path) -> dict[str, list[dict[str, Any]]]:
+    status, out, err = run_in_process(
+        "wire", "read", str(path), "--format", "jsonl", "--body", "full"
+    )
+    assert status == 0, err
     frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in capsys.readouterr().out.splitlines():
+    for line in out.splitlines():
         record = json.loads(line)
         if record["type"] in ("method", "header", "body", "heartbeat"):
             frames[record["src"]].append(record)
@@ -213,9 +216,9 @@ def _tshark_time(text: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def compare(path: Path, capsys: pytest.CaptureFixture[str]) -> int:
+def compare(path: Path) -> int:
     """Compare every frame; return how many were compared."""
-    ours_by_src = mqctl_frames(path, capsys)
+    ours_by_src = mqctl_frames(path)
     theirs_by_src = tshark_frames(path)
     assert set(ours_by_src) == set(theirs_by_src)
     compared = 0
@@ -255,8 +258,8 @@ def compare(path: Path, capsys: pytest.CaptureFixture[str]) -> int:
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_real_captures_match_tshark(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert compare(DATA / name, capsys) > 20
+def test_real_captures_match_tshark(name: str) -> None:
+    assert compare(DATA / name) > 20
 
 
 def every_method_capture(path: Path) -> None:
@@ -283,19 +286,17 @@ def every_method_capture(path: Path) -> None:
     path.write_bytes(out.getvalue())
 
 
-def test_every_method_matches_tshark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_method_matches_tshark(tmp_path: Path) -> None:
     path = tmp_path / "every.pcap"
     every_method_capture(path)
     KNOWN_WRONG.clear()
-    assert compare(path, capsys) == len(METHODS) + 3
+    assert compare(path) == len(METHODS) + 3
     # and the known tshark errors did show up, so the test is checking them
     assert sum("Unknown" in w for w in KNOWN_WRONG) == 3
     assert any("negative decimal" in w for w in KNOWN_WRONG)
 
 
-def test_header_sharing_a_segment_with_frames(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_header_sharing_a_segment_with_frames(tmp_path: Path) -> None:
     """tshark 4.0 decodes nothing of this client stream; mqctl decodes it all (checked against
     the encoder's bytes, i.e. the spec)."""
     out = io.BytesIO()
@@ -314,7 +315,7 @@ def test_header_sharing_a_segment_with_frames(
     client = f"10.0.0.1:{CLIENT[1]}"
     assert client not in theirs  # tshark 4.0: nothing of the client's stream
     assert len(theirs["10.0.0.2:5672"]) == 1
-    ours = mqctl_frames(path, capsys)[client]
+    ours = mqctl_frames(path)[client]
     assert [r["method"] for r in ours] == [
         "Connection.StartOk",
         "Connection.TuneOk",
