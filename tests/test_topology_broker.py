@@ -216,7 +216,9 @@ def test_recreate_restores_bindings_keeps_messages_and_refuses_a_consumed_queue(
 def depth_of(vhost: str, queue: str) -> int:
     import pika
 
-    url = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}"
+    from tests.conftest import AMQP_URL
+
+    url = AMQP_URL.rsplit("/", 1)[0] + "/" + quote(vhost)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         return int(connection.channel().queue_declare(queue, passive=True).method.message_count)

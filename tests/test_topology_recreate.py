@@ -14,6 +14,7 @@ import pika
 import pytest
 
 from mqctl.topology import recreate
+from tests.conftest import AMQP_URL
 from tests.topology_helpers import Cli, api, quote, write
 
 pytestmark = pytest.mark.broker
@@ -36,10 +37,14 @@ def cli(clean_env: Path) -> Cli:
     return Cli()
 
 
+def url_for(vhost: str) -> str:
+    """The test broker's AMQP URL with `vhost` as its path."""
+    return AMQP_URL.rsplit("/", 1)[0] + "/" + quote(vhost)
+
+
 @contextmanager
 def channel(vhost: str) -> Iterator[Any]:
-    url = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost)}"
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+    connection = pika.BlockingConnection(pika.URLParameters(url_for(vhost)))
     try:
         yield connection.channel()
     finally:
