@@ -198,6 +198,14 @@ class ManagementClient:
                 proxy.hint(self.settings.host) if proxy else "check the proxy settings",
             ) from None
         except requests.exceptions.ConnectionError as exc:
+            if "RemoteDisconnected" in str(exc):
+                # Connected, asked, and the broker hung up: it gives a request about a minute.
+                raise Unreachable(
+                    f"the management API at {self.base_url} closed the connection without "
+                    f"answering {method} {path} (RabbitMQ stops a request after about 60 s)",
+                    "for a long list try --page-size 500 or fewer --columns; or retry when the "
+                    "broker is less busy",
+                ) from None
             raise Unreachable(
                 f"cannot reach the management API at {self.base_url}: {_reason(exc)}",
                 "check --api, and that the rabbitmq_management plugin is enabled",

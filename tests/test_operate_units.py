@@ -226,3 +226,34 @@ def test_table_into_a_file_keeps_cells_whole(monkeypatch: pytest.MonkeyPatch) ->
     assert header == list(COLUMNS)
     assert "a\\tb" in text and "line\\nbreak\\\\" in text  # escaped as in tsv: one line a row
     assert len(text.splitlines()) == 3
+
+
+def test_a_broker_hanging_up_on_a_long_list_is_said_as_such() -> None:
+    """RabbitMQ stops a request after about a minute and closes the connection unanswered."""
+    import socket
+    import threading
+
+    from mqctl.config import ConnectionOptions, resolve
+    from mqctl.errors import Unreachable
+    from mqctl.management import ManagementClient
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def hang_up() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    port = server.getsockname()[1]
+    settings = resolve(ConnectionOptions(api=f"http://127.0.0.1:{port}"), env={})
+    with ManagementClient(settings) as client, pytest.raises(Unreachable) as refused:
+        list(client.stream("queues"))
+    server.close()
+    assert str(refused.value) == (
+        f"the management API at http://127.0.0.1:{port} closed the connection without answering "
+        "GET /api/queues (RabbitMQ stops a request after about 60 s); for a long list try "
+        "--page-size 500 or fewer --columns; or retry when the broker is less busy"
+    )
