@@ -13,6 +13,7 @@ from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.output import MessageFormat, MessageWriter
 
 if TYPE_CHECKING:
+    from mqctl.config import ConnectionSettings
     from mqctl.messaging.consumer import AckMode, ConsumeResult
 
 # mqctl.messaging.consumer (and pika with it) is imported inside the commands, not here: the
@@ -175,11 +176,28 @@ def consume_command(
     )
     writer = MessageWriter(fmt, body_only=body_only)
     settings = connection.settings()
+    if requeue and queue is not None:
+        refuse_costly_look(settings, queue, "mqctl consume --requeue")
     try:
         result = consume(settings, source, options, writer)
     finally:
         writer.close()
     report_consume(result, count, source.name)
+
+
+def refuse_costly_look(settings: ConnectionSettings, queue: str, what: str) -> None:
+    """Stop before a look that would count against the queue's delivery limit."""
+    from mqctl.messaging.looks import look_cost
+
+    cost = look_cost(settings, queue)
+    refusal = cost.refusal(what)
+    if refusal is not None:
+        raise refusal
+    if cost.queue_type is None:
+        output.warn(
+            f"could not read the type of queue {queue!r} ({cost.unknown_because}): on a quorum "
+            "queue with a delivery limit, each look counts as a delivery of every message"
+        )
 
 
 def report_consume(result: ConsumeResult, count: int | None, name: str) -> None:
@@ -224,6 +242,8 @@ def get_command(
     mode = ack_mode(requeue, reject)
     writer = MessageWriter(fmt, body_only=body_only)
     settings = connection.settings()
+    if requeue:
+        refuse_costly_look(settings, queue, "mqctl get --requeue")
     try:
         result = get_messages(settings, queue, count, mode, writer)
     finally:

@@ -31,6 +31,7 @@ from mqctl.amqp_connection import channel_error, connection_error, connection_pa
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, BrokerError, MqctlError
 from mqctl.messaging.codec import TypedBasicProperties
+from mqctl.messaging.looks import look_cost
 from mqctl.messaging.match import MessageMatch
 from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
 
@@ -749,7 +750,13 @@ def move(
         and destination.settings.vhost == settings.vhost
     )
     destination.validate(queue, same_broker)
-    return Mover(settings, queue, destination, options or MoveOptions(), progress).run()
+    options = options or MoveOptions()
+    if options.dry_run:
+        refusal = look_cost(settings, queue).refusal("mqctl move --dry-run")
+        if refusal is not None:
+            result = MoveResult(queue, destination.description, dry_run=True, error=refusal)
+            return result
+    return Mover(settings, queue, destination, options, progress).run()
 
 
 def move_queue(settings: ConnectionSettings, source: str, target: str) -> MoveResult:
