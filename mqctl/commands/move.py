@@ -197,7 +197,10 @@ def summary_line(result: MoveResult) -> str:
     if result.drained_early:
         parts.append("the queue ran dry before that (other consumers or expiry)")
     if result.maybe_duplicated:
-        parts.append(f"{result.maybe_duplicated} unconfirmed may also be at the destination")
+        parts.append(f"{result.maybe_duplicated} of those left may also be at the destination")
     if result.source_lost:
-        parts.append("the source connection broke: the last acked may also still be there")
+        parts.append(
+            f"the source connection broke: up to {result.window} of the moved may also still "
+            f"be in {result.queue!r}"
+        )
     return "; ".join(parts)

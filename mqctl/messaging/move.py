@@ -119,6 +119,7 @@ class Left(StrEnum):
     no_origin = "no x-death header"
     origin_missing = "origin exchange missing"
     user_id = "user_id is not the publishing user"
+    unacked = "copied but not acked (also at the destination)"
     not_reached = "not reached"
 
 
@@ -149,6 +150,7 @@ class MoveResult:
     drained_early: bool = False  # the queue ran dry before `asked` (other consumers, TTL)
     maybe_duplicated: int = 0  # sent but unconfirmed: in the source, maybe at the destination
     source_lost: bool = False  # the source connection broke: its last acks may not have arrived
+    window: int = DEFAULT_WINDOW  # bounds the acks that a broken connection may have lost
     error: MqctlError | None = None
 
     @property
@@ -235,7 +237,9 @@ class Mover:
         self.destination = destination
         self.options = options
         self.progress = progress or (lambda moved: None)
-        self.result = MoveResult(queue, destination.description, options.dry_run)
+        self.result = MoveResult(
+            queue, destination.description, options.dry_run, window=options.window
+        )
         self.doing = f"opening queue {queue!r}"
         self._publisher_user = (destination.settings or settings).username
         self._ioloop: Any = None
@@ -330,6 +334,10 @@ class Mover:
             result.maybe_duplicated += len(self._in_flight)
         self._in_flight.clear()
         self._checking.clear()
+        if self._safe:  # confirmed copies whose originals could not be acked any more
+            result.left[Left.unacked] += len(self._safe)
+            result.maybe_duplicated += len(self._safe)
+            self._safe.clear()
         if result.taken < result.asked and not result.drained_early:
             result.left[Left.not_reached] += result.asked - result.taken
         result.left = +result.left  # drop zero counts
