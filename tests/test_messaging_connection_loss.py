@@ -16,9 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import AMQP_URL, API_URL, AUTH, ROOT
-from messaging_support import declare, delete, depth
-from test_messaging_move import bodies, fill
+
+from tests.conftest import AMQP_URL, API_URL, AUTH, ROOT
+from tests.messaging_support import declare, delete, depth
+from tests.test_messaging_move import bodies, fill
 
 pytestmark = pytest.mark.broker
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from messaging_support import channel, mqctl
+
+from tests.messaging_support import channel, mqctl
 
 pytestmark = pytest.mark.broker
 
@@ -31,11 +33,11 @@ LOOKS = [
 ]
 
 
-def test_five_looks_at_a_quorum_queue_with_delivery_limit_2(capsys, clean_env, limited):
+def test_five_looks_at_a_quorum_queue_with_delivery_limit_2(clean_env: Path, limited: str) -> None:
     for _ in range(5):
         for look in LOOKS:
             args = [arg.format(q=limited) for arg in look]
-            status, out, err = mqctl(capsys, *args)
+            status, out, err = mqctl(*args)
             assert (status, out) == (1, ""), err
             assert err.startswith(
                 f"mqctl: error: mqctl {look[0]} "
@@ -51,14 +53,14 @@ def test_five_looks_at_a_quorum_queue_with_delivery_limit_2(capsys, clean_env, l
     assert (props.headers or {}).get("x-delivery-count", 0) == 0
 
 
-def test_a_look_at_a_classic_queue_is_free(capsys, clean_env, unique):
+def test_a_look_at_a_classic_queue_is_free(clean_env: Path, unique: str) -> None:
     with channel() as ch:
         ch.queue_declare(unique)
         ch.confirm_delivery()
         ch.basic_publish("", unique, b"m")
     try:
         for _ in range(5):
-            status, out, _err = mqctl(capsys, "get", "-q", unique, "--requeue", "--body-only")
+            status, out, _err = mqctl("get", "-q", unique, "--requeue", "--body-only")
             assert (status, out) == (0, "m\n")
     finally:
         with channel() as ch:
