@@ -18,8 +18,10 @@ import pytest
 import requests
 
 from tests.conftest import AMQP_URL, API_URL, AUTH, ROOT
-from tests.messaging_support import declare, delete, depth
-from tests.test_messaging_move import bodies, fill
+from tests.messaging_support import depth
+from tests.test_messaging_move import bodies, fill, queues
+
+__all__ = ["queues"]  # a fixture
 
 pytestmark = pytest.mark.broker
 
@@ -55,6 +57,13 @@ def close_connections_of(user: str) -> int:
     raise AssertionError(f"no connection of {user} to close")
 
 
+def wait_for_at_least(queue: str, count: int, seconds: float = 30.0) -> None:
+    """Until `queue` holds `count` messages (the run under test is well under way)."""
+    deadline = time.monotonic() + seconds
+    while depth(queue) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def run(*args: str, url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "mqctl", *args, "--url", url],
@@ -62,13 +71,11 @@ def run(*args: str, url: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def test_publish_says_what_was_confirmed_when_the_connection_goes(queue_pair, own_user):
+def test_publish_says_what_was_confirmed_when_the_connection_goes(queues, own_user):
     user, url = own_user
-    queue, _ = queue_pair
+    queue, _ = queues
     proc = run("publish", "-k", queue, "--body", "x", "-n", "1000000", "--rate", "3000", url=url)
-    deadline = time.monotonic() + 20
-    while depth(queue) < 500 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_at_least(queue, 500)
     close_connections_of(user)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
@@ -90,29 +97,17 @@ def test_publish_says_what_was_confirmed_when_the_connection_goes(queue_pair, ow
     assert confirmed <= depth(queue) <= sent
 
 
-@pytest.fixture
-def queue_pair(broker: str, unique: str) -> Iterator[tuple[str, str]]:
-    source, target = f"{unique}-src", f"{unique}-dst"
-    declare(source)
-    declare(target)
-    yield source, target
-    delete(source)
-    delete(target)
-
-
 @pytest.mark.parametrize("side", ["source", "destination"])
-def test_move_across_a_lost_connection_keeps_every_message(queue_pair, own_user, side):
+def test_move_across_a_lost_connection_keeps_every_message(queues, own_user, side):
     user, url = own_user
-    source, target = queue_pair
+    source, target = queues
     total = 30000
     fill(source, [b"%d" % i for i in range(total)])
     # The side that loses its connection logs in as the test's own user.
     source_url, target_url = (url, AMQP_URL) if side == "source" else (AMQP_URL, url)
     proc = run("move", source, "--to-queue", target, "--to-url", target_url, "--prefetch", "100",
                url=source_url)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while depth(target) < 1000 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for_at_least(target, 1000)
     close_connections_of(user)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
