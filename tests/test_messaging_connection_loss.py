@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -50,7 +51,7 @@ def close_connections_of(user: str) -> int:
         mine = [c["name"] for c in listed if c.get("user") == user]
         if mine:
             for name in mine:
-                requests.delete(f"{API_URL}/api/connections/{requests.utils.quote(name, safe='')}",
+                requests.delete(f"{API_URL}/api/connections/{quote(name, safe='')}",
                                 headers={"X-Reason": "test: connection lost"}, auth=AUTH,
                                 timeout=10)  # fmt: skip
             return len(mine)
@@ -72,7 +73,9 @@ def run(*args: str, url: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def test_publish_says_what_was_confirmed_when_the_connection_goes(queues, own_user):
+def test_publish_says_what_was_confirmed_when_the_connection_goes(
+    queues: tuple[str, str], own_user: tuple[str, str]
+) -> None:
     user, url = own_user
     queue, _ = queues
     proc = run("publish", "-k", queue, "--body", "x", "-n", "1000000", "--rate", "3000", url=url)
@@ -99,7 +102,9 @@ def test_publish_says_what_was_confirmed_when_the_connection_goes(queues, own_us
 
 
 @pytest.mark.parametrize("side", ["source", "destination"])
-def test_move_across_a_lost_connection_keeps_every_message(queues, own_user, side):
+def test_move_across_a_lost_connection_keeps_every_message(
+    queues: tuple[str, str], own_user: tuple[str, str], side: str
+) -> None:
     user, url = own_user
     source, target = queues
     total = 30000
