@@ -92,3 +92,29 @@ def test_recreate_moves_the_messages_out_and_back_around_the_redeclare() -> None
         "move q.mqctl-recreate -> q",
         "delete queue 'q.mqctl-recreate' in vhost 'v'",
     ]
+
+
+def test_a_change_by_another_writer_after_apply_is_reported() -> None:
+    """Two applies of files that disagree once both exited 0: the read-back catches the second
+    writer (the broker state here is what such a writer would leave)."""
+    import pytest
+
+    from mqctl.errors import OperationFailed
+    from mqctl.topology.run import check_read_back
+
+    ours = Queue("v", "q", arguments={"x-message-ttl": 1000})
+    theirs = Queue("v", "q", arguments={"x-message-ttl": 2000})
+    after = Topology()
+    after.add(theirs)
+    plan = Plan([Change(Action.create, ours), Change(Action.create, Exchange("v", "x"))])
+    with pytest.raises(OperationFailed) as info:
+        check_read_back(plan, after)
+    assert info.value.message == (
+        "applied, but read back 2 objects are not as the files say: another writer changed them "
+        "meanwhile: queue 'q' in vhost 'v'; exchange 'x' in vhost 'v'"
+    )
+    after.add(Exchange("v", "x"))
+    mine = Topology()
+    mine.add(ours)
+    mine.add(Exchange("v", "x"))
+    check_read_back(plan, mine)  # as the files say: no error

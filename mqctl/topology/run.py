@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from mqctl.config import ConnectionSettings
-from mqctl.errors import BadInput, ExitStatus
+from mqctl.errors import BadInput, ExitStatus, OperationFailed
 from mqctl.topology import recreate, versions
 from mqctl.topology.apply import (
     ApplyResult,
@@ -31,7 +31,7 @@ from mqctl.topology.apply import (
 from mqctl.topology.backends import Via, http_backend, open_backend
 from mqctl.topology.loader import Problem
 from mqctl.topology.model import Queue, Topology
-from mqctl.topology.plan import Action, Change, Plan
+from mqctl.topology.plan import Action, Change, Plan, diff_fields
 from mqctl.topology.references import dangling
 from mqctl.topology.validate import load_topology
 from mqctl.topology.versions import Version
@@ -173,7 +173,30 @@ def apply(
                 finish=interrupted,
                 finish_queue=recreating.finish if recreating else lambda queue: None,
             )
-            return ApplyOutcome(result, done)
+        if backend.lists_bindings:  # over http: what was changed is read back
+            check_read_back(result, backend.read_state(desired))
+        return ApplyOutcome(result, done)
+
+
+def check_read_back(plan: Plan, after: Topology) -> None:
+    """After applying, the objects apply created, updated or recreated must be as the files say,
+    and those it deleted gone: otherwise another writer changed them in between (a concurrent
+    apply of other files, say), and this apply must not report success."""
+    differ = []
+    for change in plan.of(Action.create, Action.update, Action.conflict):
+        obj = change.obj
+        have = after.get(obj.kind, obj.key)
+        if have is None or diff_fields(obj, have):
+            differ.append(obj.title())
+    differ += [c.obj.title() for c in plan.of(Action.delete) if after.get(c.obj.kind, c.obj.key)]
+    if differ:
+        shown = "; ".join(differ[:5]) + (f"; and {len(differ) - 5} more" if len(differ) > 5 else "")
+        raise OperationFailed(
+            f"applied, but read back {len(differ)} "
+            f"{'object is' if len(differ) == 1 else 'objects are'} not as the files say: another "
+            f"writer changed {'it' if len(differ) == 1 else 'them'} meanwhile: {shown}",
+            "mqctl topology plan shows the difference; apply again once the other writer is done",
+        )
 
 
 @dataclass
