@@ -59,9 +59,12 @@ def close_connection(
     from mqctl import output
     from mqctl.management import ManagementClient
     from mqctl.operate.connections import CloseRequest, close_connections
+    from mqctl.operate.removal import require_vhost
 
     request = CloseRequest(name=connection_name, user=user, reason=reason, dry_run=dry_run)
-    with ManagementClient(connection.settings()) as client:
+    settings = connection.settings()
+    with ManagementClient(settings) as client:
+        require_vhost(client, settings.vhost)  # the connection's vhost, as every command checks it
         result = close_connections(client, request)
     for item in result.connections:
         label = f" ({item['connection_name']})" if item.get("connection_name") else ""

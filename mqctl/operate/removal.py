@@ -15,7 +15,7 @@ from typing import Any
 
 from mqctl.amqp_connection import channel_error, open_connection
 from mqctl.config import ConnectionSettings
-from mqctl.errors import BadInput, BrokerError, OperationFailed
+from mqctl.errors import AccessRefused, BadInput, BrokerError, OperationFailed
 from mqctl.management import ManagementClient
 from mqctl.operate.changes import ChangeResult, validated
 from mqctl.topology.backends.http import HttpBackend
@@ -25,6 +25,15 @@ from mqctl.topology.rules import check_exchange
 
 # The broker refuses if-empty and if-unused on these.
 NO_BROKER_GUARD = ("quorum", "stream")
+
+
+def require_vhost(client: ManagementClient, vhost: str) -> None:
+    """An unknown vhost is exit 3 everywhere (as when AMQP refuses to open it), not a delete of
+    nothing that went well."""
+    if _find(client, "vhosts", vhost) is None:
+        raise AccessRefused(
+            f"no such vhost on the broker: {vhost!r}", "check --vhost or the URL's path"
+        )
 
 
 def _find(client: ManagementClient, *segments: str) -> dict[str, Any] | None:
@@ -46,6 +55,7 @@ def delete_queue(
     if_unused: bool = False,
 ) -> ChangeResult:
     title = Queue(vhost, name).title()
+    require_vhost(client, vhost)
     info = _find(client, "queues", vhost, name)
     if info is None:
         return ChangeResult("absent", title)
@@ -87,6 +97,7 @@ def delete_exchange(
     problems = _name_problems(exchange)
     if problems:
         raise BadInput(f"{problems[0]}; nothing was deleted")
+    require_vhost(client, vhost)
     if _find(client, "exchanges", vhost, name) is None:
         return ChangeResult("absent", exchange.title())
     try:
@@ -109,6 +120,7 @@ def delete_binding(client: ManagementClient, document: dict[str, Any]) -> Change
     """Unbind, found by the API's properties key (routing key and a hash of the arguments)."""
     binding = validated(document)
     assert isinstance(binding, Binding)
+    require_vhost(client, binding.vhost)
     key = properties_key(client, binding)
     if key is None:
         return ChangeResult("absent", binding.title())
