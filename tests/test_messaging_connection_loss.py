@@ -42,11 +42,15 @@ def own_user(broker: str) -> Iterator[tuple[str, str]]:
     requests.delete(f"{API_URL}/api/users/{name}", auth=AUTH, timeout=10)
 
 
-def close_connections_of(user: str) -> int:
-    """Close every connection of `user` (the API lists a new connection within its stats
-    interval, longer on a loaded broker)."""
+def close_connections_of(user: str, proc: subprocess.Popen[bytes]) -> int:
+    """Close every connection of `user`, which `proc` holds open (the API lists a new connection
+    within its stats interval, longer on a loaded broker)."""
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the command ended before the API listed its connection: {proc.returncode}"
+            )
         listed = requests.get(f"{API_URL}/api/connections", auth=AUTH, timeout=10).json()
         mine = [c["name"] for c in listed if c.get("user") == user]
         if mine:
@@ -56,7 +60,7 @@ def close_connections_of(user: str) -> int:
                                 timeout=10)  # fmt: skip
             return len(mine)
         time.sleep(0.1)
-    raise AssertionError(f"no connection of {user} to close")
+    raise AssertionError(f"no connection of {user} to close after 45 s")
 
 
 def wait_for_at_least(queue: str, count: int, seconds: float = 30.0) -> None:
@@ -80,7 +84,7 @@ def test_publish_says_what_was_confirmed_when_the_connection_goes(
     queue, _ = queues
     proc = run("publish", "-k", queue, "--body", "x", "-n", "1000000", "--rate", "3000", url=url)
     wait_for_at_least(queue, 500)
-    close_connections_of(user)
+    close_connections_of(user, proc)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
     last = out.decode().splitlines()[-1]
@@ -111,10 +115,12 @@ def test_move_across_a_lost_connection_keeps_every_message(
     fill(source, [b"%d" % i for i in range(total)])
     # The side that loses its connection logs in as the test's own user.
     source_url, target_url = (url, AMQP_URL) if side == "source" else (AMQP_URL, url)
-    proc = run("move", source, "--to-queue", target, "--to-url", target_url, "--prefetch", "100",
+    # A small prefetch keeps the move going for seconds, so that the API lists its connections
+    # before it ends (30,000 go in 5 s at --prefetch 100 on a quiet machine).
+    proc = run("move", source, "--to-queue", target, "--to-url", target_url, "--prefetch", "10",
                url=source_url)  # fmt: skip
     wait_for_at_least(target, 1000)
-    close_connections_of(user)
+    close_connections_of(user, proc)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert "320 CONNECTION_FORCED" in err.decode()
