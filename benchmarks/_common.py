@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # that they run mqctl the one way the tests do (tests/run.py).
 sys.path.insert(0, str(ROOT))
 from tests.run import MQCTL as MQCTL  # noqa: E402  (bench_list runs it beside its peer)
-from tests.run import run_process  # noqa: E402
+from tests.run import run_process as run_process  # noqa: E402
 
 
 @contextmanager

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mqctl.topology.model import Binding, Policy, Queue, Vhost
+from mqctl.topology import loader as _loader
+from mqctl.topology.model import Binding, Loc, Policy, Queue, Vhost
 from mqctl.topology.validate import load_topology, read_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,3 +276,76 @@ def test_ae_and_dlx_pointing_nowhere_are_warned_about_by_validate(
         "files; dead-lettered messages are dropped",
         "valid: 6 objects (1 policies, 2 exchanges, 3 queues)",
     ]
+
+
+def test_json_read_fast_still_locates_its_problems(tmp_path: Path) -> None:
+    """JSON files are read by the JSON parser, without positions; a file with a problem is read
+    again with them, so the message still says line and column (a repeated key included)."""
+    path = write(
+        tmp_path / "defs.json",
+        '{"vhosts": [{"name": "v"}],\n "queues": [{"name": "q", "vhost": "v",\n'
+        '   "durable": true, "durable": false}]}\n',
+    )
+    assert problems(path) == [
+        f"{path}:3:21: key 'durable' given twice in one mapping (first at line 3)"
+    ]
+
+
+def test_json_values_are_the_json_parsers(tmp_path: Path) -> None:
+    """1e3 is a number to JSON and a string to YAML 1.1: the JSON parser's reading stands, also
+    when a problem has the file read again for positions (it is then located by the file)."""
+    queue = '{"name": "q", "vhost": "v", "arguments": {"%s": 1e3}}'
+    good = write(tmp_path / "good.json", '{"queues": [%s]}' % (queue % "x-custom"))
+    (read,) = load_topology([good], {}).of(Queue)
+    assert read.arguments == {"x-custom": 1000.0}
+    bad = write(tmp_path / "bad.json", '{"queues": [%s]}' % (queue % "x-max-length"))
+    assert problems(bad) == [
+        f"{bad}: max_length (x-max-length) is 1000.0 (allowed: a whole number from 0 up)"
+    ]
+
+
+EQUIVALENT_YAML = [
+    "queues:\n- name: a\n  durable: false\n  max_length: 10\n- {name: b, arguments: {x-a: [1, 2.5, yes, ~, '', 0x10]}}\n",
+    "vhost: v\nexchanges: []\nqueues: {}\nbindings:\n  - from: e\n    to_queue: '017'\n    routing_key: 12:30\n",
+    'x-y: !!str 5\nqueues:\n- name: "${Q:-q}"\n  message_ttl: ${TTL:-100}\n',
+    "queues:\n- name: ${Q:-q}\n  message_ttl: ${TTL:-100}\n  max_length: $$5\n",
+    "",
+    "# only a comment\n",
+    "queues:\n  - name: |\n      block\n    arguments:\n      k: >-\n        folded\n",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    EQUIVALENT_YAML + [p.read_text() for p in sorted((ROOT / "topologies").glob("*.yaml"))],
+)
+def test_the_event_builder_reads_what_the_node_walker_reads(text: str) -> None:
+    """The fast reading (libyaml's events straight to values) and the node-based one give the
+    same values, positions and texts as written, or the fast one steps aside."""
+    env = {"TTL": "7"}
+    fast = _loader._EventBuilder("t.yaml", env, []).build(text)
+    node_loader = _loader._LOADER(text)
+    node = node_loader.get_single_node()
+    walked = _loader._Walker(node_loader, "t.yaml", env, []).value(node) if node else None
+    if fast is _loader._FALLBACK:
+        assert "!!str" in text  # the one case above the fast reading leaves to the walker
+        return
+    assert _located(fast) == _located(
+        walked if walked is not None else _loader.LMap(Loc("t.yaml", 1, 1))
+    )
+
+
+def _located(value: object) -> object:
+    """A value with every position and text-as-written it carries, for comparing readings."""
+    if isinstance(value, _loader.LMap):
+        return (
+            "map",
+            value.loc,
+            {k: _located(v) for k, v in value.items()},
+            value.key_pos,
+            value.value_pos,
+            value.raw,
+        )
+    if isinstance(value, _loader.LList):
+        return ("list", value.loc, [_located(v) for v in value], value.pos)
+    return (type(value).__name__, value)

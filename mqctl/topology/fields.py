@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mqctl.topology.loader import LList, LMap, Problem
+from mqctl.topology.loader import LMap, Problem, item_loc
 from mqctl.topology.model import Loc
 
 # Stating an argument's AMQP type where YAML cannot: `x-priority: {amqp_type: long, value: "5"}`.
@@ -113,7 +113,9 @@ class Fields:
         return value
 
     def mapping(self, key: str) -> LMap:
-        if not self.has(key):
+        if key not in self.data:
+            return LMap(self.data.loc)
+        if self.data[key] is None:
             return LMap(self.loc(key))
         value = self.data[key]
         if not isinstance(value, LMap):
@@ -138,12 +140,12 @@ def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[tuple[
     """The mappings of a top-level section, each with its location; problems for anything else."""
     if data is None:
         return []
-    if not isinstance(data, LList):
+    if not isinstance(data, list):
         problems.append(Problem(loc, f"{key} must be a list", f"{key}: [- name: ...]"))
         return []
     result = []
     for index, item in enumerate(data):
-        where = data.loc_of(index)
+        where = item_loc(data, index, loc)
         if not isinstance(item, LMap):
             problems.append(
                 Problem(where, f"each entry of {key} must be a mapping, not {_describe(item)}")
@@ -198,8 +200,10 @@ def typed_value(value: Any, loc: Loc, problems: list[Problem]) -> Any:
         return converted
     if isinstance(value, LMap):
         return {key: typed_value(item, value.loc_of(key), problems) for key, item in value.items()}
-    if isinstance(value, LList):
-        return [typed_value(item, value.loc_of(i), problems) for i, item in enumerate(value)]
+    if isinstance(value, list):
+        return [
+            typed_value(item, item_loc(value, i, loc), problems) for i, item in enumerate(value)
+        ]
     if isinstance(value, int) and not isinstance(value, bool) and not _fits_64_bits(value):
         problems.append(Problem(loc, f"{value} does not fit in 64 bits", LONG_RANGE))
         return value

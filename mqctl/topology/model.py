@@ -212,7 +212,7 @@ class Binding(TopologyObject):
             self.destination_type,
             self.destination,
             self.routing_key,
-            canonical(self.arguments),
+            canonical(self.arguments) if self.arguments else "{}",
         )
 
     def fields(self) -> dict[str, Any]:

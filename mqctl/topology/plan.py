@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from mqctl.topology.model import (
     BUILTIN_EXCHANGES,
+    NOWHERE,
     Binding,
     Exchange,
     OperatorPolicy,
@@ -113,7 +114,7 @@ class Change:
             result["note"] = self.note
         if self.usage is not None:
             result["messages"], result["consumers"] = self.usage
-        if self.obj.loc.line:
+        if self.obj.loc != NOWHERE:  # a JSON file read fast has no line: its name alone
             result["location"] = str(self.obj.loc)
         return result
 

@@ -16,7 +16,7 @@ from mqctl.topology import versions
 from mqctl.topology.definitions import parse_definitions
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.kinds.base import Located
-from mqctl.topology.loader import Problem, from_plain, load_documents
+from mqctl.topology.loader import Problem, from_plain, load_documents, paused_gc
 from mqctl.topology.model import Loc, Queue, Topology, TopologyObject, Vhost
 from mqctl.topology.parse import parse_document
 from mqctl.topology.versions import Version
@@ -62,6 +62,30 @@ def read_topology(
     `target` version, what it removed or refuses is a problem too, and what it deprecates is
     added to `warnings`.
     """
+    with paused_gc():
+        topology, problems, unlocated = _read(
+            paths, env, default_vhost, connection_vhost, target, warnings, positions=False
+        )
+        if unlocated and (problems or warnings):
+            # A file was read fast, without positions: read everything again to say where.
+            if warnings is not None:
+                warnings.clear()
+            topology, problems, _ = _read(
+                paths, env, default_vhost, connection_vhost, target, warnings, positions=True
+            )
+    return topology, problems
+
+
+def _read(
+    paths: Sequence[str | Path],
+    env: Mapping[str, str] | None,
+    default_vhost: str | None,
+    connection_vhost: str,
+    target: Version | None,
+    warnings: list[Problem] | None,
+    *,
+    positions: bool,
+) -> tuple[Topology, list[Problem], bool]:
     import os
 
     env = os.environ if env is None else env
@@ -72,7 +96,8 @@ def read_topology(
         )
     located: list[Located] = []
     defaulted: list[TopologyObject] = []  # objects that went to connection_vhost
-    for doc in load_documents(paths, env, problems):
+    documents = load_documents(paths, env, problems, positions=positions)
+    for doc in documents:
         if doc.is_definitions:
             located.extend(parse_definitions(doc.data, doc.path, problems, default_vhost))
         else:
@@ -103,7 +128,7 @@ def read_topology(
         topology.default_vhost = connection_vhost
     if warnings is not None:
         warnings.sort(key=lambda p: (p.loc.file, p.loc.line, p.loc.column))
-    return topology, problems
+    return topology, problems, not all(doc.located for doc in documents)
 
 
 def read_document(data: Mapping[str, Any], source: str) -> tuple[Topology, list[Problem]]:

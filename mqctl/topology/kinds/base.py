@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from mqctl.topology.fields import Fields
-from mqctl.topology.loader import LList, LMap, Problem
+from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import Loc, TopologyObject
 
 Where = Callable[[str], Loc]
@@ -168,8 +169,8 @@ class Kind:
         """The section's name in both file formats."""
         return self.model.kind
 
-    @property
-    def key_names(self) -> frozenset[str]:
+    @cached_property
+    def key_names(self) -> frozenset[str]:  # cached: every entry of a section asks
         return frozenset(k.name for k in self.keys)
 
     def section_schema(self) -> Schema:
@@ -243,7 +244,7 @@ def int_map(f: Fields, key: str) -> dict[str, int] | None:
         return None
     value = f.data[key]
     pairs: list[tuple[Any, Any]] = []
-    if isinstance(value, LList):
+    if isinstance(value, list):
         for item in value:
             if isinstance(item, list) and len(item) == 2:
                 pairs.append((item[0], item[1]))

@@ -196,6 +196,9 @@ EXCHANGE = Kind(
 # --- queues ------------------------------------------------------------------------------------
 
 
+_QUEUE_ARGUMENT_KEYS = frozenset(spec.key for spec in QUEUE_ARGUMENTS)
+
+
 def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     f = Fields(item, "a queue", QUEUE.key_names, ctx.problems)
     args = plain_arguments(f.mapping("arguments"), ctx.problems)
@@ -210,8 +213,9 @@ def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     if qtype != "classic":
         args["x-queue-type"] = qtype
     renames: dict[str, str] = {"x-queue-type": "type"}
-    for spec in QUEUE_ARGUMENTS:
-        if f.has(spec.key):
+    given = _QUEUE_ARGUMENT_KEYS & item.keys()  # most queues set few: skip the others fast
+    for spec in QUEUE_ARGUMENTS if given else ():
+        if spec.key in given and f.has(spec.key):
             value = typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
             if spec.argument in args and not same_value(args[spec.argument], value):
                 f.bad(
