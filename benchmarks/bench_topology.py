@@ -9,7 +9,8 @@ in the same run by:
   - RabbitMQ's own definitions import (one POST /api/definitions/{vhost} of the same objects),
   - pika, one declare at a time (what a hand-written provisioning script does),
 then `mqctl topology plan` (a new process too) against the vhost that already has it (target
-under 0.5 s).
+under 0.5 s), of the YAML and of the same objects as RabbitMQ definitions JSON (target under
+0.3 s), beside `mqctl --version`, the start-up every command pays.
 
     .venv/bin/python benchmarks/bench_topology.py [--rounds 3]
 
@@ -19,6 +20,8 @@ Prints each figure (median of the rounds) and the ratios. Needs the broker of sc
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -150,6 +153,22 @@ def mqctl_plan(path: Path, vhost: str) -> tuple[float, float, float, bool]:
     return loaded, in_process, seconds, plan.has_changes
 
 
+def plan_definitions(tmp: str, vhost: str) -> tuple[float, float]:
+    """Seconds of planning the same objects written as RabbitMQ definitions JSON (issue 18's
+    3,100-object file), in process and as the `mqctl topology plan FILE.json` command."""
+    path = Path(tmp) / f"{vhost}.json"
+    definitions = {"rabbit_version": "3.10", "vhosts": [{"name": vhost}]}
+    definitions.update(as_definitions(generate(vhost)))
+    path.write_text(json.dumps(definitions), encoding="utf-8")
+    start = time.perf_counter()
+    with ManagementClient(settings_for(vhost)) as client:
+        plan, _ = make_plan(HttpBackend(client), load_topology([path], env={}))
+    in_process = time.perf_counter() - start
+    if plan.has_changes:
+        raise SystemExit("error: plan of the definitions JSON after apply is not empty")
+    return in_process, run_mqctl(["topology", "plan", "--api", API, str(path)])
+
+
 def rabbit_import(defs: dict[str, Any], vhost: str) -> float:
     body = {k: [{**o, "vhost": vhost} for o in v] for k, v in defs.items()}
     start = time.perf_counter()
@@ -199,7 +218,11 @@ def main() -> int:
         "mqctl plan": [],
         "plan in process": [],
         "load": [],
+        "plan json": [],
+        "plan json in process": [],
+        "start-up": [],
     }
+    print(f"before: {_load()}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(args.rounds):
             # Each runner gets its own fresh vhost; the order rotates so none always goes first.
@@ -225,6 +248,10 @@ def main() -> int:
                         figures["mqctl plan"].append(plan_seconds)
                         figures["load"].append(load)
                         figures["plan in process"].append(in_process)
+                        json_in_process, json_seconds = plan_definitions(tmp, vhost)
+                        figures["plan json"].append(json_seconds)
+                        figures["plan json in process"].append(json_in_process)
+                        figures["start-up"].append(run_mqctl(["--version"]))
                     finally:
                         drop_vhost(vhost)
                 else:
@@ -255,7 +282,18 @@ def main() -> int:
         f"(target < 0.5 s); in process {med['plan in process']:.3f} s, "
         f"of which loading the YAML {med['load']:.3f} s"
     )
+    print(
+        f"  mqctl topology plan of the definitions JSON: {med['plan json']:.3f} s "
+        f"(target < 0.3 s); in process {med['plan json in process']:.3f} s; "
+        f"mqctl --version alone (start-up) {med['start-up']:.3f} s"
+    )
+    print(f"  {_load()}")
     return 0
+
+
+def _load() -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"load average {load} on {os.cpu_count()} cores"
 
 
 def _write(tmp: str, vhost: str) -> Path:
