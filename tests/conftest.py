@@ -8,15 +8,30 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+
+from tests.compact_asserts import explain_equality
 
 ROOT = Path(__file__).resolve().parent.parent
 AMQP_URL = os.environ.get("MQCTL_TEST_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
 API_URL = os.environ.get("MQCTL_TEST_API", "http://127.0.0.1:15672")
 AUTH = ("guest", "guest")
+# The tested broker as mqctl names it in messages ("127.0.0.1:5672"), and its host alone: tests that
+# build their own URLs (other users, other vhosts, amqps://) take them from here, so that they run
+# against whichever broker of the matrix MQCTL_TEST_URL names.
+BROKER_HOST = urlsplit(AMQP_URL).hostname or "127.0.0.1"
+BROKER_ADDRESS = f"{BROKER_HOST}:{urlsplit(AMQP_URL).port or 5672}"
+API_ADDRESS = urlsplit(API_URL).netloc
+
+
+def broker_url(userinfo: str = "guest:guest", vhost: str = "%2f", scheme: str = "amqp") -> str:
+    """A URL of the tested broker with other credentials or another vhost."""
+    return f"{scheme}://{userinfo}@{BROKER_ADDRESS}/{vhost}"
+
+
 # Which broker of the matrix the tests run against (scripts/brokers run NAME sets it): "system" is the
 # host's broker, which scripts/broker may start; the others are brought up by scripts/brokers only.
 BROKER_NAME = os.environ.get("MQCTL_TEST_BROKER", "system")
@@ -60,6 +75,11 @@ def broker_table_order(keys: list[Any], version: tuple[int, ...]) -> list[Any]:
     if version < (4,):
         return list(keys)
     return sorted(keys, key=lambda k: k.encode() if isinstance(k, str) else k)
+
+
+def pytest_assertrepr_compare(op: str, left: Any, right: Any) -> list[str] | None:
+    # Large values get a short explanation (tests/compact_asserts.py), CI or not.
+    return explain_equality(left, right) if op == "==" else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

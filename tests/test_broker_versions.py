@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mqctl.cli import main
-from tests.conftest import AMQP_URL
+from tests.conftest import AMQP_URL, BROKER_ADDRESS
 
 pytestmark = pytest.mark.broker
 
@@ -24,7 +24,7 @@ def test_a_frame_max_below_8192_is_named_where_4_1_refuses_it(
     if broker_version >= (4, 1):
         assert status == 3
         assert err == (
-            "mqctl: error: 127.0.0.1:5672 closed the connection while opening it with "
+            f"mqctl: error: {BROKER_ADDRESS} closed the connection while opening it with "
             "frame_max=4096: RabbitMQ 4.1 and later refuse a frame_max below 8192 (or vhost '/' "
             "does not exist, or user 'guest' may not use it); give frame_max=8192 or more in the "
             "URL, or leave it out\n"

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mqctl.config import ConnectionOptions, resolve
-from tests.conftest import API_URL, AUTH
+from tests.conftest import API_ADDRESS, API_URL, AUTH, BROKER_ADDRESS, BROKER_HOST, broker_url
 from tests.run import run_in_process
 
 pytestmark = pytest.mark.broker
@@ -76,25 +76,21 @@ def forbidding_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_a_403_from_a_proxy_in_the_environment_names_the_proxy(
     clean_env: Path, forbidding_proxy: str
 ) -> None:
-    status, out, err = run_in_process(
-        "topology", "export", "--url", "amqp://guest:guest@127.0.0.1/"
-    )
+    status, out, err = run_in_process("topology", "export", "--url", broker_url())
     assert (status, out, err) == (
         3,
         "",
         "mqctl: error: GET /api/overview: 403 Forbidden came from the HTTP proxy "
         f"{forbidding_proxy} (from http_proxy), not from RabbitMQ (its management API answers "
-        "JSON); add the broker to no_proxy (export no_proxy=127.0.0.1), or unset http_proxy\n",
+        f"JSON); add the broker to no_proxy (export no_proxy={BROKER_HOST}), or unset http_proxy\n",
     )
 
 
 def test_no_proxy_for_the_broker_goes_straight_to_rabbitmq(
     clean_env: Path, vhost: str, forbidding_proxy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    status, _, err = run_in_process(
-        "topology", "export", "--vhost", vhost, "--url", "amqp://guest:guest@127.0.0.1/"
-    )
+    monkeypatch.setenv("no_proxy", BROKER_HOST)
+    status, _, err = run_in_process("topology", "export", "--vhost", vhost, "--url", broker_url())
     assert (status, err) == (0, "")
 
 
@@ -117,7 +113,7 @@ def test_rabbitmq_refusing_a_non_administrator(
     topology = tmp_path / "t.yaml"
     topology.write_text(f"vhost: {vhost}\nqueues:\n  - name: q\n", encoding="utf-8")
     status, _, err = run_in_process(
-        "topology", "plan", "--url", f"amqp://{name}:{password}@127.0.0.1/", str(topology)
+        "topology", "plan", "--url", broker_url(f"{name}:{password}"), str(topology)
     )
     assert status == 3
     assert err == (
@@ -131,7 +127,7 @@ def test_a_user_without_the_management_tag(clean_env: Path, unique: str) -> None
     requests.put(url, json={"password": "pw-12345", "tags": ""}, auth=AUTH, timeout=10)
     try:
         status, _, err = run_in_process(
-            "topology", "export", "--url", f"amqp://{unique}:pw-12345@127.0.0.1/"
+            "topology", "export", "--url", broker_url(f"{unique}:pw-12345")
         )
     finally:
         requests.delete(url, auth=AUTH, timeout=10)
@@ -147,12 +143,12 @@ def test_a_user_without_the_management_tag(clean_env: Path, unique: str) -> None
 
 def test_amqps_to_the_plain_amqp_port(clean_env: Path) -> None:
     status, out, err = run_in_process(
-        "get", "-q", "q", "--insecure", "--url", "amqps://guest:guest@127.0.0.1:5672/"
+        "get", "-q", "q", "--insecure", "--url", broker_url(scheme="amqps")
     )
     assert (status, out, err) == (
         3,
         "",
-        "mqctl: error: 127.0.0.1:5672 did not answer TLS (WRONG_VERSION_NUMBER): it looks like a "
+        f"mqctl: error: {BROKER_ADDRESS} did not answer TLS (WRONG_VERSION_NUMBER): it looks like a "
         "plain AMQP port; use amqp:// with this port, or amqps:// with the TLS port (5671 by "
         "default)\n",
     )
@@ -164,15 +160,15 @@ def test_https_to_the_plain_management_port(clean_env: Path) -> None:
         "export",
         "--insecure",
         "--url",
-        "amqps://guest:guest@127.0.0.1:5672/",
+        broker_url(scheme="amqps"),
         "--api",
-        "https://127.0.0.1:15672",
+        f"https://{API_ADDRESS}",
     )
     assert (status, err) == (
         3,
-        "mqctl: error: the management API at https://127.0.0.1:15672 did not answer TLS "
+        f"mqctl: error: the management API at https://{API_ADDRESS} did not answer TLS "
         "(WRONG_VERSION_NUMBER): it looks like a plain HTTP port; use --api "
-        "http://127.0.0.1:15672, or the HTTPS port (15671 by default)\n",
+        f"http://{API_ADDRESS}, or the HTTPS port (15671 by default)\n",
     )
 
 

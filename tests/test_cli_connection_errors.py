@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from mqctl.cli import main
-from tests.conftest import API_URL, AUTH
+from tests.conftest import API_URL, AUTH, BROKER_ADDRESS
 
 pytestmark = pytest.mark.broker
 
@@ -66,10 +66,10 @@ def test_wrong_password(
 ) -> None:
     name, _ = user
     wrong = secret()
-    status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@127.0.0.1:5672/%2f")
+    status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@{BROKER_ADDRESS}/%2f")
     assert (status, err) == (
         3,
-        f"mqctl: error: authentication refused for user '{name}' at 127.0.0.1:5672; "
+        f"mqctl: error: authentication refused for user '{name}' at {BROKER_ADDRESS}; "
         "check the user name and password (--url or the profile)\n",
     )
     assert wrong not in err
@@ -80,10 +80,10 @@ def test_unknown_vhost(
 ) -> None:
     name, password = user
     vhost = f"{unique}-missing"
-    status, err = run(capsys, "--url", f"amqp://{name}:{password}@127.0.0.1:5672/{vhost}")
+    status, err = run(capsys, "--url", f"amqp://{name}:{password}@{BROKER_ADDRESS}/{vhost}")
     assert (status, err) == (
         3,
-        f"mqctl: error: access to vhost '{vhost}' refused at 127.0.0.1:5672: it does not exist "
+        f"mqctl: error: access to vhost '{vhost}' refused at {BROKER_ADDRESS}: it does not exist "
         f"or user '{name}' has no permissions on it; check --vhost or the vhost in the URL path "
         "(%2f for /)\n",
     )
@@ -136,14 +136,14 @@ def test_password_from_a_profile_is_never_shown(
     path = clean_env / "mqctl" / "config.yaml"
     path.parent.mkdir(parents=True)
     path.write_text(
-        f"profiles:\n  work:\n    url: amqp://{name}@127.0.0.1:5672/nope\n"
+        f"profiles:\n  work:\n    url: amqp://{name}@{BROKER_ADDRESS}/nope\n"
         f"    password: {password}\n"
     )
     status, err = run(capsys, "--profile", "work", "--debug")
     assert status == 3
     assert password not in err
     assert err.endswith(
-        f"mqctl: error: access to vhost 'nope' refused at 127.0.0.1:5672: it does not exist or "
+        f"mqctl: error: access to vhost 'nope' refused at {BROKER_ADDRESS}: it does not exist or "
         f"user '{name}' has no permissions on it; check --vhost or the vhost in the URL path "
         "(%2f for /)\n"
     )
@@ -206,10 +206,10 @@ def test_unencoded_at_colon_and_space_in_a_password_are_read_as_meant(
 ) -> None:
     name, _ = user
     wrong = "p@ss w:rd-0123"
-    status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@127.0.0.1:5672/%2f")
+    status, err = run(capsys, "--url", f"amqp://{name}:{wrong}@{BROKER_ADDRESS}/%2f")
     assert (status, err) == (
         3,
-        f"mqctl: error: authentication refused for user '{name}' at 127.0.0.1:5672; "
+        f"mqctl: error: authentication refused for user '{name}' at {BROKER_ADDRESS}; "
         "check the user name and password (--url or the profile)\n",
     )
 
@@ -227,10 +227,10 @@ def test_a_user_name_equal_to_the_password_stays_readable(
     capsys: pytest.CaptureFixture[str], clean_env: Path, same_name_user: str
 ) -> None:
     name = same_name_user
-    status, err = run(capsys, "--url", f"amqp://{name}:{name}@127.0.0.1:5672/nope")
+    status, err = run(capsys, "--url", f"amqp://{name}:{name}@{BROKER_ADDRESS}/nope")
     assert (status, err) == (
         3,
-        f"mqctl: error: access to vhost 'nope' refused at 127.0.0.1:5672: it does not exist "
+        f"mqctl: error: access to vhost 'nope' refused at {BROKER_ADDRESS}: it does not exist "
         f"or user '{name}' has no permissions on it; check --vhost or the vhost in the URL path "
         "(%2f for /)\n",
     )
@@ -251,7 +251,7 @@ def test_the_broker_naming_the_authenticated_user_stays_readable(
             "--user-id",
             "someone",
             "--url",
-            f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+            f"amqp://guest:guest@{BROKER_ADDRESS}/{vhost}",
         ]
     )
     out, err = capsys.readouterr()

@@ -66,7 +66,7 @@ def test_a_missing_file_is_still_named(clean_env: Path, tmp_path: Path) -> None:
 def test_plan_from_process_substitution(clean_env: Path, broker: str, tmp_path: Path) -> None:
     template = tmp_path / "t.yaml"
     template.write_text("vhost: /\nqueues:\n  - name: ${QUEUE}\n", encoding="utf-8")
-    plan = shlex.join(command("topology", "plan", "--url", "amqp://guest:guest@127.0.0.1/"))
+    plan = shlex.join(command("topology", "plan", "--url", broker))
     result = subprocess.run(
         ["bash", "-c", f"{plan} <(envsubst < {shlex.quote(str(template))})"],
         capture_output=True,
