@@ -136,6 +136,19 @@ def resolve(
     whose AMQP port answers; each node's API is the `--api` given in the same place, or, with no
     `--api`, http://HOST:15672 (https://HOST:15671 for amqps) of that node.
     """
+    from mqctl.nodes import first_answering
+
+    return first_answering(resolve_nodes(options, env))
+
+
+def resolve_nodes(
+    options: ConnectionOptions,
+    env: Mapping[str, str] | None = None,
+) -> list[ConnectionSettings]:
+    """Every node given, each resolved as `resolve()` does, in the order given: one for one URL.
+
+    A command that may continue on another node when its node goes away keeps the whole list.
+    """
     env = os.environ if env is None else env
     urls, apis = _nodes(options, env)
     if len(urls) <= 1 and len(apis) <= 1:
@@ -144,7 +157,7 @@ def resolve(
             one = replace(one, url=urls[0] if urls else None)
         if not isinstance(options.api, str | None):
             one = replace(one, api=apis[0] if apis else None)
-        return _resolve_one(one, env)
+        return [_resolve_one(one, env)]
     if apis and len(apis) != len(urls):
         raise ConfigError(
             f"{len(apis)} management API URLs for {len(urls)} nodes",
@@ -152,13 +165,10 @@ def resolve(
             "then http://HOST:15672)",
         )
     # "" for the API: derived from each node's own URL, never from the environment or profile.
-    nodes = [
+    return [
         _resolve_one(replace(options, url=url, api=apis[i] if apis else ""), env)
         for i, url in enumerate(urls)
     ]
-    from mqctl.nodes import first_answering
-
-    return first_answering(nodes)
 
 
 def _nodes(options: ConnectionOptions, env: Mapping[str, str]) -> tuple[list[str], list[str]]:

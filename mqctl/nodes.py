@@ -25,7 +25,11 @@ def answers(settings: ConnectionSettings) -> bool:
 
 
 def first_answering(nodes: Sequence[ConnectionSettings]) -> ConnectionSettings:
-    """The first node whose AMQP port answers; Unreachable (exit 3) naming each when none does."""
+    """The first node whose AMQP port answers; Unreachable (exit 3) naming each when none does.
+
+    A single node is not probed: connecting to it says what is wrong the usual way."""
+    if len(nodes) == 1:
+        return nodes[0]
     for node in nodes:
         if answers(node):
             return node

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +92,15 @@ def queue(broker: str, unique: str) -> Iterator[str]:
     declare(unique)
     yield unique
     delete(unique)
+
+
+def reconnected_summary(last_line: str, total: int) -> tuple[int, int]:
+    """(reconnections, messages sent again) from the last line of a publish of `total` messages
+    that reconnected and got every one confirmed; the rest of the line checked exactly."""
+    match = re.fullmatch(
+        rf"sent {total}, confirmed {total}, returned 0, nacked 0, reconnected (\d+)"
+        r"(?:, republished (\d+) \(may be duplicates\))?",
+        last_line,
+    )
+    assert match, last_line
+    return int(match[1]), int(match[2] or 0)

@@ -42,9 +42,9 @@ def own_user(broker: str) -> Iterator[tuple[str, str]]:
     requests.delete(f"{API_URL}/api/users/{name}", auth=AUTH, timeout=10)
 
 
-def close_connections_of(user: str, proc: subprocess.Popen[bytes]) -> int:
-    """Close every connection of `user`, which `proc` holds open (the API lists a new connection
-    within its stats interval, longer on a loaded broker)."""
+def connections_of(user: str, proc: subprocess.Popen[bytes]) -> list[str]:
+    """The names of the connections of `user`, which `proc` holds open, once the API lists them
+    (within its stats interval, longer on a loaded broker)."""
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -54,13 +54,19 @@ def close_connections_of(user: str, proc: subprocess.Popen[bytes]) -> int:
         listed = requests.get(f"{API_URL}/api/connections", auth=AUTH, timeout=10).json()
         mine = [c["name"] for c in listed if c.get("user") == user]
         if mine:
-            for name in mine:
-                requests.delete(f"{API_URL}/api/connections/{quote(name, safe='')}",
-                                headers={"X-Reason": "test: connection lost"}, auth=AUTH,
-                                timeout=10)  # fmt: skip
-            return len(mine)
+            return mine
         time.sleep(0.1)
-    raise AssertionError(f"no connection of {user} to close after 45 s")
+    raise AssertionError(f"no connection of {user} listed after 45 s")
+
+
+def close_connections_of(user: str, proc: subprocess.Popen[bytes]) -> int:
+    """Close every connection of `user`, which `proc` holds open."""
+    mine = connections_of(user, proc)
+    for name in mine:
+        requests.delete(f"{API_URL}/api/connections/{quote(name, safe='')}",
+                        headers={"X-Reason": "test: connection lost"}, auth=AUTH,
+                        timeout=10)  # fmt: skip
+    return len(mine)
 
 
 def wait_for_at_least(queue: str, count: int, seconds: float = 30.0) -> None:
@@ -70,10 +76,12 @@ def wait_for_at_least(queue: str, count: int, seconds: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-def run(*args: str, url: str) -> subprocess.Popen[bytes]:
+def run(*args: str, url: str, stdin: bool = False) -> subprocess.Popen[bytes]:
+    """`mqctl ARGS --url URL` as a child; its stdin a pipe when `stdin`, else empty."""
     return subprocess.Popen(
-        [sys.executable, "-m", "mqctl", *args, "--url", url],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "mqctl", *args, "--url", url], cwd=ROOT,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
 
 

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mqctl import output
-from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.options import (
+    ConnectionFlags,
+    ReconnectFlag,
+    failover_connection,
+    option_sets,
+)
 from mqctl.commands.registry import command_app
 from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.output import MessageFormat, MessageWriter
@@ -58,6 +63,9 @@ CONSUME_HELP = (
     "Each message is acked only after it has been written and flushed (when stdout is a pipe: "
     "after the reader has read it). On Ctrl-C (exit 130), a broken pipe or an output error "
     "(exit 1) the messages not yet written go back to the queue.\n\n"
+    "With --reconnect (on by default with several --url), a lost connection is opened again and "
+    "consuming goes on; nothing delivered on the old connection is acked on the new one, and "
+    "the last messages written before the loss may come again (redelivered).\n\n"
     "Example: mqctl consume --queue orders --count 10 --timeout 5 --format jsonl > saved.jsonl"
 )
 GET_HELP = (
@@ -162,6 +170,7 @@ def consume_command(
     ] = False,
     fmt: Format = MessageFormat.pretty,
     body_only: BodyOnly = False,
+    reconnect: ReconnectFlag = None,
 ) -> None:
     from mqctl.messaging.consumer import ConsumeOptions, ConsumeSource, consume, parse_offset
 
@@ -174,12 +183,18 @@ def consume_command(
     options = ConsumeOptions(
         count=count, timeout=timeout, prefetch=prefetch, ack=ack_mode(requeue, reject, no_ack)
     )
+    if requeue and reconnect:
+        raise BadInput(
+            "--reconnect does not combine with --requeue: a look on a new connection would "
+            "show again every message the lost one had shown",
+            "look again after the loss instead",
+        )
     writer = MessageWriter(fmt, body_only=body_only)
-    settings = connection.settings()
+    settings, failover = failover_connection(connection, False if requeue else reconnect)
     if requeue and queue is not None:
         refuse_costly_look(settings, queue, "mqctl consume --requeue")
     try:
-        result = consume(settings, source, options, writer)
+        result = consume(settings, source, options, writer, failover)
     finally:
         writer.close()
     report_consume(result, count, source.name)
@@ -204,6 +219,8 @@ def report_consume(result: ConsumeResult, count: int | None, name: str) -> None:
     from mqctl.messaging.consumer import StopReason
 
     done = f"{result.written} message(s) written"
+    if result.reconnects:
+        done += f" across {result.reconnects} reconnection(s)"
     back = f", {result.put_back} put back in the queue" if result.put_back else ""
     lost = f", {result.lost} delivered but not written (lost: --no-ack)" if result.lost else ""
     if result.reason is StopReason.interrupted:

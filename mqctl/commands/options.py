@@ -29,6 +29,7 @@ import typer
 
 if typing.TYPE_CHECKING:
     from mqctl.config import ConnectionOptions, ConnectionSettings, TlsSettings
+    from mqctl.messaging.failover import Failover
 
 R = TypeVar("R")
 S = TypeVar("S", bound="OptionSet")
@@ -302,3 +303,36 @@ class ConnectionFlags(OptionSet):
         from mqctl.config import resolve
 
         return resolve(self.options())
+
+    def nodes(self) -> list[ConnectionSettings]:
+        """Every node given (--url several times), resolved: for commands that can continue on
+        another node when theirs goes away."""
+        from mqctl.config import resolve_nodes
+
+        return resolve_nodes(self.options())
+
+
+# `publish` and `consume`: None (not given) lets the number of --url decide.
+ReconnectFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--reconnect/--no-reconnect",
+        help="Go on after a lost connection (a node stopping or restarting, a network cut): "
+        "connect again, to the next --url or the same node, up to 10 attempts in about 48 s, "
+        "one line on stderr each. On by default when several --url are given. "
+        "Example: --reconnect",
+        show_default=False,
+    ),
+]
+
+
+def failover_connection(
+    connection: ConnectionFlags, reconnect: bool | None
+) -> tuple[ConnectionSettings, Failover | None]:
+    """The node to start on and, when reconnecting is on, the `Failover` over every node."""
+    from mqctl import output
+    from mqctl.messaging.failover import failover_for
+    from mqctl.nodes import first_answering
+
+    nodes = connection.nodes()
+    return first_answering(nodes), failover_for(reconnect, nodes, output.warn)

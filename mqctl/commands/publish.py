@@ -13,7 +13,12 @@ import typer
 
 from mqctl import output
 from mqctl.commands.message_options import MessageFlags
-from mqctl.commands.options import ConnectionFlags, option_sets
+from mqctl.commands.options import (
+    ConnectionFlags,
+    ReconnectFlag,
+    failover_connection,
+    option_sets,
+)
 from mqctl.commands.registry import command_app
 from mqctl.errors import BadInput, Interrupted, OperationFailed
 from mqctl.messaging.choices import DEFAULT_WINDOW
@@ -27,6 +32,9 @@ PUBLISH_HELP = (
     "Confirms are on and pipelined. The final line says how many messages were sent, confirmed, "
     "returned (reply code and text) and nacked; the exit status is 1 when any was returned or "
     "nacked, 4 on bad input (with --input: what came before the bad line is published).\n\n"
+    "With --reconnect (on by default with several --url), a lost connection is opened again and "
+    "only the messages it had not confirmed are published again; the last line says how many "
+    "(republished N: they may be duplicates).\n\n"
     "Example: mqctl publish -k orders --body '{\"id\": 1}' --content-type application/json "
     "-H x-retry=3 -H sent:timestamp=now --delivery-mode persistent"
 )
@@ -88,8 +96,14 @@ def publish_command(
             "got it. --no-mandatory drops them unseen. Example: --no-mandatory",
         ),
     ] = True,
+    reconnect: ReconnectFlag = None,
 ) -> None:
     props = given.properties()
+    if reconnect and not confirm:
+        raise BadInput(
+            "--reconnect needs confirms: without them nothing says which messages to publish again",
+            "leave out --no-confirm",
+        )
     from mqctl.messaging.feed import InputFeed
     from mqctl.messaging.message import OutgoingMessage, Overrides, read_body
     from mqctl.messaging.properties import basic_properties
@@ -116,9 +130,9 @@ def publish_command(
         )
         messages = total = Repeated(message, count)
     options = PublishOptions(confirm=confirm, mandatory=mandatory, window=confirm_window, rate=rate)
-    settings = connection.settings()
+    settings, failover = failover_connection(connection, reconnect if confirm else False)
     with output.progress(len(total) if total is not None else None, "publishing") as advance:
-        result = publish(settings, messages, options, progress=advance)
+        result = publish(settings, messages, options, progress=advance, failover=failover)
     if result.error is not None and not result.sent:
         raise result.error  # nothing went out: the error alone says it all
     output.publish_summary(result, mandatory)

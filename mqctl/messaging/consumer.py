@@ -5,6 +5,12 @@ delivered but not written when the consumer stops (count reached, Ctrl-C, broken
 error) is nacked with requeue, or requeued by the broker when the connection closes. Messages
 that arrive in one read from the socket are written as one batch and acked with one `multiple`
 ack, which is what makes this as fast as a plain pika loop.
+
+Acks belong to the channel the message came on. With a `Failover`, a lost connection is opened
+again and consuming starts over on the new channel: what the lost one delivered and was not
+written is back in the queue (the broker requeued it) and comes again; nothing delivered on the
+old channel is ever acked on the new one. A message written just before the loss, whose ack may
+not have reached the broker, can come again too, marked redelivered.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, BrokerError
 from mqctl.jsonvalues import parse_timestamp
 from mqctl.messaging import codec
+from mqctl.messaging.failover import Failover
 from mqctl.messaging.message import Delivery, OutputFailed
 from mqctl.messaging.session import AsyncSession
 from mqctl.messaging.signals import SIGNAL_NAMES, stop_requests
@@ -90,6 +97,7 @@ class ConsumeResult:
     reason: StopReason | None = None
     output_error: str | None = None
     signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
+    reconnects: int = 0  # connections opened again after a loss
 
     @property
     def put_back(self) -> int:
@@ -143,8 +151,9 @@ class Consumer(AsyncSession):
         source: ConsumeSource,
         options: ConsumeOptions,
         writer: Writer,
+        failover: Failover | None = None,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, failover)
         self.source = source
         self.options = options
         self.writer = writer
@@ -156,6 +165,10 @@ class Consumer(AsyncSession):
         self._stopping = False
         self._consumer_tag: str | None = None
         self._last_activity = time.monotonic()
+        self._delivered_here = 0  # on this channel (acks and counts are per channel)
+        self._written_here = 0
+        self._came_back = 0  # delivered on the lost channel, not written: requeued by the broker
+        self._stream_next: Any = None  # a stream: the offset after the last message written
 
     @property
     def _auto_ack(self) -> bool:
@@ -166,12 +179,46 @@ class Consumer(AsyncSession):
     def consume(self) -> ConsumeResult:
         codec.install()
         self.run()
+        self.result.reconnects = self.reconnects
         if self.interrupted:
             self.result.reason = StopReason.interrupted
             self.result.signal = self.signal
         return self.result
 
     # --- set-up ---
+
+    def on_connection_lost(self) -> None:
+        self._pending, self._flush_scheduled, self._consumer_tag = [], False, None
+        unwritten = self._delivered_here - self._written_here
+        self._delivered_here = self._written_here = 0
+        if self.options.ack is not AckMode.no_ack:
+            # Not lost: the broker requeued them with the channel, and they will be delivered
+            # (and counted) again.
+            self.result.delivered -= unwritten
+            self._came_back = unwritten
+
+    def wants_reconnect(self) -> bool:
+        return not self._stopping
+
+    def reconnected_note(self) -> str:
+        if self.source.exchange is not None:
+            return (
+                f"; tapping {self.source.name} again (what it routed while disconnected was not "
+                "seen)"
+            )
+        if self._stream_next is not None:
+            return f"; reading the stream again from offset {self._stream_next}"
+        if self.options.ack is AckMode.no_ack:
+            return (
+                "; consuming again (--no-ack: what the lost connection had delivered and was not "
+                "written is lost)"
+            )
+        back, self._came_back = self._came_back, 0
+        note = "; consuming again (the last messages written before the loss may come again, "
+        note += "marked redelivered, if their acks were lost"
+        if back:
+            note += f"; {back} delivered and not written went back to the queue"
+        return note + ")"
 
     def start(self, channel: pika.channel.Channel) -> None:
         if self.source.exchange is not None:
@@ -206,14 +253,14 @@ class Consumer(AsyncSession):
             limited = self.options.ack is not AckMode.requeue or self.options.count
             prefetch = DEFAULT_PREFETCH if limited else 0
         if self.options.count:
-            prefetch = min(prefetch or self.options.count, self.options.count)
+            left = self.options.count - self.result.written
+            prefetch = min(prefetch or left, left)
         return min(prefetch, 65535)
 
     def _consume(self) -> None:
         assert self.channel is not None
-        arguments = (
-            {"x-stream-offset": self.source.offset} if self.source.offset is not None else {}
-        )
+        offset = self._stream_next if self._stream_next is not None else self.source.offset
+        arguments = {"x-stream-offset": offset} if offset is not None else {}
         self.channel.add_on_cancel_callback(self._on_cancelled)
         self._consumer_tag = self.channel.basic_consume(
             self.queue,
@@ -234,7 +281,10 @@ class Consumer(AsyncSession):
         properties: pika.spec.BasicProperties,
         body: bytes,
     ) -> None:
+        if self.channel is None or channel is not self.channel:
+            return  # a lost channel's: the broker requeued it, it is never acked here
         self.result.delivered += 1
+        self._delivered_here += 1
         if self._stopping:
             return  # stays unacked: put back when we stop
         if self.options.ack is AckMode.no_ack and not self._auto_ack:
@@ -273,6 +323,9 @@ class Consumer(AsyncSession):
         if not written:
             return
         self.result.written += len(written)
+        self._written_here += len(written)
+        if self.source.offset is not None:
+            self._stream_next = _next_offset(written[-1], self._stream_next)
         channel, last = self.channel, written[-1].delivery_tag
         if channel is None or not channel.is_open:
             return
@@ -343,11 +396,22 @@ class GetResult:
         return self.delivered if self.ack is AckMode.requeue else self.delivered - self.written
 
 
+def _next_offset(delivery: Delivery, current: Any) -> Any:
+    """The stream offset after `delivery` (its x-stream-offset header), to resume from."""
+    offset = (delivery.properties.headers or {}).get("x-stream-offset")
+    return pika.compat.long(offset + 1) if isinstance(offset, int) else current
+
+
 def consume(
-    settings: ConnectionSettings, source: ConsumeSource, options: ConsumeOptions, writer: Writer
+    settings: ConnectionSettings,
+    source: ConsumeSource,
+    options: ConsumeOptions,
+    writer: Writer,
+    failover: Failover | None = None,
 ) -> ConsumeResult:
+    """Consume into `writer`; with `failover`, go on across lost connections (see the module)."""
     validate(source, options)
-    consumer = Consumer(settings, source, options, writer)
+    consumer = Consumer(settings, source, options, writer, failover)
     result = consumer.consume()
     if consumer.error is not None:
         raise consumer.error

@@ -20,6 +20,7 @@ import pika.spec
 from mqctl.config import ConnectionSettings
 from mqctl.errors import MqctlError
 from mqctl.messaging.choices import DEFAULT_WINDOW
+from mqctl.messaging.failover import Failover
 from mqctl.messaging.feed import EMPTY, END, InputFeed
 from mqctl.messaging.message import OutgoingMessage
 from mqctl.messaging.session import SHUTDOWN_GRACE, AsyncSession
@@ -48,6 +49,8 @@ class PublishResult:
     signal: str | None = None  # what interrupted: Ctrl-C or SIGTERM
     lines_read: int | None = None  # --input: lines read from the input
     error: MqctlError | None = None  # what stopped it (the counts say how far it got)
+    reconnects: int = 0  # connections opened again after a loss
+    republished: int = 0  # sent again on a new connection, unconfirmed on the lost one
 
     @property
     def returned_count(self) -> int:
@@ -87,8 +90,9 @@ class Publisher(AsyncSession):
         options: PublishOptions,
         exchanges: Sequence[str] = (),
         progress: Callable[[int], None] | None = None,
+        failover: Failover | None = None,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, failover)
         self.feed = messages if isinstance(messages, InputFeed) else None
         self.messages: Sequence[OutgoingMessage] = [] if self.feed else messages  # type: ignore[assignment]
         self.options = options
@@ -100,8 +104,13 @@ class Publisher(AsyncSession):
         )
         self._next: OutgoingMessage | None = None  # taken from the feed, not yet sent
         self.doing = "publishing"
-        self._outstanding: deque[int] = deque()
+        # Sent on this channel and not yet confirmed: (delivery tag, message), oldest first.
+        self._outstanding: deque[tuple[int, OutgoingMessage]] = deque()
+        self._tag = 0  # the last delivery tag of this channel
+        self._again: deque[OutgoingMessage] = deque()  # unconfirmed on a lost connection
+        self._feeding = False
         self._started = 0.0
+        self._paced = 0  # messages published on this channel, for --rate
         self._wakeup_pending = False
         self._draining = False
         self._stopped = False  # a stop signal: send no more
@@ -111,6 +120,7 @@ class Publisher(AsyncSession):
         self.run()
         self.result.interrupted = self.interrupted
         self.result.signal = self.signal
+        self.result.reconnects = self.reconnects
         if self.feed is not None:
             self.result.lines_read = self.feed.lines_read
         return self.result
@@ -121,7 +131,27 @@ class Publisher(AsyncSession):
         self.call_later(SHUTDOWN_GRACE, self.finish)
         self._maybe_done()
 
+    def on_connection_lost(self) -> None:
+        """What the lost channel never confirmed goes out again first, in its order: it may
+        have reached the broker, so each may become a duplicate."""
+        unconfirmed = [message for _, message in self._outstanding]
+        self._again.extendleft(reversed(unconfirmed))
+        self._outstanding.clear()
+        self._wakeup_pending = self._checking = self._draining = False
+
+    def wants_reconnect(self) -> bool:
+        return not self._stopped
+
+    def reconnected_note(self) -> str:
+        if not self._again:
+            return ""
+        return (
+            f"; publishing again the {len(self._again)} message(s) the lost connection had not "
+            "confirmed: they may be duplicates"
+        )
+
     def start(self, channel: pika.channel.Channel) -> None:
+        self._tag = 0
         channel.add_on_return_callback(self._on_return)
         self._check_exchanges(channel, list(self.exchanges))
 
@@ -141,22 +171,25 @@ class Publisher(AsyncSession):
             self._begin()
 
     def _begin(self) -> None:
-        self._started = time.monotonic()
-        if self.feed is not None:
-            assert self.connection is not None
-            ioloop = self.connection.ioloop
-            self.feed.start(lambda: ioloop.add_callback_threadsafe(self._publish_more))
+        self._started, self._paced = time.monotonic(), 0
+        if self.feed is not None and not self._feeding:
+            self._feeding = True  # one reader for every connection
+            self.feed.start(lambda: self.call_threadsafe(self._publish_more))
         self._publish_more()
 
     def _has_more(self) -> bool:
         if self._stopped:
             return False
+        if self._again:
+            return True
         if self.feed is None:
             return self.result.sent < self.result.total
         return self._next is not None or not self.feed.ended
 
     def _take(self) -> OutgoingMessage | None:
         """The next message to send, or None for now (the feed wakes us, or it ended)."""
+        if self._again:
+            return self._again[0]
         if self.feed is None:
             return self.messages[self.result.sent]
         if self._next is None:
@@ -169,8 +202,16 @@ class Publisher(AsyncSession):
         if message.exchange not in self._checked:
             self._check_exchange(message.exchange)
             return None
-        self._next = None
         return message
+
+    def _sent(self) -> None:
+        """The message `_take` gave was published: count it (once, however often it went)."""
+        if self._again:
+            self._again.popleft()
+            self.result.republished += 1
+            return
+        self._next = None
+        self.result.sent += 1
 
     def _check_exchange(self, name: str) -> None:
         # A line's own exchange, checked before its first message goes out: an unknown one
@@ -194,16 +235,16 @@ class Publisher(AsyncSession):
         channel, result, options = self.channel, self.result, self.options
         if channel is None or not channel.is_open or self._checking:
             return
-        burst_end = result.sent + (options.window if options.confirm else BURST)
-        sent_before = result.sent
+        burst = options.window if options.confirm else BURST
+        sent_before, published = result.sent, 0
         while self._has_more():
             if options.confirm and len(self._outstanding) >= options.window:
                 break
-            if result.sent >= burst_end or self._buffered() > MAX_BUFFERED:
+            if published >= burst or self._buffered() > MAX_BUFFERED:
                 self._wake_in(0.0005 if self._buffered() > MAX_BUFFERED else 0)
                 break
             if options.rate:
-                due = self._started + result.sent / options.rate
+                due = self._started + self._paced / options.rate
                 delay = due - time.monotonic()
                 if delay > 0:
                     self._wake_in(delay)
@@ -218,9 +259,12 @@ class Publisher(AsyncSession):
                 message.properties,
                 mandatory=options.mandatory,
             )
-            result.sent += 1
+            self._sent()
+            published += 1
+            self._paced += 1
             if options.confirm:
-                self._outstanding.append(result.sent)
+                self._tag += 1
+                self._outstanding.append((self._tag, message))
         if not options.confirm and result.sent > sent_before:
             self.progress(result.sent - sent_before)
         self._maybe_done()
@@ -254,15 +298,18 @@ class Publisher(AsyncSession):
         tag, outstanding = method.delivery_tag, self._outstanding
         settled = 0
         if method.multiple:
-            while outstanding and outstanding[0] <= tag:
+            while outstanding and outstanding[0][0] <= tag:
                 outstanding.popleft()
                 settled += 1
-        elif outstanding and outstanding[0] == tag:
+        elif outstanding and outstanding[0][0] == tag:
             outstanding.popleft()
             settled = 1
-        elif tag in outstanding:
-            outstanding.remove(tag)
-            settled = 1
+        else:
+            for index, (sent_tag, _) in enumerate(outstanding):
+                if sent_tag == tag:
+                    del outstanding[index]
+                    settled = 1
+                    break
         if isinstance(method, pika.spec.Basic.Nack):
             self.result.nacked += settled
         else:
@@ -289,8 +336,12 @@ def publish(
     messages: Sequence[OutgoingMessage] | InputFeed,
     options: PublishOptions,
     progress: Callable[[int], None] | None = None,
+    failover: Failover | None = None,
 ) -> PublishResult:
     """Publish `messages` and wait for their confirms.
+
+    With `failover`, a lost connection is opened again (see `mqctl.messaging.failover`) and
+    what the lost one had not confirmed is published again, counted in `result.republished`.
 
     A refusal, a lost connection or bad input in a feed ends up in `result.error`, its message
     saying how far it got (messages sent and confirmed, lines read), so that the user knows
@@ -301,7 +352,7 @@ def publish(
         exchanges = [messages.overrides.exchange or ""]
     else:
         exchanges = sorted({m.exchange for m in _distinct(messages)})
-    publisher = Publisher(settings, messages, options, exchanges, progress)
+    publisher = Publisher(settings, messages, options, exchanges, progress, failover)
     result = publisher.publish()
     error = publisher.error or (publisher.feed.error if publisher.feed else None)
     if error is not None and (result.sent or result.lines_read is not None):
@@ -320,7 +371,15 @@ def progress_text(result: PublishResult) -> str:
         parts.append(f"{result.confirmed} confirmed")
         if result.unconfirmed:
             parts.append(f"{result.unconfirmed} unconfirmed")
+    if result.reconnects:
+        parts.append(republished_text(result))
     return ", ".join(parts)
+
+
+def republished_text(result: PublishResult) -> str:
+    """After reconnections: how many messages went out twice, which may be duplicates."""
+    again = f"republished {result.republished} (may be duplicates)" if result.republished else ""
+    return f"reconnected {result.reconnects}" + (f", {again}" if again else "")
 
 
 def _distinct(messages: Sequence[OutgoingMessage]) -> Sequence[OutgoingMessage]:

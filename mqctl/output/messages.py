@@ -170,6 +170,10 @@ def publish_summary(result: Any, mandatory: bool = True) -> None:
     parts.append(f"nacked {result.nacked}" if result.confirms else "nacked -")
     if result.unconfirmed:
         parts.append(f"unconfirmed {result.unconfirmed}")
+    if result.reconnects:
+        from mqctl.messaging.publisher import republished_text
+
+        parts.append(republished_text(result))
     sys.stdout.write(", ".join(parts) + "\n")
     sys.stdout.flush()
 
