@@ -40,7 +40,9 @@ from mqctl.wire.packets import LINKTYPE_ETHERNET
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter
 
 ROOT = Path(__file__).resolve().parent.parent
-MQCTL = str(ROOT / ".venv" / "bin" / "mqctl")
+# `python -m mqctl` from the repository's root, as the tests run it (tests/run.py): the checkout this
+# file is in, not whichever one the virtualenv's console script was installed from
+MQCTL = (sys.executable, "-m", "mqctl")
 TS = 1700000000.0
 
 
@@ -156,7 +158,7 @@ def timed(cmd: list[str], pure: bool = False) -> tuple[float, float, int]:
         env["MQCTL_PURE_PYTHON"] = "1"
     start = time.perf_counter()
     with open(os.devnull, "wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
@@ -165,7 +167,9 @@ def timed(cmd: list[str], pure: bool = False) -> tuple[float, float, int]:
 
 
 def build_in_use() -> str:
-    return subprocess.run([MQCTL, "--version"], capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [*MQCTL, "--version"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
 
 
 def main() -> None:
@@ -191,13 +195,13 @@ def main() -> None:
         make_capture(small, max(args.messages // 10, 1))
         size = path.stat().st_size
         print(f"capture: {args.messages} messages, {frames} AMQP frames, {size / 1e6:.1f} MB")
-        jsonl = [MQCTL, "wire", "read", str(path), "-f", "jsonl"]
+        jsonl = [*MQCTL, "wire", "read", str(path), "-f", "jsonl"]
         # (label, command, pure-Python build)
         cases = [
             ("mqctl jsonl, default build", jsonl, False),
             ("mqctl jsonl, pure Python", jsonl, True),
-            ("mqctl human view", [MQCTL, "wire", "read", str(path)], False),
-            ("mqctl --summary", [MQCTL, "wire", "read", str(path), "--summary"], False),
+            ("mqctl human view", [*MQCTL, "wire", "read", str(path)], False),
+            ("mqctl --summary", [*MQCTL, "wire", "read", str(path), "--summary"], False),
             ("tshark -Y amqp", [tshark, "-r", str(path), "-Y", "amqp"], False),
             (
                 "tshark -Y amqp -T json",
@@ -216,7 +220,7 @@ def main() -> None:
                 wall[label], cpu[label] = min(wall[label], w), min(cpu[label], c)
                 rss[label] = max(rss[label], r)
         small_rss = {
-            pure: timed([*jsonl[:3], str(small), "-f", "jsonl"], pure)[2] for pure in (False, True)
+            pure: timed([*jsonl[:-3], str(small), "-f", "jsonl"], pure)[2] for pure in (False, True)
         }
         print(f"default build: {build_in_use()}; best of {args.runs} runs, round robin")
         print(f"load average before/after: {LOAD_BEFORE} / {os.getloadavg()[0]:.1f}")

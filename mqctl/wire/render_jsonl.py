@@ -34,8 +34,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Iterator
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
+
+import orjson
 
 from mqctl.jsonvalues import to_json
 from mqctl.redact import MASK
@@ -52,7 +53,7 @@ from mqctl.wire.frames import (
     ProtocolHeader,
 )
 from mqctl.wire.methods import NAMES_BY_KEY
-from mqctl.wire.pipeline import Connection, Record
+from mqctl.wire.pipeline import Record
 
 PREVIEW_CHARS = 64
 
@@ -88,17 +89,19 @@ def redact_args(frame: MethodFrame | CutFrame, args: dict[str, Any]) -> dict[str
 
 
 def _default(value: Any) -> Any:
-    """json.dumps hook for what JSON lacks: the shared AMQP value mapping (`mqctl.jsonvalues`)."""
+    """orjson's hook for what it does not write itself: the shared AMQP value mapping
+    (`mqctl.jsonvalues`), and a `Float32` (a float subclass) as the number it is."""
+    if isinstance(value, float):
+        return float(value)
     return to_json(value)
 
 
-# One C encoder made once (json.dumps builds a new one per call): ensure_ascii=False, ", "/": "
-# separators as json.dumps, no circular check (decoded frames cannot hold cycles), NaN allowed.
-_c_encoder = c_make_encoder(None, _default, encode_basestring, None, ": ", ", ", False, False, True)
-
-
-def _encode(value: Any) -> str:
-    return "".join(_c_encoder(value, 0))
+# orjson (a Rust extension, binary wheels on PyPI for every CPython mqctl supports): it encodes a
+# record about five times as fast as the standard library's C encoder, which was the largest share
+# of `wire read --format jsonl`. Its output is compact (no space after `,` and `:`). Datetimes go
+# through `_default`, so that timestamps read as everywhere else in mqctl ("...T22:13:20Z").
+_dumps = orjson.dumps
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, Any]:
@@ -201,65 +204,69 @@ def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:
 
 
 def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) -> Iterator[str]:
-    """Each record as one line of JSON (without the newline): `record_dict` encoded, but built
-    directly for the frames that fill captures, in one loop (a bulk capture holds hundreds of
-    thousands; a function call and a dict per frame are what costs)."""
-    endpoints: dict[tuple[Connection, bool], str] = {}
+    """Each record as one line of JSON (without the newline): what `record_dict` says, but built
+    in one loop for the frames that fill captures (a bulk capture holds hundreds of thousands; a
+    function call per frame is what costs). The frames of one packet share its time and
+    endpoints: their encoded `ts`, `conn`, `src`, `dst` are made once, and each line is that head
+    followed by the frame's own fields."""
     preview_bodies = body is BodyMode.preview
-    encode = _encode
+    dumps = _dumps
+    default = _default
+    options = _OPTIONS
+    names = NAMES_BY_KEY
     last_ts: object = None
     last_conn: object = None
     last_from_client = False
-    where = head = ""
+    head = b""
     for record in records:
         ts, conn, from_client, event = record
         kind = type(event)
-        # The frames of one packet share its time and endpoints: `head` is made once for them.
         if ts is not last_ts or conn is not last_conn or from_client is not last_from_client:
-            if conn is not last_conn or from_client is not last_from_client:
-                found = endpoints.get((conn, from_client))
-                if found is None:
-                    if len(endpoints) > 4096:
-                        endpoints.clear()  # connections come and go: stay flat
-                    found = endpoints[(conn, from_client)] = (
-                        f'"conn": {conn.id}, "src": {encode_basestring(record.src)}, '
-                        f'"dst": {encode_basestring(record.dst)}, '
-                    )
-                where = found
-            head = f'{{"ts": {ts!r}, {where}"channel": '
+            where = {"ts": ts, "conn": conn.id, "src": record.src, "dst": record.dst}
+            head = dumps(where)[:-1] + b","  # the object left open for the frame's fields
             last_ts, last_conn, last_from_client = ts, conn, from_client
+        fields: dict[str, Any] | None = None
         try:
             # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
             if kind is HeaderFrame:
                 _o, channel, size, class_id, _w, body_size, _f, _p = event  # type: ignore[misc]
-                props = event.properties  # type: ignore[union-attr]
-                yield (
-                    f'{head}{channel}, "type": "header", '
-                    f'"size": {size}, "class_id": {class_id}, "body_size": {body_size}, '
-                    f'"properties": {encode(props)}}}'
-                )
+                fields = {
+                    "channel": channel,
+                    "type": "header",
+                    "size": size,
+                    "class_id": class_id,
+                    "body_size": body_size,
+                    "properties": event.properties,  # type: ignore[union-attr]
+                }
             elif kind is MethodFrame:
                 _o, channel, size, class_id, method_id, _p = event  # type: ignore[misc]
+                key = (class_id << 16) | method_id
                 args = event.args  # type: ignore[union-attr]
-                name = NAMES_BY_KEY.get((class_id << 16) | method_id) or event.name  # type: ignore[union-attr]
-                if (class_id << 16) | method_id in SECRET_ARGUMENTS:
+                if key in SECRET_ARGUMENTS:
                     args = redact_args(event, args)  # type: ignore[arg-type]
-                yield (
-                    f'{head}{channel}, "type": "method", '
-                    f'"size": {size}, "class_id": {class_id}, "method_id": {method_id}, '
-                    f'"method": "{name}", "args": {encode(args)}}}'
-                )
+                fields = {
+                    "channel": channel,
+                    "type": "method",
+                    "size": size,
+                    "class_id": class_id,
+                    "method_id": method_id,
+                    "method": names.get(key) or event.name,  # type: ignore[union-attr]
+                    "args": args,
+                }
             elif kind is BodyFrame and preview_bodies:
                 _o, channel, size, payload = event  # type: ignore[misc]
                 text = preview(payload)  # type: ignore[arg-type]
-                yield (
-                    f'{head}{channel}, "type": "body", '
-                    f'"size": {size}, "preview": {encode_basestring(text)}}}'
-                )
-            else:
-                yield encode(record_dict(record, body))
+                fields = {"channel": channel, "type": "body", "size": size, "preview": text}
         except FrameError:
-            yield encode(record_dict(record, body))  # with "args": null and the error
-        except (TypeError, ValueError):
-            # Table keys that are not text, or values json cannot take: the full mapping.
-            yield json.dumps(to_json(record_dict(record, body)), ensure_ascii=False)
+            fields = None  # the whole mapping, with "args": null and the error
+        try:
+            if fields is not None:
+                line = (head + dumps(fields, default=default, option=options)[1:]).decode()
+            else:
+                line = dumps(record_dict(record, body), default=default, option=options).decode()
+        except TypeError:
+            # Table keys that are not text, integers past 64 bits: the stdlib's encoder, as compact.
+            line = json.dumps(
+                to_json(record_dict(record, body)), ensure_ascii=False, separators=(",", ":")
+            )
+        yield line
