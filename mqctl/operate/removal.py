@@ -1,8 +1,9 @@
 """delete queue|exchange|binding and purge queue: checked first, and nothing holding messages
 goes unless asked.
 
-`delete queue` reads the queue's depth and consumers (the API's figures and a passive declare,
-the larger of each) and refuses a queue holding messages unless `allow_data_loss`. Classic
+`delete queue` reads the queue's depth and consumers just before (a passive declare, plus the
+unacknowledged messages of the API's queue totals: never its lagging statistics, see
+topology/backends/usage.py) and refuses a queue holding messages unless `allow_data_loss`. Classic
 queues are then deleted with the broker's own `if-empty` (and `if-unused`), so a message that
 arrives after the check still stops the delete. Quorum queues and streams refuse those flags, so
 for them mqctl's check just before the delete is the guard.

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from mqctl.management import ManagementClient
-from mqctl.topology.backends.usage import UsageMap, merged, passive_usage
+from mqctl.topology.backends.usage import UsageMap, passive_usage, with_unacked
 from mqctl.topology.backends.vhost_state import read_vhost
 from mqctl.topology.definitions import from_broker
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.model import GlobalParameter, Queue, Topology, TopologyObject, User
-from mqctl.topology.plan import BrokerFacts, QueueUsage
+from mqctl.topology.plan import BrokerFacts
 
 SOURCE = "<broker>"
 _NOT_PARAMETERS = frozenset({"vhost-limits", "operator_policy"})
@@ -127,20 +127,22 @@ class HttpBackend:
         return topology
 
     def queue_usage(self, queues: list[Queue]) -> UsageMap:
-        """(messages, consumers) of the queues that exist: the API's figures (which count
-        unacknowledged messages but lag by a statistics interval) and passive declares (exact
-        for ready messages and consumers); the larger wins."""
-        wanted = {q.key for q in queues}
-        listed: UsageMap = {}
-        for vhost in dict.fromkeys(q.vhost for q in queues):
-            columns = {"columns": "name,messages,consumers"}
-            for item in self.client.get("queues", vhost, params=columns):
+        """(messages, consumers) of the queues that exist: ready messages and consumers from
+        passive declares (exact), plus the unacknowledged messages of the API's queue totals
+        (see usage.py), one listing per vhost without statistics."""
+        passive = passive_usage(self.client.settings, queues)
+        unacked: dict[tuple[str, ...], int] = {}
+        params = {
+            "columns": "name,messages_unacknowledged",
+            "disable_stats": "true",
+            "enable_queue_totals": "true",
+        }
+        for vhost in dict.fromkeys(key[0] for key in passive):  # where queues exist
+            for item in self.client.stream("queues", vhost, params=params):
                 key = (vhost, item["name"])
-                if key in wanted:
-                    listed[key] = QueueUsage(
-                        int(item.get("messages") or 0), int(item.get("consumers") or 0)
-                    )
-        return merged(listed, passive_usage(self.client.settings, queues))
+                if key in passive:
+                    unacked[key] = int(item.get("messages_unacknowledged") or 0)
+        return with_unacked(passive, unacked)
 
     # --- changing --------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """How many messages and consumers queues have, exactly enough to decide whether deleting them
 loses messages.
 
-A passive declare over AMQP is exact for ready messages and consumers; the management API adds
-unacknowledged messages but lags by a statistics interval. Where both are at hand the larger
-figure wins.
+A passive declare over AMQP is exact, now, for ready messages and consumers. Unacknowledged
+messages it does not count; the management API's queue totals (`enable_queue_totals`) do, read
+from each classic queue when asked (fresh) and from quorum queues' and streams' last metrics
+tick (some seconds old). The API's statistics (`messages`) are never used: they lag by a
+statistics interval, so a queue purged a moment ago would still "hold" what it held.
 """
 
 from __future__ import annotations
@@ -51,17 +53,9 @@ def passive_usage(settings: ConnectionSettings, queues: Iterable[Queue]) -> Usag
     return found
 
 
-def merged(*maps: UsageMap) -> UsageMap:
-    """Per queue, the larger of each figure."""
-    result: UsageMap = {}
-    for usage_map in maps:
-        for key, usage in usage_map.items():
-            have = result.get(key)
-            result[key] = (
-                usage
-                if have is None
-                else QueueUsage(
-                    max(have.messages, usage.messages), max(have.consumers, usage.consumers)
-                )
-            )
-    return result
+def with_unacked(passive: UsageMap, unacked: dict[tuple[str, ...], int]) -> UsageMap:
+    """The passive declares' figures with each queue's unacknowledged messages added."""
+    return {
+        key: QueueUsage(usage.messages + unacked.get(key, 0), usage.consumers)
+        for key, usage in passive.items()
+    }
