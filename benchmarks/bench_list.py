@@ -1,25 +1,28 @@
 """Benchmark: `mqctl list queues --format tsv` beside rabbitmqadmin v1 and a raw GET, same run.
 
 In a vhost of its own holding --count queues (10,000 by default; made with one definitions
-import, deleted afterwards):
-  - `mqctl list queues --vhost V --format tsv` as a new process, as a user runs it (streamed),
-  - the same with `--page-size 500` (the API's pagination),
-  - rabbitmqadmin v1 `list queues -f tsv`, fetched from this broker's /cli/rabbitmqadmin at
-    run time into a temporary directory (never committed),
-  - a raw `GET /api/queues/V` with requests and `.json()`, in a process of its own too,
-each --runs times, interleaved; best and median, and the ratios. Each process's peak memory (max
-RSS from wait4) is printed beside its time: with --count 100000 that is the peak memory for
-100,000 queues.
+import, deleted afterwards), each as a new process, interleaved, --runs times:
+  - `mqctl list queues --vhost V --format tsv` (its default columns, streamed),
+  - rabbitmqadmin v1 `list queues COLUMNS -f tsv` with the same columns (the same output byte for
+    byte), fetched from a broker's /cli/rabbitmqadmin at run time (never committed),
+  - a raw `GET /api/queues/V` with requests and `.json()`, asked for the same columns,
+and the same three for rabbitmqadmin's own default columns (name, messages), plus the raw GET
+of every field and, unless --no-pages, mqctl's `--page-size 500`. Best, median, each process's
+peak memory (max RSS from wait4) and mqctl's speed-up over each peer, median against median and
+run by run. The broker's own answer is timed too, in this process: the GET mqctl sends, with
+and without gzip, so that what is left of mqctl's time is its own (start-up, decoding,
+writing), printed beside `mqctl list vhosts` (start-up and one small request).
 
-    .venv/bin/python benchmarks/bench_list.py [--count 10000] [--runs 3]
+    .venv/bin/python benchmarks/bench_list.py [--count 10000] [--runs 5]
 
-Needs a broker with guest/guest on 127.0.0.1 (scripts/broker's, RabbitMQ 3.x, which serves
-rabbitmqadmin v1). The broker's own time to build the list dominates every figure, so on a busy
-machine run it against the 4.x broker of scripts/brokers, which nothing else loads; 4.x no longer
-serves rabbitmqadmin, so take it from the 3.x broker first:
+The 4.x broker of scripts/brokers no longer serves rabbitmqadmin v1; take it from the 3.x
+system broker first, then run against the 4.x one, which the other engineers' tests load less:
 
     .venv/bin/python benchmarks/bench_list.py --fetch-rabbitmqadmin /tmp/rabbitmqadmin
     scripts/brokers run rabbitmq4 .venv/bin/python benchmarks/bench_list.py \
+        --rabbitmqadmin /tmp/rabbitmqadmin
+    # peak memory for 100,000 queues (the broker builds a page list 200 times: no pages)
+    scripts/brokers run rabbitmq4 nice -n 10 .venv/bin/python benchmarks/bench_list.py \
         --rabbitmqadmin /tmp/rabbitmqadmin --count 100000 --runs 1 --no-pages
 """
 
@@ -28,25 +31,40 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 import requests
 from _common import MQCTL, ROOT, URL
 
+from mqctl.operate.kinds import KINDS
+from mqctl.operate.listing import stats_params
+
 API = "http://127.0.0.1:15672"
 AUTH = ("guest", "guest")
+DEFAULT = KINDS["queues"].columns
+ADMIN_DEFAULT = ("name", "messages")  # rabbitmqadmin v1's columns for `list queues`
+BESIDE = "beside them (no ratio)"
 
+# The floor for a client in Python: requests, the whole answer decoded at once, tsv written.
 RAW_GET = """
 import sys, requests
-r = requests.get(sys.argv[1], auth=("guest", "guest"), timeout=900)
+params = {"columns": sys.argv[2]} if len(sys.argv) > 2 else {}
+r = requests.get(sys.argv[1], params=params, auth=("guest", "guest"), timeout=900)
 r.raise_for_status()
 rows = r.json()
-sys.stdout.write("\\n".join(q["name"] for q in rows))
+columns = sys.argv[2].split(",") if len(sys.argv) > 2 else ["name"]
+def cell(row, path):
+    for step in path.split("."):
+        row = row.get(step) if isinstance(row, dict) else None
+    return "" if row is None else str(row)
+sys.stdout.write("\\n".join("\\t".join(cell(q, c) for c in columns) for q in rows))
 """
 
 
@@ -87,14 +105,14 @@ def fetch_rabbitmqadmin_bytes() -> bytes:
     return response.content
 
 
-def fetch_rabbitmqadmin(directory: Path) -> Path:
-    path = directory / "rabbitmqadmin"
-    path.write_bytes(fetch_rabbitmqadmin_bytes())
-    return path
+class Sample(NamedTuple):
+    seconds: float  # wall clock, start-up included
+    cpu: float  # the process's own user + system time: what it costs beside the broker
+    rss_kib: int  # peak resident memory
 
 
-def peak_rss(argv: list[str]) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one process, stdout to /dev/null (its rusage from wait4)."""
+def measure(argv: list[str]) -> Sample:
+    """One process, stdout to /dev/null, its rusage from wait4."""
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
@@ -106,13 +124,73 @@ def peak_rss(argv: list[str]) -> tuple[float, int]:
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[:4]} failed ({os.waitstatus_to_exitcode(status)})")
-    return seconds, usage.ru_maxrss
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def broker_answer(url: str, columns: tuple[str, ...], gzip: bool) -> float:
+    """Seconds from sending mqctl's GET to the answer's last byte (start-up and decoding left
+    out): the broker's part of mqctl's time."""
+    params = {"columns": ",".join(columns), **stats_params(KINDS["queues"], columns)}
+    headers = {} if gzip else {"Accept-Encoding": "identity"}
+    started = time.perf_counter()
+    response = requests.get(url, params=params, headers=headers, auth=AUTH, timeout=900)
+    response.raise_for_status()
+    _ = response.content
+    return time.perf_counter() - started
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def peers(admin: Path, raw: Path, vhost: str, pages: bool) -> dict[str, dict[str, list[str]]]:
+    """Groups of commands that print the same thing; the first of each is mqctl's."""
+    url = f"{API}/api/queues/{q(vhost)}"
+    mqctl = [*MQCTL, "list", "queues", "--url", URL, "--vhost", vhost, "--format", "tsv"]
+    rabbitmqadmin = [sys.executable, str(admin), "-V", vhost, "list", "queues"]
+    groups = {
+        f"mqctl's default columns ({len(DEFAULT)})": {
+            "mqctl list queues --format tsv": mqctl,
+            "rabbitmqadmin v1 list queues COLUMNS -f tsv": [*rabbitmqadmin, *DEFAULT, "-f", "tsv"],
+            "raw GET /api/queues?columns=COLUMNS": [
+                sys.executable,
+                str(raw),
+                url,
+                ",".join(DEFAULT),
+            ],
+        },
+        "rabbitmqadmin's default columns (name, messages)": {
+            "mqctl list queues --columns name,messages": [*mqctl, "--columns", "name,messages"],
+            "rabbitmqadmin v1 list queues -f tsv": [*rabbitmqadmin, "-f", "tsv"],
+            "raw GET /api/queues?columns=name,messages": [
+                sys.executable,
+                str(raw),
+                url,
+                ",".join(ADMIN_DEFAULT),
+            ],
+        },
+        BESIDE: {
+            "mqctl list vhosts (start-up, one small GET)": [
+                *MQCTL,
+                "list",
+                "vhosts",
+                "--url",
+                URL,
+                "--format",
+                "tsv",
+            ],
+            "raw GET /api/queues (every field)": [sys.executable, str(raw), url],
+        },
+    }
+    if pages:
+        groups[BESIDE]["mqctl list queues --page-size 500"] = [*mqctl, "--page-size", "500"]
+    return groups
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rabbitmqadmin", type=Path, help="a copy fetched beforehand")
     parser.add_argument(
         "--no-pages",
@@ -129,76 +207,63 @@ def main() -> None:
         return
     vhost = f"mqctl-bench-list-{uuid.uuid4().hex[:8]}"
     version = requests.get(f"{API}/api/overview", auth=AUTH, timeout=60).json()["rabbitmq_version"]
-    print(
-        f"RabbitMQ {version}; load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores"
-    )
+    print(f"RabbitMQ {version}, {os.cpu_count()} cores; before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp:
-        admin = args.rabbitmqadmin or fetch_rabbitmqadmin(Path(tmp))
+        admin = args.rabbitmqadmin
+        if admin is None:
+            admin = Path(tmp) / "rabbitmqadmin"
+            admin.write_bytes(fetch_rabbitmqadmin_bytes())
         raw = Path(tmp) / "raw_get.py"
         raw.write_text(RAW_GET)
         try:
             print(f"creating {args.count} queues in {vhost}: {make_vhost(vhost, args.count):.1f} s")
-            url = f"{API}/api/queues/{q(vhost)}"
-            peers = {
-                "mqctl list queues --format tsv": [
-                    *MQCTL,
-                    "list",
-                    "queues",
-                    "--url",
-                    URL,
-                    "--vhost",
-                    vhost,
-                    "--format",
-                    "tsv",
-                ],
-                "mqctl ... --page-size 500": [
-                    *MQCTL,
-                    "list",
-                    "queues",
-                    "--url",
-                    URL,
-                    "--vhost",
-                    vhost,
-                    "--format",
-                    "tsv",
-                    "--page-size",
-                    "500",
-                ],
-                "rabbitmqadmin v1 list queues -f tsv": [
-                    sys.executable,
-                    str(admin),
-                    "-V",
-                    vhost,
-                    "list",
-                    "queues",
-                    "-f",
-                    "tsv",
-                ],
-                "raw GET /api/queues (requests)": [sys.executable, str(raw), url],
+            groups = peers(admin, raw, vhost, pages=not args.no_pages)
+            results: dict[str, list[Sample]] = {
+                name: [] for group in groups.values() for name in group
             }
-            if args.no_pages:
-                del peers["mqctl ... --page-size 500"]
-            results: dict[str, list[tuple[float, int]]] = {name: [] for name in peers}
+            url = f"{API}/api/queues/{q(vhost)}"
+            answers: dict[str, list[float]] = {}
             for _ in range(args.runs):
-                for name, argv in peers.items():
-                    results[name].append(peak_rss(argv))
-            report(args.count, results)
+                for group in groups.values():
+                    for name, argv in group.items():
+                        results[name].append(measure(argv))
+                for columns in (DEFAULT, ADMIN_DEFAULT):
+                    for gzip in (True, False):
+                        label = f"columns={','.join(columns)[:40]}... gzip={gzip}"
+                        answers.setdefault(label, []).append(broker_answer(url, columns, gzip))
+            report(args.count, args.runs, groups, results, answers)
         finally:
             drop_vhost(vhost)
-    print(f"load after: {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"after: {uptime()}")
 
 
-def report(count: int, results: dict[str, list[tuple[float, int]]]) -> None:
-    print(f"\nlist {count} queues, {len(next(iter(results.values())))} runs each, new processes")
-    ours = statistics.median(s for s, _ in results["mqctl list queues --format tsv"])
-    for name, runs in results.items():
-        times = [s for s, _ in runs]
-        rss = max(kib for _, kib in runs) / 1024
-        median = statistics.median(times)
-        print(
-            f"  {name:<38} best {min(times):6.2f} s  median {median:6.2f} s  "
-            f"peak RSS {rss:6.1f} MiB  mqctl's speed-up {median / ours:5.2f}x"
-        )
+def report(
+    count: int,
+    runs: int,
+    groups: dict[str, dict[str, list[str]]],
+    results: dict[str, list[Sample]],
+    answers: dict[str, list[float]],
+) -> None:
+    print(f"\nlist {count} queues, {runs} runs each, new processes, interleaved")
+    for title, group in groups.items():
+        print(f"{title}:")
+        ours = [sample.seconds for sample in results[next(iter(group))]]
+        for name in group:
+            times = [sample.seconds for sample in results[name]]
+            cpu = statistics.median(sample.cpu for sample in results[name])
+            rss = max(sample.rss_kib for sample in results[name]) / 1024
+            line = (
+                f"  {name:<46} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s"
+                f"  own CPU {cpu:5.2f} s  peak RSS {rss:6.1f} MiB"
+            )
+            if title != BESIDE:
+                speedup = statistics.median(times) / statistics.median(ours)
+                by_run = " ".join(f"{p / o:.2f}" for p, o in zip(times, ours, strict=True))
+                line += f"  mqctl's speed-up {speedup:5.2f}x (runs: {by_run})"
+            print(line)
+    print("the broker's answer to mqctl's GET, in this process (no start-up, no decoding):")
+    for label, times in answers.items():
+        print(f"  {label:<60} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s")
 
 
 if __name__ == "__main__":

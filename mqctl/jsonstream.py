@@ -2,9 +2,12 @@
 in memory whole.
 
 The array's elements must be objects (every management API list is). Each chunk is appended to a
-buffer and `json.JSONDecoder.raw_decode` (the C decoder) takes complete objects off its front; an
-object cut by the chunk's end fails to decode and waits for the next chunk, so at most one
-element per chunk is decoded twice.
+buffer, and the complete objects at its front are decoded in one `json.loads` of the text up to
+the last `},` (the C decoder over a whole chunk: a third of the time of one call an object).
+That text, taken from an object's start, parses as a list only when the `}` closes a top-level
+object; when it falls inside a string or a nested object the parse fails and the objects are
+taken one at a time with `json.JSONDecoder.raw_decode`. An object cut by the chunk's end waits
+for the next chunk.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 _DECODER = json.JSONDecoder()
 _SEPARATORS = " \t\r\n,"
+_BATCH_TRIES = 3
 
 
 class NotAnArray(ValueError):
@@ -39,6 +43,7 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
         pending = data[len(data) - cut :] if cut else b""
         text += data[: len(data) - cut].decode("utf-8")
         pos = 0
+        batching = True  # until a batch fails in this chunk (then each object on its own)
         if not started:
             pos = _skip(text, 0, " \t\r\n\ufeff")
             if pos == len(text):
@@ -57,6 +62,13 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
                 break
             if text[pos] != "{":
                 raise NotAnArray(text[pos:])
+            if batching:
+                batch, end = _complete_objects(text, pos)
+                if batch:
+                    yield from batch
+                    pos = end
+                    continue
+                batching = False
             try:
                 item, end = _DECODER.raw_decode(text, pos)
             except json.JSONDecodeError:
@@ -68,6 +80,24 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
         raise NotAnArray(text)
     if not finished:
         raise ValueError("the JSON array ended before its closing ']'")
+
+
+def _complete_objects(text: str, pos: int) -> tuple[list[Any], int]:
+    """The objects from `pos` (an object's start) to the last `},` that closes one, in one
+    decode, and where they end; ([], pos) when no such `},` is found in a few tries."""
+    cut = len(text)
+    for _ in range(_BATCH_TRIES):
+        cut = text.rfind("},", pos, cut)
+        if cut < 0:
+            break
+        try:
+            batch = json.loads("[" + text[pos : cut + 1] + "]")
+        except json.JSONDecodeError:
+            continue  # that `}` closed something nested or sits in a string: look further back
+        if all(isinstance(item, dict) for item in batch):
+            return batch, cut + 2
+        break  # something other than an object: the one-at-a-time path says what
+    return [], pos
 
 
 def _skip(text: str, pos: int, chars: str) -> int:

@@ -56,6 +56,21 @@ def test_queue_listing_is_what_the_api_says(filled: str) -> None:
         assert row["messages"] == DEPTHS[name]
 
 
+def test_columns_without_statistics_are_read_without_them(filled: str) -> None:
+    """Columns the broker has without its statistics (and message counts, from the queues'
+    totals) are asked for with disable_stats and enable_queue_totals: the same figures."""
+    api = {item["name"]: item for item in api_get(f"queues/{q(filled)}")}
+    plain = ("vhost", "name", "type", "durable", "arguments")
+    counted = ("name", "type", "messages", "messages_ready", "messages_unacknowledged")
+    for columns in (plain, counted):
+        listed = rows(filled, columns=columns, sort=SortKey("name"))
+        assert [r["name"] for r in listed] == sorted(DEPTHS)
+        for row in listed:
+            assert set(row) == set(columns), row
+            assert row == {c: api[row["name"]][c] for c in columns}
+    assert {r["name"]: r["messages"] for r in listed} == DEPTHS
+
+
 def test_columns_sort_and_filters(filled: str) -> None:
     by_depth = rows(filled, columns=("name", "messages"), sort=SortKey("messages", True))
     assert [r["name"] for r in by_depth] == ["orders.new", "billing.run", "orders.paid", "empty"]

@@ -17,9 +17,10 @@ from mqctl import output
 from mqctl.errors import BadInput
 from mqctl.jsonstream import NotAnArray, iter_json_array
 from mqctl.operate.changes import parse_arguments
-from mqctl.operate.columns import api_columns, get_path, parse_columns, trim
+from mqctl.operate.columns import api_columns, get_path, parse_columns, reader, trim
 from mqctl.operate.health import CheckResult, HealthReport, Status, Threshold
-from mqctl.operate.listing import NameFilter, SortKey, sort_records
+from mqctl.operate.kinds import KINDS
+from mqctl.operate.listing import NameFilter, SortKey, sort_records, stats_params
 from mqctl.operate.top import TopState, handle_key
 from mqctl.output.top import sparkline
 
@@ -78,6 +79,20 @@ def test_columns_read_dotted_paths_and_trim_nested_like_the_api() -> None:
         "message_stats": {"publish_details": {"rate": 2.5}},
     }
     assert api_columns(["name", "a.b"], ["name", "vhost"]) == "name,a.b,vhost"
+
+
+def test_statistics_are_asked_for_only_when_a_column_needs_them() -> None:
+    queues, exchanges = KINDS["queues"], KINDS["exchanges"]
+    plain = {"disable_stats": "true"}
+    totals = {"disable_stats": "true", "enable_queue_totals": "true"}
+    assert stats_params(queues, ["name", "type", "durable", "arguments.x-max-length"]) == plain
+    assert stats_params(queues, ["name", "messages", "messages_ready"]) == totals
+    assert stats_params(queues, ["name", "messages"], paged=True) == {}  # totals on every page
+    assert stats_params(queues, ["name", "type"], paged=True) == plain
+    assert stats_params(queues, ["name", "state"]) == {}  # 3.10 says "live" without stats
+    assert stats_params(queues, ["name", "consumers"]) == {}
+    assert stats_params(queues, ["name", "message_stats.publish_details.rate"]) == {}
+    assert stats_params(exchanges, ["name", "type"]) == {}  # no such table for exchanges
 
 
 def test_parse_columns() -> None:
@@ -188,7 +203,7 @@ COLUMNS = ("name", "messages", "message_stats.publish_details.rate")
 
 def render(fmt: output.ListFormat, columns: tuple[str, ...] | None = COLUMNS) -> str:
     buffer = io.StringIO()
-    count = output.emit_listing(iter(ROWS), fmt, columns, get_path, stream=buffer)
+    count = output.emit_listing(iter(ROWS), fmt, columns, reader, stream=buffer)
     assert count == len(ROWS)
     return buffer.getvalue()
 
@@ -215,7 +230,7 @@ def test_empty_listings_are_valid_documents() -> None:
         (output.ListFormat.yaml, yaml.safe_load),
     ):
         buffer = io.StringIO()
-        output.emit_listing(iter([]), fmt, COLUMNS, get_path, stream=buffer)
+        output.emit_listing(iter([]), fmt, COLUMNS, reader, stream=buffer)
         assert parse(buffer.getvalue()) == []
 
 

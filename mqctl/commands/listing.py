@@ -96,7 +96,7 @@ def list_command(
 ) -> None:
     from mqctl import output
     from mqctl.management import LIST_TIMEOUT, ManagementClient
-    from mqctl.operate.columns import LABELS, get_path, parse_columns
+    from mqctl.operate.columns import LABELS, parse_columns, reader
     from mqctl.operate.listing import ListRequest, NameFilter, SortKey, kind_named, list_objects
 
     spec = kind_named(kind)
@@ -114,7 +114,7 @@ def list_command(
     fmt = output_format or output.default_list_format()
     with ManagementClient(settings, timeout=LIST_TIMEOUT) as client:
         listing = list_objects(client, request)
-        output.emit_listing(listing.rows, fmt, listing.columns, get_path, LABELS)
+        output.emit_listing(listing.rows, fmt, listing.columns, reader, LABELS)
 
 
 def _scope(connection: ConnectionFlags, default: str, all_vhosts: bool) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mqctl.errors import BadInput
@@ -62,6 +62,26 @@ def get_path(record: Mapping[str, Any], path: str) -> Any:
             return None
         value = value[step]
     return value
+
+
+def reader(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    """`get_path` for one column with its steps split once: a listing reads every column of
+    every row, 110,000 reads for 10,000 queues."""
+    steps = path.split(".")
+    if len(steps) == 1:
+        return lambda record: record.get(path)
+
+    def read(record: Mapping[str, Any]) -> Any:
+        if path in record:
+            return record[path]
+        value: Any = record
+        for step in steps:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        return value
+
+    return read
 
 
 def trim(record: Mapping[str, Any], columns: Iterable[str]) -> dict[str, Any]:

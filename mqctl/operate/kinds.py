@@ -30,6 +30,12 @@ class Kind:
     hidden: tuple[str, ...] = ()
     # Only on some brokers; the version that brought it, for the error message.
     since: str | None = None
+    # Fields the API gives without its statistics (`disable_stats=true`, which spares it looking
+    # up every object's stats), and those it adds from the queues themselves with
+    # `enable_queue_totals=true` (both on 3.10 and 4.x). A listing that needs no other field
+    # asks for them so; empty: always the full answer.
+    without_stats: frozenset[str] = frozenset()
+    queue_totals: frozenset[str] = frozenset()
 
     def segments(self, vhost: str | None) -> tuple[str, ...]:
         """The API path for one vhost (None: every vhost)."""
@@ -58,6 +64,20 @@ KINDS: dict[str, Kind] = {
                 *RATE_COLUMNS,
             ),
             api_pages=True,
+            # Not `state`: without statistics 3.10 gives its internal one ("live", not "running").
+            without_stats=frozenset(
+                (
+                    "vhost",
+                    "name",
+                    "type",
+                    "durable",
+                    "auto_delete",
+                    "exclusive",
+                    "arguments",
+                    "node",
+                )
+            ),
+            queue_totals=frozenset(("messages", "messages_ready", "messages_unacknowledged")),
         ),
         Kind(
             "exchanges",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,9 +127,16 @@ def _rows(
     if request.used_only:
         segments = (*segments, "used")
     params: dict[str, Any] = {}
+    # The API's answer needs no trimming here when it was asked for exactly the columns shown
+    # (then these are its top-level fields): when it honours `columns` at all, it trims.
+    top_level: frozenset[str] | None = None
     if columns is not None:
         extra = list(kind.names) + ([request.sort.column] if request.sort else [])
-        params["columns"] = api_columns(columns, extra)
+        asked = api_columns(columns, extra)
+        paged = request.page_size is not None
+        params.update(columns=asked, **stats_params(kind, asked.split(","), paged=paged))
+        if asked == api_columns(columns):
+            top_level = frozenset(column.split(".", 1)[0] for column in columns)
     local_sort = request.sort is not None and not kind.api_sorts
     if request.sort is not None and kind.api_sorts:
         params["sort"] = request.sort.column
@@ -151,9 +158,25 @@ def _rows(
             assert request.sort is not None
             selected = iter(sort_records(list(selected), request.sort))
         for record in selected:
-            yield _shape(record, kind, columns)
+            yield _shape(record, kind, columns, top_level)
     except BrokerError as exc:
         raise _explained(exc, kind, request) from None
+
+
+def stats_params(kind: Kind, fields: Iterable[str], *, paged: bool = False) -> dict[str, str]:
+    """What spares the broker its statistics when the fields (dotted: their first step) need
+    none: `disable_stats`, and `enable_queue_totals` when a message count is among them. With
+    any other field the broker looks up every object's stats (for 10,000 queues, most of its
+    time: see benchmarks/bench_list.py).
+
+    Not the totals for a paged listing: the broker asks every queue for them on every page,
+    where with stats it sorts and pages first and looks up only the page's."""
+    roots = {field.split(".", 1)[0] for field in fields}
+    if not kind.without_stats or not roots <= kind.without_stats | kind.queue_totals:
+        return {}
+    if roots & kind.queue_totals:
+        return {} if paged else {"disable_stats": "true", "enable_queue_totals": "true"}
+    return {"disable_stats": "true"}
 
 
 def _any_name(record: Mapping[str, Any], kind: Kind, matches: Callable[[str], bool]) -> bool:
@@ -165,10 +188,15 @@ def _any_name(record: Mapping[str, Any], kind: Kind, matches: Callable[[str], bo
 
 
 def _shape(
-    record: Mapping[str, Any], kind: Kind, columns: tuple[str, ...] | None
+    record: Mapping[str, Any],
+    kind: Kind,
+    columns: tuple[str, ...] | None,
+    top_level: frozenset[str] | None,
 ) -> dict[str, Any]:
     if columns is None:
         return without(record, kind.hidden)
+    if top_level is not None and isinstance(record, dict) and record.keys() <= top_level:
+        return record  # the API trimmed it to exactly `columns`, nested ones too
     return trim(record, columns)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import StrEnum
@@ -59,49 +60,76 @@ def flat_text(value: Any) -> str:
     return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
+def tsv_cell(value: Any) -> str:
+    """`flat_text` escaped for a tsv cell, with the API's common cases (texts, integers,
+    finite floats) first: a listing writes one for every column of every row."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(_TSV_ESCAPES)  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)  # what json.dumps writes for it
+    return flat_text(value).translate(_TSV_ESCAPES)
+
+
+def _row_json(row: Mapping[str, Any]) -> str:
+    """A listing's row: JSON as the API sent it, written as it is (to_json only for a value
+    json cannot write, which the API never sends)."""
+    try:
+        return json.dumps(row, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return dumps_json(row)
+
+
+Reader = Callable[[Mapping[str, Any]], Any]
+
+
 def emit_listing(
     rows: Iterator[Mapping[str, Any]],
     fmt: ListFormat,
     columns: Sequence[str] | None,
-    cell: Callable[[Mapping[str, Any], str], Any],
+    reader: Callable[[str], Reader],
     labels: Mapping[str, str] | None = None,
     stream: TextIO | None = None,
 ) -> int:
     """Write rows as they come (all formats but the table stream); return how many.
 
-    `cell(row, column)` reads a column's value (dotted paths live in the caller); `columns`
-    None means each row's own top-level fields, taken from the first row for table and tsv.
-    json and yaml rows are written whole, as the API nests them. TSV escapes tab, newline,
-    carriage return and backslash as \\t \\n \\r \\\\ so that a row is one line.
+    `reader(column)` gives the function that reads that column's value from a row (dotted paths
+    live in the caller); `columns` None means each row's own top-level fields, taken from the
+    first row for table and tsv. json and yaml rows are written whole, as the API nests them.
+    TSV escapes tab, newline, carriage return and backslash as \\t \\n \\r \\\\ so that a
+    row is one line.
     """
     out = stream or sys.stdout
     count = 0
     if fmt is ListFormat.table:
         collected = list(rows)
         cols = list(columns or (collected[0].keys() if collected else []))
-        _print_table(collected, cols, cell, labels or {}, out)
+        _print_table(collected, cols, reader, labels or {}, out)
         return len(collected)
     if fmt is ListFormat.tsv:
-        cols_known = list(columns) if columns is not None else None
-        if cols_known is not None:
-            out.write("\t".join(cols_known) + "\n")
+        write = out.write
+        reads: list[Reader] | None = None
+        if columns is not None:
+            reads = [reader(c) for c in columns]
+            write("\t".join(columns) + "\n")
         for row in rows:
-            if cols_known is None:
-                cols_known = list(row.keys())
-                out.write("\t".join(cols_known) + "\n")
-            out.write(
-                "\t".join(flat_text(cell(row, c)).translate(_TSV_ESCAPES) for c in cols_known)
-                + "\n"
-            )
+            if reads is None:
+                reads = [reader(c) for c in row]
+                write("\t".join(row) + "\n")
+            write("\t".join([tsv_cell(read(row)) for read in reads]) + "\n")
             count += 1
     elif fmt is ListFormat.jsonl:
         for row in rows:
-            out.write(dumps_json(row) + "\n")
+            out.write(_row_json(row) + "\n")
             count += 1
     elif fmt is ListFormat.json:
         out.write("[")
         for row in rows:
-            out.write(("\n  " if count == 0 else ",\n  ") + dumps_json(row))
+            out.write(("\n  " if count == 0 else ",\n  ") + _row_json(row))
             count += 1
         out.write("\n]\n" if count else "]\n")
     else:
@@ -121,7 +149,7 @@ def emit_listing(
 def _print_table(
     rows: Sequence[Mapping[str, Any]],
     cols: Sequence[str],
-    cell: Callable[[Mapping[str, Any], str], Any],
+    reader: Callable[[str], Reader],
     labels: Mapping[str, str],
     out: TextIO,
 ) -> None:
@@ -134,8 +162,9 @@ def _print_table(
         console.width = UNLIMITED_WIDTH  # into a file or a pipe, no cell is folded
     for col in cols:
         table.add_column(labels.get(col, col), overflow="fold")
+    reads = [reader(col) for col in cols]
     for row in rows:
-        table.add_row(*(Text(flat_text(cell(row, col)).translate(_TSV_ESCAPES)) for col in cols))
+        table.add_row(*(Text(tsv_cell(read(row))) for read in reads))
     console.print(table)
 
 
@@ -178,4 +207,8 @@ def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[s
         if items:
             flat = [flatten(item) for item in items]
             cols = list(dict.fromkeys(k for item in flat for k in item))
-            _print_table(flat, cols, lambda row, col: row.get(col), {}, sys.stdout)
+            _print_table(flat, cols, _key_reader, {}, sys.stdout)
+
+
+def _key_reader(key: str) -> Reader:
+    return lambda row: row.get(key)
