@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -120,6 +121,44 @@ def test_rabbitmq_refusing_a_non_administrator(
         f"mqctl: error: GET /api/permissions needs an administrator, and user '{name}' is not "
         f"one; use a user tagged administrator (rabbitmqctl set_user_tags {name} administrator)\n"
     )
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "export"])
+def test_topology_names_the_administrator_tag_for_a_user_with_every_other_tag(
+    clean_env: Path, vhost: str, tmp_path: Path, command: str
+) -> None:
+    """plan, apply and export read GET /api/definitions/{vhost}, which RabbitMQ answers 401 for
+    any user without the administrator tag, even one tagged management, monitoring and
+    policymaker with every permission on the vhost: the error names that tag, not the password."""
+    name, password = f"mqctl-test-{uuid.uuid4().hex[:10]}", f"Pw-{uuid.uuid4().hex}"
+    user_url = f"{API_URL}/api/users/{name}"
+    requests.put(
+        user_url,
+        json={"password": password, "tags": "management,monitoring,policymaker"},
+        auth=AUTH,
+        timeout=10,
+    ).raise_for_status()
+    try:
+        requests.put(
+            f"{API_URL}/api/permissions/{quote(vhost, safe='')}/{name}",
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+            auth=AUTH,
+            timeout=10,
+        ).raise_for_status()
+        topology = tmp_path / "t.yaml"
+        topology.write_text(f"vhost: {vhost}\nqueues:\n  - name: q\n", encoding="utf-8")
+        url = f"amqp://{name}:{password}@127.0.0.1/{quote(vhost, safe='')}"
+        args = ["--vhost", vhost] if command == "export" else [str(topology)]
+        status, out, err = run_in_process("topology", command, "--url", url, *args)
+        assert (status, out) == (3, "")
+        assert err == (
+            f"mqctl: error: GET /api/definitions/{quote(vhost, safe='')} needs an administrator, "
+            f"and user '{name}' is not one; use a user tagged administrator (rabbitmqctl "
+            f"set_user_tags {name} administrator)\n"
+        )
+        assert password not in err
+    finally:
+        requests.delete(user_url, auth=AUTH, timeout=10)
 
 
 def test_a_user_without_the_management_tag(clean_env: Path, unique: str) -> None:
