@@ -179,3 +179,83 @@ def test_sensitive_data_archive_without_its_shovels_applies(
     user = data["users"][0]["name"]
     login = requests.get(f"{API_URL}/api/whoami", auth=(user, "RABBITMQ_DEFAULT_PASS"), timeout=10)
     assert login.ok
+
+
+def _definitions_schema() -> Any:
+    return json.loads((ROOT / "mqctl" / "topology" / "definitions.schema.json").read_text())
+
+
+def test_the_definitions_schema_takes_the_corpus_and_refuses_misspellings() -> None:
+    """definitions.schema.json (generated from the kind registry, drift-checked by
+    tools/check-schema) takes every real-world file of the corpus, and refuses what mqctl's reader
+    refuses: a misspelled section, an unknown key in an entry, 4.x's per-vhost keys elsewhere."""
+    import jsonschema  # type: ignore[import-untyped]  # no stubs in the dev dependencies
+
+    schema = _definitions_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in sorted(corpus_dir().glob("*.json")):
+        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)
+    for bad in (
+        {"queus": [{"name": "q", "vhost": "/"}]},
+        {"queues": [{"name": "q", "vhost": "/", "durabel": False}]},
+        {"bindings": [{"source": "e", "destination": "q", "destination_type": "stream"}]},
+        {"original_vhost_name": "v", "queues": []},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+    jsonschema.validate(
+        {"rabbitmq_definition_format": "single_virtual_host", "original_vhost_name": "v"}, schema
+    )
+
+
+def _export_command() -> list[str]:
+    """rabbitmqctl export_definitions to stdout, against the broker the tests target."""
+    from tests.conftest import BROKER_NAME
+
+    if BROKER_NAME == "system":
+        return ["rabbitmqctl", "export_definitions", "-"]
+    return [str(ROOT / "scripts" / "brokers"), "ctl", "single", "export_definitions", "-"]
+
+
+def test_rabbitmqctl_export_matches_the_schema_and_loads(unique: str, tmp_path: Path) -> None:
+    """A file `rabbitmqctl export_definitions` writes (vhost limits as pairs on 3.x) is valid
+    by definitions.schema.json and is read by mqctl without a problem."""
+    import subprocess
+
+    import jsonschema
+
+    from mqctl.topology.model import Binding, Vhost
+    from mqctl.topology.validate import read_topology
+
+    vhost = quote(unique)
+    api("PUT", f"vhosts/{vhost}", {"description": "schema test", "tags": "a,b"})
+    try:
+        api("PUT", f"vhost-limits/{vhost}/max-queues", {"value": 10})
+        api("PUT", f"exchanges/{vhost}/e", {"type": "topic", "arguments": {"x-x": 1}})
+        api("PUT", f"queues/{vhost}/q", {"durable": True, "arguments": {"x-max-length": 5}})
+        api("POST", f"bindings/{vhost}/e/e/q/q", {"routing_key": "k.#", "arguments": {}})
+        api("PUT", f"policies/{vhost}/p", {"pattern": "^q$", "definition": {"max-length": 9}})
+        # Without the test's config home: Erlang reports trying to read it, on stdout.
+        env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
+        done = subprocess.run(
+            _export_command(), capture_output=True, text=True, timeout=120, check=False, env=env
+        )
+        assert done.returncode == 0 and done.stdout.startswith("{"), (done.stdout, done.stderr)
+        exported = json.loads(done.stdout)
+        assert any(v["name"] == unique for v in exported["vhosts"])
+        jsonschema.validate(exported, _definitions_schema())
+        # mqctl reads this test's vhost of it (the broker is shared: the rest is others').
+        own = {
+            section: [i for i in items if unique in (i.get("vhost"), i.get("name"))]
+            if isinstance(items, list)
+            else items
+            for section, items in exported.items()
+        }
+        (limited,) = own["vhosts"]
+        assert limited["limits"] in ([["max-queues", 10]], {"max-queues": 10}), limited
+        path = write(tmp_path / "export.json", json.dumps(own))
+        topology, problems = read_topology([path], {})
+        assert problems == []
+        assert (topology.of(Vhost)[0].limits, len(topology.of(Binding))) == ({"max-queues": 10}, 1)
+    finally:
+        api("DELETE", f"vhosts/{vhost}")

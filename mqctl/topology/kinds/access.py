@@ -9,8 +9,12 @@ from typing import Any
 from mqctl.redact import register_secret
 from mqctl.topology.fields import Fields
 from mqctl.topology.kinds.base import (
+    DEFINITION_LIMITS,
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
     NAME,
     TAGS,
+    TEXT,
     VHOST,
     Api,
     DefinitionFields,
@@ -42,15 +46,32 @@ SECRETS = ("password", "password_env", "password_file", "password_hash")
 
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-USER_DEFINITION_KEYS = frozenset(
-    ("name", "password_hash", "hashing_algorithm", "tags", "limits", "password")
+USER_DEFINITION_KEYS = (
+    DEFINITION_NAME,
+    Key("password_hash", TEXT),
+    Key("hashing_algorithm", TEXT),
+    Key("tags", TAGS),
+    Key("limits", DEFINITION_LIMITS),
+    Key("password", {"type": "string", "description": "A clear-text password (not exported)."}),
 )
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-PERMISSION_DEFINITION_KEYS = frozenset(("user", "vhost", "configure", "write", "read"))
+PERMISSION_DEFINITION_KEYS = (
+    Key("user", TEXT, required=True),
+    DEFINITION_VHOST,
+    Key("configure", TEXT),
+    Key("write", TEXT),
+    Key("read", TEXT),
+)
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-TOPIC_PERMISSION_DEFINITION_KEYS = frozenset(("user", "vhost", "exchange", "write", "read"))
+TOPIC_PERMISSION_DEFINITION_KEYS = (
+    Key("user", TEXT, required=True),
+    DEFINITION_VHOST,
+    Key("exchange", TEXT),
+    Key("write", TEXT),
+    Key("read", TEXT),
+)
 
 
 def read_user_yaml(item: LMap, ctx: ReadContext) -> Located:
@@ -113,7 +134,7 @@ def write_user_yaml(u: User) -> dict[str, Any]:
 
 
 def read_user_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a user", USER_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a user", USER.definition_key_names, ctx.problems)
     password = f.text("password")
     if password is not None:
         register_secret(password)
@@ -194,6 +215,7 @@ USER = Kind(
     read_yaml=read_user_yaml,
     write_yaml=write_user_yaml,
     read_definitions=read_user_definitions,
+    definition_keys=USER_DEFINITION_KEYS,
     write_definitions=write_user_definitions,
     read_broker=read_user_broker,
     api_put=put_user,
@@ -222,7 +244,7 @@ def write_permission_yaml(p: Permission) -> dict[str, Any]:
 
 
 def read_permission_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a permission", PERMISSION_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a permission", PERMISSION.definition_key_names, ctx.problems)
     perm = Permission(
         user=f.text("user", required=True) or "",
         vhost=ctx.vhost_of(f),
@@ -283,6 +305,7 @@ PERMISSION = Kind(
     read_yaml=read_permission_yaml,
     write_yaml=write_permission_yaml,
     read_definitions=read_permission_definitions,
+    definition_keys=PERMISSION_DEFINITION_KEYS,
     write_definitions=write_permission_definitions,
     read_broker=read_permission_broker,
     api_put=put_permission,
@@ -312,7 +335,9 @@ def write_topic_permission_yaml(p: TopicPermission) -> dict[str, Any]:
 
 
 def read_topic_permission_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a topic permission", TOPIC_PERMISSION_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(
+        item, "a topic permission", TOPIC_PERMISSION.definition_key_names, ctx.problems
+    )
     perm = TopicPermission(
         user=f.text("user", required=True) or "",
         vhost=ctx.vhost_of(f),
@@ -359,6 +384,7 @@ TOPIC_PERMISSION = Kind(
     read_yaml=read_topic_permission_yaml,
     write_yaml=write_topic_permission_yaml,
     read_definitions=read_topic_permission_definitions,
+    definition_keys=TOPIC_PERMISSION_DEFINITION_KEYS,
     write_definitions=write_topic_permission_definitions,
     read_broker=read_topic_permission_broker,
     api_put=put_topic_permission,

@@ -75,6 +75,37 @@ def limits_schema(names: tuple[str, ...]) -> Schema:
 
 TAGS: Schema = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
 
+# Pieces of the definitions format's schema (RabbitMQ's own keys).
+TEXT: Schema = {"type": "string"}
+FLAG: Schema = {"type": "boolean"}
+OBJECT: Schema = {"type": "object"}
+# Limits as a mapping, or as `rabbitmqctl export_definitions` writes them: [name, value] pairs
+# or one-key mappings (see int_map).
+DEFINITION_LIMITS: Schema = {
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": "integer"}},
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                    {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "additionalProperties": {"type": "integer"},
+                    },
+                ]
+            },
+        },
+    ]
+}
+
 
 @dataclass(frozen=True)
 class Key:
@@ -83,6 +114,12 @@ class Key:
     name: str
     schema: Schema = field(default_factory=dict)
     required: bool = False
+
+
+DEFINITION_NAME = Key("name", {"type": "string"}, required=True)
+DEFINITION_VHOST = Key(
+    "vhost", {"type": "string", "description": "Left out by a per-vhost export."}
+)
 
 
 @dataclass
@@ -163,6 +200,9 @@ class Kind:
     # The section's schema lives in $defs under this name (kinds that share one, as policies).
     shared_schema: str | None = None
     section_description: str | None = None  # of the whole section, in the JSON Schema
+    # The keys of its entries in RabbitMQ's definitions JSON, with their JSON Schema (from which
+    # definitions.schema.json is generated); what read_definitions accepts.
+    definition_keys: tuple[Key, ...] = ()
 
     @property
     def section(self) -> str:
@@ -172,6 +212,19 @@ class Kind:
     @cached_property
     def key_names(self) -> frozenset[str]:  # cached: every entry of a section asks
         return frozenset(k.name for k in self.keys)
+
+    @cached_property
+    def definition_key_names(self) -> frozenset[str]:
+        return frozenset(k.name for k in self.definition_keys)
+
+    def definitions_section_schema(self) -> Schema:
+        """The section's JSON Schema in RabbitMQ's definitions format."""
+        required = [k.name for k in self.definition_keys if k.required]
+        entry: Schema = {"type": "object", "additionalProperties": False}
+        if required:
+            entry["required"] = required
+        entry["properties"] = {k.name: k.schema for k in self.definition_keys}
+        return {"type": "array", "items": entry}
 
     def section_schema(self) -> Schema:
         schema: Schema = {"type": "array"}

@@ -6,6 +6,8 @@ from typing import Any
 
 from mqctl.topology.fields import Fields, typed_value
 from mqctl.topology.kinds.base import (
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
     NAME,
     VHOST,
     Api,
@@ -20,10 +22,19 @@ from mqctl.topology.loader import LMap
 from mqctl.topology.model import GlobalParameter, Parameter
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-PARAMETER_DEFINITION_KEYS = frozenset(("vhost", "component", "name", "value"))
+PARAMETER_DEFINITION_KEYS = (
+    DEFINITION_VHOST,
+    Key(
+        "component",
+        {"type": "string", "description": "shovel, federation-upstream, ..."},
+        required=True,
+    ),
+    DEFINITION_NAME,
+    Key("value", {}),
+)
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-GLOBAL_DEFINITION_KEYS = frozenset(("name", "value"))
+GLOBAL_DEFINITION_KEYS = (DEFINITION_NAME, Key("value", {}))
 
 
 def _value(item: LMap, ctx: ReadContext) -> Any:
@@ -43,7 +54,7 @@ def read_parameter_yaml(item: LMap, ctx: ReadContext) -> Located:
 
 
 def read_parameter_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a parameter", PARAMETER_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a parameter", PARAMETER.definition_key_names, ctx.problems)
     component = f.text("component", required=True) or ""
     vhost = ctx.vhost_of(f)
     param = Parameter(
@@ -84,6 +95,7 @@ PARAMETER = Kind(
     read_yaml=read_parameter_yaml,
     write_yaml=write_parameter_yaml,
     read_definitions=read_parameter_definitions,
+    definition_keys=PARAMETER_DEFINITION_KEYS,
     write_definitions=write_parameter_definitions,
     read_broker=read_parameter_broker,
     api_put=put_parameter,
@@ -97,7 +109,9 @@ def read_global_yaml(item: LMap, ctx: ReadContext) -> Located:
 
 
 def read_global_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a global parameter", GLOBAL_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(
+        item, "a global parameter", GLOBAL_PARAMETER.definition_key_names, ctx.problems
+    )
     return GlobalParameter(name=f.name(), value=_value(item, ctx), loc=item.loc), locator(item)
 
 
@@ -124,6 +138,7 @@ GLOBAL_PARAMETER = Kind(
     read_yaml=read_global_yaml,
     write_yaml=write_global,
     read_definitions=read_global_definitions,
+    definition_keys=GLOBAL_DEFINITION_KEYS,
     write_definitions=write_global,
     read_broker=read_global_broker,
     api_put=put_global,

@@ -6,8 +6,12 @@ from typing import Any
 
 from mqctl.topology.fields import Fields, plain_arguments
 from mqctl.topology.kinds.base import (
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
     INTERPOLATED_REF,
     NAME,
+    OBJECT,
+    TEXT,
     VHOST,
     Api,
     DefinitionFields,
@@ -35,7 +39,15 @@ KEY_NAMES = frozenset(k.name for k in KEYS)
 
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-DEFINITION_KEYS = frozenset(("vhost", "name", "pattern", "apply-to", "definition", "priority"))
+DEFINITION_KEYS = (
+    DEFINITION_VHOST,
+    DEFINITION_NAME,
+    Key("pattern", TEXT, required=True),
+    Key("apply-to", {"enum": list(POLICY_TARGETS)}),
+    Key("definition", OBJECT),
+    Key("priority", {"type": "integer"}),
+)
+DEFINITION_KEY_NAMES = frozenset(k.name for k in DEFINITION_KEYS)
 
 
 def _reader(cls: type[Policy]) -> Any:
@@ -53,7 +65,7 @@ def _reader(cls: type[Policy]) -> Any:
         return policy, locator(item)
 
     def read_definitions(item: LMap, ctx: ReadContext) -> Located:
-        f = DefinitionFields(item, "a policy", DEFINITION_KEYS, ctx.problems)
+        f = DefinitionFields(item, "a policy", DEFINITION_KEY_NAMES, ctx.problems)
         policy = cls(
             vhost=ctx.vhost_of(f),
             name=f.name(),
@@ -129,6 +141,7 @@ def _kind(cls: type[Policy], path: str) -> Kind:
         read_yaml=read_yaml,
         write_yaml=write_yaml,
         read_definitions=read_definitions,
+        definition_keys=DEFINITION_KEYS,
         write_definitions=write_definitions,
         read_broker=read_broker,
         api_put=put,

@@ -8,7 +8,12 @@ from mqctl.errors import BrokerError
 from mqctl.topology.fields import Fields, plain_arguments, typed_value
 from mqctl.topology.kinds.base import (
     ARGUMENTS,
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
+    FLAG,
     NAME,
+    OBJECT,
+    TEXT,
     VHOST,
     AmqpMethods,
     Api,
@@ -33,16 +38,34 @@ from mqctl.topology.rules import (
 )
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-EXCHANGE_DEFINITION_KEYS = frozenset(
-    ("name", "vhost", "type", "durable", "auto_delete", "internal", "arguments")
+EXCHANGE_DEFINITION_KEYS = (
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
+    Key("type", TEXT),
+    Key("durable", FLAG),
+    Key("auto_delete", FLAG),
+    Key("internal", FLAG),
+    Key("arguments", OBJECT),
 )
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-QUEUE_DEFINITION_KEYS = frozenset(("name", "vhost", "type", "durable", "auto_delete", "arguments"))
+QUEUE_DEFINITION_KEYS = (
+    DEFINITION_NAME,
+    DEFINITION_VHOST,
+    Key("type", {"type": "string", "description": "classic, quorum or stream (4.x writes it)."}),
+    Key("durable", FLAG),
+    Key("auto_delete", FLAG),
+    Key("arguments", OBJECT),
+)
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-BINDING_DEFINITION_KEYS = frozenset(
-    ("source", "vhost", "destination", "destination_type", "routing_key", "arguments")
+BINDING_DEFINITION_KEYS = (
+    Key("source", {"type": "string", "description": 'The source exchange; "" is the default.'}),
+    DEFINITION_VHOST,
+    Key("destination", TEXT, required=True),
+    Key("destination_type", {"enum": ["queue", "exchange"]}),
+    Key("routing_key", TEXT),
+    Key("arguments", OBJECT),
 )
 
 
@@ -96,7 +119,7 @@ def write_exchange_yaml(e: Exchange) -> dict[str, Any]:
 
 
 def read_exchange_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "an exchange", EXCHANGE_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "an exchange", EXCHANGE.definition_key_names, ctx.problems)
     exchange = Exchange(
         vhost=ctx.vhost_of(f),
         name=f.name(),
@@ -184,6 +207,7 @@ EXCHANGE = Kind(
     read_yaml=read_exchange_yaml,
     write_yaml=write_exchange_yaml,
     read_definitions=read_exchange_definitions,
+    definition_keys=EXCHANGE_DEFINITION_KEYS,
     write_definitions=exchange_definition,
     read_broker=read_exchange_broker,
     api_put=put_exchange,
@@ -271,7 +295,7 @@ def write_queue_yaml(q: Queue) -> dict[str, Any]:
 
 
 def read_queue_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a queue", QUEUE_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a queue", QUEUE.definition_key_names, ctx.problems)
     args = plain_arguments(f.mapping("arguments"), ctx.problems)
     qtype = f.text("type")
     if qtype and qtype != "classic" and "x-queue-type" not in args:
@@ -360,6 +384,7 @@ QUEUE = Kind(
     read_yaml=read_queue_yaml,
     write_yaml=write_queue_yaml,
     read_definitions=read_queue_definitions,
+    definition_keys=QUEUE_DEFINITION_KEYS,
     write_definitions=queue_definition,
     read_broker=read_queue_broker,
     api_put=put_queue,
@@ -407,7 +432,7 @@ def write_binding_yaml(b: Binding) -> dict[str, Any]:
 
 
 def read_binding_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a binding", BINDING_DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a binding", BINDING.definition_key_names, ctx.problems)
     binding = Binding(
         vhost=ctx.vhost_of(f),
         source=f.text("source", "") or "",
@@ -499,6 +524,7 @@ BINDING = Kind(
     read_yaml=read_binding_yaml,
     write_yaml=write_binding_yaml,
     read_definitions=read_binding_definitions,
+    definition_keys=BINDING_DEFINITION_KEYS,
     write_definitions=binding_definition,
     read_broker=read_binding_broker,
     api_put=put_binding,

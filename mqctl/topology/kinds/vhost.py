@@ -6,8 +6,12 @@ from typing import Any
 
 from mqctl.topology.fields import Fields
 from mqctl.topology.kinds.base import (
+    DEFINITION_LIMITS,
+    DEFINITION_NAME,
+    FLAG,
     NAME,
     TAGS,
+    TEXT,
     Api,
     DefinitionFields,
     Key,
@@ -27,8 +31,14 @@ from mqctl.topology.model import Vhost
 from mqctl.topology.rules import QUEUE_TYPES, check_vhost
 
 # The keys of its entries in RabbitMQ's definitions JSON.
-DEFINITION_KEYS = frozenset(
-    ("name", "description", "tags", "default_queue_type", "metadata", "limits", "tracing")
+DEFINITION_KEYS = (
+    DEFINITION_NAME,
+    Key("description", TEXT),
+    Key("tags", TAGS),
+    Key("default_queue_type", TEXT),
+    Key("metadata", {"type": "object", "description": "description, tags, default_queue_type"}),
+    Key("limits", DEFINITION_LIMITS),
+    Key("tracing", FLAG),
 )
 
 
@@ -59,7 +69,7 @@ def write_yaml(v: Vhost) -> dict[str, Any]:
 
 
 def read_definitions(item: LMap, ctx: ReadContext) -> Located:
-    f = DefinitionFields(item, "a vhost", DEFINITION_KEYS, ctx.problems)
+    f = DefinitionFields(item, "a vhost", KIND.definition_key_names, ctx.problems)
     mf = Lenient(f.mapping("metadata"), "vhost metadata", ctx.problems)
     description = f.text("description") if f.has("description") else mf.text("description")
     tags = (
@@ -128,6 +138,7 @@ KIND = Kind(
     read_yaml=read_yaml,
     write_yaml=write_yaml,
     read_definitions=read_definitions,
+    definition_keys=DEFINITION_KEYS,
     write_definitions=write_definitions,
     read_broker=read_broker,
     api_put=api_put,
