@@ -48,7 +48,7 @@ from mqctl.wire.proxy import (
     TcpProxy,
     parse_host_port,
 )
-from tests.conftest import API_URL, AUTH
+from tests.conftest import API_URL, AUTH, BROKER_ADDRESS, BROKER_HOST
 from tests.live_traffic import (
     BODIES,
     RecordingSink,
@@ -302,17 +302,35 @@ class PauseIgnoringTransport(asyncio.Transport):
         return 0
 
 
-def test_client_bytes_sent_before_upstream_is_connected_are_forwarded(broker: str) -> None:
+@pytest.mark.parametrize("late", [False, True], ids=["before-connect", "also-during-connect"])
+def test_client_bytes_sent_before_upstream_is_connected_are_forwarded(
+    broker: str, late: bool
+) -> None:
     """Issue #16 on Debian 12: the protocol header arrives before the upstream connection exists;
-    the proxy holds it and forwards it once connected, so the broker answers Connection.Start."""
+    the proxy holds it and forwards it once connected, so the broker answers Connection.Start.
+    Late: the header's second half arrives once upstream's transport exists but before the
+    connect has returned (the loop turn between them), where the proxy once sent it ahead of the
+    held first half (seen on a fresh Debian 12 as a half-closed 1 MB exchange coming back out of
+    order)."""
     transport = PauseIgnoringTransport()
+    first, rest = (PROTOCOL_HEADER[:4], PROTOCOL_HEADER[4:]) if late else (PROTOCOL_HEADER, b"")
 
     async def scenario() -> None:
-        settings = ProxySettings(listen=("127.0.0.1", 0), upstream=("127.0.0.1", 5672))
+        upstream = (BROKER_HOST, int(BROKER_ADDRESS.rsplit(":", 1)[1]))
+        settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream)
         proxy = TcpProxy(settings, LiveTap(), warn=lambda _message: None)
         client = proxy._new_client()
         client.connection_made(transport)
-        client.data_received(PROTOCOL_HEADER)  # at once, whatever pause_reading did
+        client.data_received(first)  # at once, whatever pause_reading did
+        if rest:
+            (conn,) = proxy.connections.values()
+            made = conn.upstream.connection_made
+
+            def made_then_more(upstream_transport: asyncio.BaseTransport) -> None:
+                made(upstream_transport)
+                client.data_received(rest)
+
+            conn.upstream.connection_made = made_then_more  # type: ignore[method-assign,assignment]
         try:
             await poll_async(lambda: len(transport.received) >= 12, "Connection.Start")
         finally:

@@ -371,10 +371,14 @@ class _Side(asyncio.Protocol):
             self.conn.client_connected(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.from_client and not self.conn.upstream_done:
+            # Upstream is still connecting: keep the bytes, in order. Its transport may already
+            # exist (connection_made runs a loop turn before the connect returns), but the bytes
+            # held before must reach it first.
+            self.conn.held.append(data)
+            return
         peer = self.peer
         if peer is None or peer.transport is None or peer.lost:
-            if self.from_client and not self.conn.upstream_done:
-                self.conn.held.append(data)  # upstream is still connecting: keep the bytes
             return
         peer.transport.write(data)
         self.conn.observed(self.from_client, data)
