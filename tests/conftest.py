@@ -23,7 +23,8 @@ AUTH = ("guest", "guest")
 # build their own URLs (other users, other vhosts, amqps://) take them from here, so that they run
 # against whichever broker of the matrix MQCTL_TEST_URL names.
 BROKER_HOST = urlsplit(AMQP_URL).hostname or "127.0.0.1"
-BROKER_ADDRESS = f"{BROKER_HOST}:{urlsplit(AMQP_URL).port or 5672}"
+BROKER_PORT = urlsplit(AMQP_URL).port or 5672
+BROKER_ADDRESS = f"{BROKER_HOST}:{BROKER_PORT}"
 API_ADDRESS = urlsplit(API_URL).netloc
 
 

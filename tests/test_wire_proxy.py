@@ -48,7 +48,7 @@ from mqctl.wire.proxy import (
     TcpProxy,
     parse_host_port,
 )
-from tests.conftest import API_URL, AUTH, BROKER_ADDRESS, BROKER_HOST
+from tests.conftest import API_URL, AUTH, BROKER_ADDRESS, BROKER_HOST, BROKER_PORT
 from tests.live_traffic import (
     BODIES,
     RecordingSink,
@@ -67,7 +67,7 @@ PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 
 @pytest.fixture
 def running(broker: str) -> Iterator[RunningProxy]:
-    yield from start_proxy(("127.0.0.1", 5672))
+    yield from start_proxy((BROKER_HOST, BROKER_PORT))
 
 
 def test_parse_host_port() -> None:
@@ -80,7 +80,7 @@ def test_parse_host_port() -> None:
 
 
 def test_pika_session_through_proxy_matches_direct(running: RunningProxy, unique: str) -> None:
-    direct = run_session(5672, f"{unique}-direct")
+    direct = run_session(BROKER_PORT, f"{unique}-direct", host=BROKER_HOST)
     proxied = run_session(running.port, f"{unique}-proxied")
     assert proxied.comparable() == direct.comparable()
     assert proxied.bodies == BODIES  # byte-identical, the large one across several body frames
@@ -161,8 +161,8 @@ def test_wrong_protocol_header_answer_and_reset_as_direct(
     running: RunningProxy, broker_version: tuple[int, ...]
 ) -> None:
     outcomes = []
-    for port in (5672, running.port):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for address in ((BROKER_HOST, BROKER_PORT), ("127.0.0.1", running.port)):
+        sock = socket.create_connection(address, timeout=10)
         sock.sendall(b"AMQP\x01\x01\x00\x0a")  # AMQP 1.0's header: the broker answers and resets
         outcomes.append(read_to_end(sock))
         sock.close()
@@ -316,8 +316,7 @@ def test_client_bytes_sent_before_upstream_is_connected_are_forwarded(
     first, rest = (PROTOCOL_HEADER[:4], PROTOCOL_HEADER[4:]) if late else (PROTOCOL_HEADER, b"")
 
     async def scenario() -> None:
-        upstream = (BROKER_HOST, int(BROKER_ADDRESS.rsplit(":", 1)[1]))
-        settings = ProxySettings(listen=("127.0.0.1", 0), upstream=upstream)
+        settings = ProxySettings(listen=("127.0.0.1", 0), upstream=(BROKER_HOST, BROKER_PORT))
         proxy = TcpProxy(settings, LiveTap(), warn=lambda _message: None)
         client = proxy._new_client()
         client.connection_made(transport)
@@ -359,7 +358,7 @@ class SlowSink(RecordingSink):
 
 
 def test_slow_output_drops_observation_not_traffic(broker: str, unique: str) -> None:
-    for running in start_proxy(("127.0.0.1", 5672), queue_bytes=4096, sink=SlowSink()):
+    for running in start_proxy((BROKER_HOST, BROKER_PORT), queue_bytes=4096, sink=SlowSink()):
         result = run_session(running.port, unique)
         assert result.bodies == BODIES  # the traffic was intact
         assert running.tap.stats.dropped_bytes > 300_000
@@ -449,7 +448,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
 ) -> None:
     pcap = tmp_path / "session.pcap"
     with proxy_command(
-        "--upstream", "127.0.0.1:5672", "--format", "jsonl", "--body", "full", "--write", str(pcap)
+        "--upstream", BROKER_ADDRESS, "--format", "jsonl", "--body", "full", "--write", str(pcap)
     ) as run:
         result = run_session(run.port, unique)
         # Line-buffered: the last frame of the session is on stdout while the proxy still runs.
@@ -479,7 +478,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
         for r in records
         if r["type"] == "body"
         and r["src"].endswith(f":{r['src'].rsplit(':', 1)[1]}")
-        and r["dst"] == "127.0.0.1:5672"
+        and r["dst"] == BROKER_ADDRESS
     )
     assert published == b"".join(BODIES)  # what the client sent, byte for byte
 
@@ -490,7 +489,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
             "-r",
             str(pcap),
             "-d",
-            "tcp.port==5672,amqp",
+            f"tcp.port=={BROKER_PORT},amqp",
             "-Y",
             "amqp",
             "-T",
@@ -511,7 +510,7 @@ def test_command_shows_every_frame_live_and_as_its_own_pcap(
 
 
 def test_command_summary_as_jsonl_at_ctrl_c(broker: str, unique: str) -> None:
-    with proxy_command("--upstream", "127.0.0.1:5672", "--format", "jsonl", "--summary") as run:
+    with proxy_command("--upstream", BROKER_ADDRESS, "--format", "jsonl", "--summary") as run:
         run_session(run.port, unique)
         wait_until_gone_from_broker(unique)
         assert run.stop() == 0
@@ -523,7 +522,7 @@ def test_command_summary_as_jsonl_at_ctrl_c(broker: str, unique: str) -> None:
 
 
 def test_command_filters_and_human_view(broker: str, unique: str) -> None:
-    with proxy_command("--upstream", "127.0.0.1:5672", "--method", "Basic.Publish") as run:
+    with proxy_command("--upstream", BROKER_ADDRESS, "--method", "Basic.Publish") as run:
         run_session(run.port, unique)
         wait_until_gone_from_broker(unique)
         assert run.stop() == 0
@@ -610,7 +609,7 @@ def tls_broker(broker: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
             except (OSError, ssl.SSLError):
                 raw.close()  # the proxy refused our certificate: that is one of the tests
                 continue
-            plain = socket.create_connection(("127.0.0.1", 5672))
+            plain = socket.create_connection((BROKER_HOST, BROKER_PORT))
             threading.Thread(target=pipe, args=(tls, plain), daemon=True).start()
             threading.Thread(target=pipe, args=(plain, tls), daemon=True).start()
 
@@ -744,7 +743,7 @@ def test_command_keeps_forwarding_when_stdout_is_closed(broker: str, unique: str
     read_end, write_end = os.pipe()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mqctl", "wire", "proxy", "--listen", "127.0.0.1:0",
-         "--upstream", "127.0.0.1:5672", "--format", "jsonl"],
+         "--upstream", BROKER_ADDRESS, "--format", "jsonl"],
         stdout=write_end, stderr=subprocess.PIPE, env=plain_env(),
     )  # fmt: skip
     os.close(write_end)
@@ -768,19 +767,22 @@ def test_command_keeps_forwarding_when_stdout_is_closed(broker: str, unique: str
 def test_ipv6_client_to_ipv4_broker_recorded_as_one_flow(
     broker: str, unique: str, tmp_path: Path
 ) -> None:
-    """A client on [::1] and the broker on 127.0.0.1: the pcap flow maps the IPv4 end to
+    """A client on [::1] and the broker on IPv4 (127.0.0.1): the pcap flow maps the IPv4 end to
     ::ffff:127.0.0.1, so the conversation reads back as one connection."""
     capture = tmp_path / "v6.pcap"
     with capture.open("wb") as stream:
-        for running in start_proxy(("127.0.0.1", 5672), also=PcapRecorder(stream), listen="::1"):
+        for running in start_proxy(
+            (BROKER_HOST, BROKER_PORT), also=PcapRecorder(stream), listen="::1"
+        ):
             assert run_session(running.port, unique, host="::1").bodies == BODIES
             running.settle(closed=1)
     (opened,) = running.sink.of(Opened)
     assert opened.client[0] == socket.inet_pton(socket.AF_INET6, "::1")
-    assert opened.server == (socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1"), 5672)
+    mapped = f"::ffff:{BROKER_HOST}"
+    assert opened.server == (socket.inet_pton(socket.AF_INET6, mapped), BROKER_PORT)
     records = list(read_capture(str(capture)))
     assert {r.conn.id for r in records} == {1}
-    assert records[0].src.startswith("[::1]:") and records[0].dst == "[::ffff:127.0.0.1]:5672"
+    assert records[0].src.startswith("[::1]:") and records[0].dst == f"[{mapped}]:{BROKER_PORT}"
     assert (
         sum(
             1
