@@ -41,6 +41,8 @@ class Fields:
         self.problems = problems
         if not isinstance(allowed, frozenset | set):
             allowed = frozenset(allowed)
+        if allowed.issuperset(data):
+            return  # the common case, without a loop over the keys
         for key in data:
             if key not in allowed:
                 problems.append(
@@ -61,13 +63,15 @@ class Fields:
         self.problems.append(Problem(self.loc(key), message, allowed))
 
     def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        if not self.has(key):
+        value = self.data.get(key)
+        if type(value) is str:
+            return value  # the common case first
+        if value is None:
             if required:
                 self.problems.append(
                     Problem(self.data.loc, f"{self.what} has no {key!r}", f"{key}: <text>")
                 )
             return default
-        value = self.data[key]
         if isinstance(value, str):
             return value
         raw = self.data.raw.get(key)
@@ -83,9 +87,9 @@ class Fields:
         return value if value is not None else ""
 
     def flag(self, key: str, default: bool) -> bool:
-        if not self.has(key):
+        value = self.data.get(key)
+        if value is None:
             return default
-        value = self.data[key]
         if not isinstance(value, bool):
             self.bad(key, f"{key} must be true or false, not {_describe(value)}", "true, false")
             return default

@@ -204,8 +204,12 @@ def parse_text(text: str, name: str, env: Mapping[str, str], problems: list[Prob
         # fold them into spaces: read such a file as JSON (without positions).
         return _parse_json_fallback(text, name, problems)
     fast_problems: list[Problem] = []
+    builder = _EventBuilder(name, env, fast_problems)
     try:
-        built = _EventBuilder(name, env, fast_problems).build(text)
+        built = _read_block(text, builder)
+        if built is None:
+            fast_problems.clear()  # the block reader's, if it went part of the way
+            built = builder.build(text)
     except yaml.YAMLError:
         built = _FALLBACK  # the composer below reports it, with its own words
     if built is not _FALLBACK:
@@ -265,6 +269,21 @@ def _parse_json_fast(text: str, name: str) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's extension, not JSON's
+
+
+def _read_block(text: str, builder: _EventBuilder) -> Any:
+    """Plain block YAML read from its lines (block_yaml.py), its scalars typed as the event
+    builder types them; None when the file is not plain block YAML."""
+    from mqctl.topology.block_yaml import NOT_BLOCK, read_block
+
+    def scalar(written: str, plain: bool, line: int, column: int) -> Any:
+        mark = yaml.Mark(builder.name, 0, line - 1, column - 1, "", 0)
+        style = None if plain else "'"
+        event = yaml.ScalarEvent(None, None, (plain, not plain), written, mark, mark, style)
+        value = builder.scalar(event)
+        return NOT_BLOCK if value is _FALLBACK else value
+
+    return read_block(text, builder.name, scalar, builder.resolvable, lambda: builder.raw)
 
 
 def _parse_json_fallback(text: str, name: str, problems: list[Problem]) -> Any:
@@ -415,11 +434,13 @@ class _EventBuilder:
         self.constructor = yaml.constructor.SafeConstructor()
         self.walker = _Walker(_LOADER(""), name, env, problems)
         self.raw = ""  # the last scalar's text as written
+        # The first characters with which a plain scalar may resolve to other than a text.
+        self.resolvable = frozenset(self.resolver.yaml_implicit_resolvers)
 
     def build(self, text: str) -> Any:
         # One pass, the hot loop of loading: what it touches is kept in locals.
         name, raw_of = self.name, self.scalar
-        resolvable = frozenset(self.resolver.yaml_implicit_resolvers)  # first characters
+        resolvable = self.resolvable
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end, doc_start = (
