@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mqctl.topology.loader import LList, LMap
+from mqctl.topology.located import LList, LMap
 from mqctl.topology.model import Loc
 
 # (text, plain, line, column) -> the value, or NOT_BLOCK; sets what `raw` returns.

@@ -21,7 +21,11 @@ from typing import Any
 
 import yaml
 
+from mqctl.topology.block_yaml import NOT_BLOCK, read_block
+from mqctl.topology.located import LList, LMap, item_loc
 from mqctl.topology.model import Loc
+
+__all__ = ["LList", "LMap", "item_loc"]  # where the readers take them from
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's parser when PyYAML has it: five times faster on large files, same nodes and marks.
@@ -42,49 +46,6 @@ class Problem:
     def __str__(self) -> str:
         tail = f" (allowed: {self.allowed})" if self.allowed else ""
         return f"{self.loc}: {self.message}{tail}"
-
-
-class LMap(dict[str, Any]):
-    """A mapping that remembers its own location and those of its keys and values.
-
-    Positions are kept as (line, column) pairs and made into `Loc`s only when asked for: a large
-    file has tens of thousands of them and few are ever reported.
-    """
-
-    def __init__(self, loc: Loc) -> None:
-        super().__init__()
-        self.loc = loc
-        self.key_pos: dict[str, tuple[int, int]] = {}
-        self.value_pos: dict[str, tuple[int, int]] = {}
-        # Plain scalars YAML 1.1 typed (0x10, 12:30, 017, 1.10, 2024-01-01) as written, so that a
-        # name or key is never rewritten: only for values that did not stay text.
-        self.raw: dict[str, str] = {}
-
-    def key_loc(self, key: str) -> Loc:
-        pos = self.key_pos.get(key)
-        return Loc(self.loc.file, *pos) if pos else self.loc
-
-    def loc_of(self, key: str) -> Loc:
-        pos = self.value_pos.get(key) or self.key_pos.get(key)
-        return Loc(self.loc.file, *pos) if pos else self.loc
-
-
-def item_loc(seq: list[Any], index: int, fallback: Loc) -> Loc:
-    """Where item `index` of a list was written: a plain list (JSON read without positions)
-    has only its file, `fallback`."""
-    return seq.loc_of(index) if isinstance(seq, LList) else fallback
-
-
-class LList(list[Any]):
-    def __init__(self, loc: Loc) -> None:
-        super().__init__()
-        self.loc = loc
-        self.pos: list[tuple[int, int]] = []
-
-    def loc_of(self, index: int) -> Loc:
-        if index < len(self.pos):
-            return Loc(self.loc.file, *self.pos[index])
-        return self.loc
 
 
 @dataclass
@@ -274,7 +235,6 @@ def _no_constant(name: str) -> Any:
 def _read_block(text: str, builder: _EventBuilder) -> Any:
     """Plain block YAML read from its lines (block_yaml.py), its scalars typed as the event
     builder types them; None when the file is not plain block YAML."""
-    from mqctl.topology.block_yaml import NOT_BLOCK, read_block
 
     def scalar(written: str, plain: bool, line: int, column: int) -> Any:
         mark = yaml.Mark(builder.name, 0, line - 1, column - 1, "", 0)
