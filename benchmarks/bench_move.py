@@ -25,7 +25,7 @@ def fill(queue: str, count: int) -> None:
     assert depth(queue) == count, depth(queue)
 
 
-def pika_move_loop(source: str, target: str, count: int) -> float:
+def pika_move_loop(source: str, target: str, count: int, url: str = URL) -> float:
     """The plain pika consume-publish-confirm-ack loop."""
     started = time.perf_counter()
     state: dict[str, Any] = {"moved": 0, "seq": 0}
@@ -62,7 +62,7 @@ def pika_move_loop(source: str, target: str, count: int) -> float:
             state["conn"].close()
 
     connection = pika.SelectConnection(
-        pika.URLParameters(URL),
+        pika.URLParameters(url),
         on_open_callback=on_open,
         on_close_callback=lambda c, reason: c.ioloop.stop(),
     )
