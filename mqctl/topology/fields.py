@@ -127,6 +127,12 @@ class Fields:
             return LMap(self.loc(key))
         return value
 
+    def arguments(self, key: str) -> dict[str, Any]:
+        """A mapping of arguments (x-arguments, a policy's definition) as JSON values."""
+        if key not in self.data:
+            return {}  # the common case, without building an empty mapping to read
+        return plain_arguments(self.mapping(key), self.problems)
+
     def text_list(self, key: str) -> tuple[str, ...]:
         """A list of texts, or one comma-separated text (as RabbitMQ's tags are written)."""
         if not self.has(key):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqctl.topology.fields import Fields, plain_arguments
+from mqctl.topology.fields import Fields
 from mqctl.topology.kinds.base import (
     DEFINITION_NAME,
     DEFINITION_VHOST,
@@ -57,7 +57,7 @@ def _reader(cls: type[Policy]) -> Any:
             vhost=ctx.vhost_of(f),
             name=f.name(),
             pattern=f.text("pattern", required=True) or "",
-            definition=plain_arguments(f.mapping("definition"), ctx.problems),
+            definition=f.arguments("definition"),
             apply_to=f.text("apply_to", "all") or "all",
             priority=f.number("priority", 0) or 0,
             loc=item.loc,
@@ -70,7 +70,7 @@ def _reader(cls: type[Policy]) -> Any:
             vhost=ctx.vhost_of(f),
             name=f.name(),
             pattern=f.text("pattern", required=True) or "",
-            definition=plain_arguments(f.mapping("definition"), ctx.problems),
+            definition=f.arguments("definition"),
             apply_to=f.text("apply-to", "all") or "all",
             priority=f.number("priority", 0) or 0,
             loc=item.loc,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mqctl.errors import BrokerError
-from mqctl.topology.fields import Fields, plain_arguments, typed_value
+from mqctl.topology.fields import Fields, typed_value
 from mqctl.topology.kinds.base import (
     ARGUMENTS,
     DEFINITION_NAME,
@@ -78,7 +78,7 @@ def _flag(default: bool) -> dict[str, Any]:
 
 def read_exchange_yaml(item: LMap, ctx: ReadContext) -> Located:
     f = Fields(item, "an exchange", EXCHANGE.key_names, ctx.problems)
-    args = plain_arguments(f.mapping("arguments"), ctx.problems)
+    args = f.arguments("arguments")
     ae = f.text("alternate_exchange")
     if ae is not None:
         if args.get("alternate-exchange", ae) != ae:
@@ -127,7 +127,7 @@ def read_exchange_definitions(item: LMap, ctx: ReadContext) -> Located:
         durable=f.flag("durable", True),
         auto_delete=f.flag("auto_delete", False),
         internal=f.flag("internal", False),
-        arguments=plain_arguments(f.mapping("arguments"), ctx.problems),
+        arguments=f.arguments("arguments"),
         loc=item.loc,
     )
     return exchange, locator(item)
@@ -225,7 +225,7 @@ _QUEUE_ARGUMENT_KEYS = frozenset(spec.key for spec in QUEUE_ARGUMENTS)
 
 def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     f = Fields(item, "a queue", QUEUE.key_names, ctx.problems)
-    args = plain_arguments(f.mapping("arguments"), ctx.problems)
+    args = f.arguments("arguments")
     qtype = f.text("type", "classic") or "classic"
     if f.has("type") and args.get("x-queue-type", qtype) != qtype:
         f.bad(
@@ -296,7 +296,7 @@ def write_queue_yaml(q: Queue) -> dict[str, Any]:
 
 def read_queue_definitions(item: LMap, ctx: ReadContext) -> Located:
     f = DefinitionFields(item, "a queue", QUEUE.definition_key_names, ctx.problems)
-    args = plain_arguments(f.mapping("arguments"), ctx.problems)
+    args = f.arguments("arguments")
     qtype = f.text("type")
     if qtype and qtype != "classic" and "x-queue-type" not in args:
         args["x-queue-type"] = qtype
@@ -412,7 +412,7 @@ def read_binding_yaml(item: LMap, ctx: ReadContext) -> Located:
         destination=to_queue if to_queue is not None else (to_exchange or ""),
         destination_type="queue" if to_queue is not None else "exchange",
         routing_key=f.text("routing_key", "") or "",
-        arguments=plain_arguments(f.mapping("arguments"), ctx.problems),
+        arguments=f.arguments("arguments"),
         loc=item.loc,
     )
     renames = {
@@ -439,7 +439,7 @@ def read_binding_definitions(item: LMap, ctx: ReadContext) -> Located:
         destination=f.text("destination", required=True) or "",
         destination_type=f.text("destination_type", "queue") or "queue",
         routing_key=f.text("routing_key", "") or "",
-        arguments=plain_arguments(f.mapping("arguments"), ctx.problems),
+        arguments=f.arguments("arguments"),
         loc=item.loc,
     )
     return binding, locator(item)
