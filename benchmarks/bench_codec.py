@@ -34,7 +34,10 @@ import struct
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+# the checkout this file is in, not whichever one the virtualenv's editable install points at
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mqctl.build import build_name
 from mqctl.wire import (
     FrameDecoder,

@@ -46,6 +46,7 @@ from mqctl.wire.frames import (
     ProtocolHeader,
 )
 from mqctl.wire.methods import NAMES_BY_KEY, PROPERTIES
+from mqctl.wire.values import u32_at
 
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
@@ -77,6 +78,8 @@ _IDS = struct.Struct(">HH")
 _CONTENT = struct.Struct(">HHQH")
 _TUNE = struct.Struct(">HIH")
 _new = tuple.__new__  # builds a NamedTuple without the keyword-handling __new__: 2x faster
+#: True when this module runs compiled by mypyc (see tools/build_mypyc.py)
+_NATIVE: Final = not __file__.endswith(".py")
 
 _START, _FRAMES, _RESYNC, _FOREIGN = range(4)
 _CONNECTION_TUNE = (10 << 16) | 30
@@ -336,6 +339,18 @@ class FrameDecoder:
         ids = _IDS.unpack_from
         content = _CONTENT.unpack_from
         new = _new
+        native = _NATIVE
+        # locals, not module globals: a global is a dict look-up per use, compiled or not
+        body_frame, method_frame, header_frame = BodyFrame, MethodFrame, HeaderFrame
+        # typed, so that mypyc keeps them as machine integers (struct hands back objects)
+        kind: int
+        channel: int
+        size: int
+        class_id: int
+        method_id: int
+        weight: int
+        body_size: int
+        flags: int
         while True:
             if self._state == _FRAMES and not self._queued:
                 buf = self._buf
@@ -345,25 +360,45 @@ class FrameDecoder:
                 n = len(buf)
                 max_payload = self._max_payload
                 while pos + 8 <= n:
-                    kind, channel, size = header(buf, pos)
+                    if native:  # compiled: indexing bytes is a machine load, a struct call is not
+                        kind = buf[pos]
+                        channel = (buf[pos + 1] << 8) | buf[pos + 2]
+                        size = (
+                            (buf[pos + 3] << 24)
+                            | (buf[pos + 4] << 16)
+                            | (buf[pos + 5] << 8)
+                            | buf[pos + 6]
+                        )
+                    else:  # pure Python: one struct call beats seven index operations
+                        kind, channel, size = header(buf, pos)
                     end = pos + 7 + size
                     if end >= n or size > max_payload or buf[end] != 206:
                         break
                     start = pos + 7
                     if kind == 3:
-                        frame: Event = new(BodyFrame, (base + pos, channel, size, view[start:end]))
+                        frame: Event = new(body_frame, (base + pos, channel, size, view[start:end]))
                     elif kind == 1 and size >= 4:
-                        class_id, method_id = ids(buf, start)
+                        if native:
+                            class_id = (buf[start] << 8) | buf[start + 1]
+                            method_id = (buf[start + 2] << 8) | buf[start + 3]
+                        else:
+                            class_id, method_id = ids(buf, start)
                         if class_id == 10:  # Connection: Tune may change the size limit
                             break
                         frame = new(
-                            MethodFrame,
+                            method_frame,
                             (base + pos, channel, size, class_id, method_id, view[start:end]),
                         )
                     elif kind == 2 and size >= 14:
-                        class_id, weight, body_size, flags = content(buf, start)
+                        if native:
+                            class_id = (buf[start] << 8) | buf[start + 1]
+                            weight = (buf[start + 2] << 8) | buf[start + 3]
+                            body_size = (u32_at(buf, start + 4) << 32) | u32_at(buf, start + 8)
+                            flags = (buf[start + 12] << 8) | buf[start + 13]
+                        else:
+                            class_id, weight, body_size, flags = content(buf, start)
                         frame = new(
-                            HeaderFrame,
+                            header_frame,
                             (
                                 base + pos,
                                 channel,

@@ -9,7 +9,7 @@ decoder (a flag test per property is cheap there) rather than exec'd Python.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from mqctl.wire import _spec
 from mqctl.wire.methods import PROPERTIES
@@ -19,10 +19,11 @@ __all__ = ["NATIVE", "content_properties", "method_args"]
 #: True when this module runs as mypyc-compiled code
 NATIVE = not str(__file__).endswith(".py")
 
-_DECODERS = _spec.DECODERS
-_PROPERTY_DECODERS = _spec.PROPERTY_DECODERS
+# Final: compiled, these are read from C statics rather than looked up in the module's dict
+_DECODERS: Final = _spec.DECODERS
+_PROPERTY_DECODERS: Final = _spec.PROPERTY_DECODERS
 # flag bits that need the careful path: a continuation word, or bits past the class's properties
-_SLOW_FLAGS = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
+_SLOW_FLAGS: Final = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
 
 
 def method_args(key: int, payload: memoryview) -> dict[str, Any] | None:
