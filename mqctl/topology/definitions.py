@@ -28,7 +28,7 @@ __all__ = [
 # Keys the broker's exports carry besides the sections.
 MARKERS = frozenset({"rabbit_version", "rabbitmq_version", "product_name", "product_version"})
 # ... and those 4.x's per-vhost export adds (it says so in rabbitmq_definition_format): the
-# vhost's own record, and the name it came from.
+# vhost's own record (4.0.5's with its default_queue_type), and the name it came from.
 SINGLE_VHOST_MARKERS = frozenset(
     {
         "rabbitmq_definition_format",
@@ -37,6 +37,7 @@ SINGLE_VHOST_MARKERS = frozenset(
         "description",
         "metadata",
         "limits",
+        "default_queue_type",
     }
 )
 DEFINITIONS_TOP_KEYS = MARKERS | {kind.section for kind in KINDS}

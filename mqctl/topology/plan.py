@@ -406,8 +406,8 @@ def preflight(
 
 UNLISTABLE_BINDING = (
     "a binding with arguments whose routing key has a '~' and does not end with one breaks "
-    "RabbitMQ's management API (seen on 3.10: every listing of bindings and every definitions "
-    "export fail with 500 while it exists); change the key or drop the arguments"
+    "RabbitMQ's management API (seen on 3.10 and 4.0: every listing of bindings and every "
+    "definitions export fail with 500 while it exists); change the key or drop the arguments"
 )
 
 

@@ -79,7 +79,7 @@ def _per_kind(
             what = broken.message
         raise BrokerError(
             f"{what}, and reading the vhost kind by kind failed too: {exc.message}",
-            "the broker's log names the cause; one known cause (RabbitMQ 3.10) is a binding "
+            "the broker's log names the cause; one known cause (RabbitMQ 3.10, 4.0) is a binding "
             "with arguments and a '~' inside its routing key: remove it with mqctl topology "
             "delete --via amqp FILE, FILE declaring just that binding",
             reply_code=exc.reply_code,
