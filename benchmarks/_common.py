@@ -85,8 +85,19 @@ def report(name: str, count: int, ours: list[float], peer: list[float], peer_nam
     )
 
 
-def parse_args(doc: str | None) -> argparse.Namespace:
+def uptime() -> str:
+    """The machine's load, as `uptime` says it: the figures beside it mean little without it."""
+    done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def argparser(doc: str | None) -> argparse.ArgumentParser:
+    """--count and --runs, for a benchmark to add its own options to."""
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    return parser.parse_args()
+    return parser
+
+
+def parse_args(doc: str | None) -> argparse.Namespace:
+    return argparser(doc).parse_args()

@@ -19,7 +19,14 @@ from mqctl.config import ConnectionOptions, resolve
 from mqctl.messaging.codec import TypedBasicProperties
 from mqctl.messaging.match import MessageMatch
 from mqctl.messaging.message import OutgoingMessage
-from mqctl.messaging.move import Destination, Left, MoveOptions, move, move_queue
+from mqctl.messaging.move import (
+    Destination,
+    ForwardedUnread,
+    Left,
+    MoveOptions,
+    move,
+    move_queue,
+)
 from mqctl.messaging.publisher import PublishOptions, publish
 from tests.conftest import AMQP_URL, ROOT, broker_table_order
 from tests.messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
@@ -92,15 +99,16 @@ def test_count_moves_exactly_that_many(queues: tuple[str, str]) -> None:
     assert bodies(source) == numbered(25)[7:]
 
 
-def every_property_raw(version: tuple[int, ...] = (3,)) -> bytes:
-    """All fourteen properties but expiration, with every header field type, by hand; the
-    headers in the order a broker of `version` delivers them in (4.x sorts them)."""
+def every_property_raw(version: tuple[int, ...] = (3,), user_id: bool = True) -> bytes:
+    """All fourteen properties but expiration (and user_id unless `user_id`), with every header
+    field type, by hand; the headers in the order a broker of `version` delivers them in (4.x
+    sorts them)."""
     wires = {name: wire for name, wire, _ in HAND_HEADERS}
     entries = b"".join(
         shortstr(name) + wires[name] for name in broker_table_order(list(wires), version)
     )
     return (
-        struct.pack(">H", 0xFFFC & ~(1 << 8))
+        struct.pack(">H", 0xFFFC & ~(1 << 8) & ~(0 if user_id else 1 << 4))
         + shortstr("text/plain")
         + shortstr("gzip")
         + struct.pack(">I", len(entries))
@@ -111,17 +119,18 @@ def every_property_raw(version: tuple[int, ...] = (3,)) -> bytes:
         + shortstr("m-1")
         + struct.pack(">Q", 1704164645)
         + shortstr("t")
-        + shortstr("guest")
+        + (shortstr("guest") if user_id else b"")
         + shortstr("app")
         + shortstr("cl")
     )
 
 
+@pytest.mark.parametrize("user_id", [True, False])  # decoded / only carried (ForwardedUnread)
 def test_properties_and_typed_headers_go_across_as_the_same_bytes(
-    queues: tuple[str, str], broker_version: tuple[int, ...]
+    queues: tuple[str, str], broker_version: tuple[int, ...], user_id: bool
 ) -> None:
     source, target = queues
-    raw = every_property_raw()
+    raw = every_property_raw(user_id=user_id)
     with channel() as ch:
         ch.confirm_delivery()
         ch.basic_publish("", source, b"\x00\xffbinary", HandEncoded(raw))
@@ -129,7 +138,17 @@ def test_properties_and_typed_headers_go_across_as_the_same_bytes(
     assert result.moved == 1
     _method, props, body = get_with_pika(target)
     assert body == b"\x00\xffbinary"
-    assert props.raw == every_property_raw(broker_version)
+    assert props.raw == every_property_raw(broker_version, user_id=user_id)
+
+
+def test_a_move_that_reads_no_property_decodes_only_a_user_id() -> None:
+    raw = every_property_raw(user_id=False)
+    carried = ForwardedUnread().decode(b"xx" + raw, 2)
+    assert carried.encode() == [raw] and carried.headers is None and carried.message_id is None
+    with_user = every_property_raw()
+    decoded = ForwardedUnread().decode(with_user)
+    assert decoded.encode() == [with_user]
+    assert (decoded.user_id, decoded.message_id, decoded.app_id) == ("guest", "m-1", "app")
 
 
 def test_missing_destination_takes_nothing(queues: tuple[str, str], unique: str) -> None:

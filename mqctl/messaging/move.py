@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -56,9 +57,31 @@ class ForwardedProperties(TypedBasicProperties):
         return [self._raw] if self._raw is not None else super().encode()
 
 
-def install_forwarding() -> None:
-    """Make pika build `ForwardedProperties` for every incoming content header of this process."""
-    pika.spec.props[pika.spec.BasicProperties.INDEX] = ForwardedProperties
+class ForwardedUnread(ForwardedProperties):
+    """For a move that reads no property but `user_id` (which the destination checks against
+    its user): the bytes are kept, and decoded only when they carry a user_id. Every other
+    property reads as unset: a move to a queue or an exchange without --match reads none."""
+
+    def decode(self, encoded: bytes, offset: int = 0) -> ForwardedProperties:
+        flags = int.from_bytes(encoded[offset : offset + 2], "big")
+        if flags & pika.spec.BasicProperties.FLAG_USER_ID:
+            return super().decode(encoded, offset)
+        self._raw = bytes(encoded[offset:])
+        return self
+
+
+@contextmanager
+def forwarding(read_properties: bool = True) -> Iterator[None]:
+    """Within the block, pika builds `ForwardedProperties` for every incoming content header
+    of this process (`ForwardedUnread` when the properties are not read: less work per
+    message); the decoder that was there before is put back afterwards."""
+    index = pika.spec.BasicProperties.INDEX
+    previous = pika.spec.props[index]
+    pika.spec.props[index] = ForwardedProperties if read_properties else ForwardedUnread
+    try:
+        yield
+    finally:
+        pika.spec.props[index] = previous
 
 
 # --- what to move where ----------------------------------------------------------------------
@@ -202,7 +225,7 @@ def route(
 # --- the engine ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _InFlight:
     source_tag: int
     route: tuple[str, str]
@@ -266,6 +289,7 @@ class Mover:
         self._order: deque[int] = deque()  # source tags not yet acked, while nothing is held
         self._safe: set[int] = set()  # source tags whose copy is confirmed, ack not yet sent
         self._held = False  # once a delivery is held back, acks go one by one
+        self._settle_pending = False  # confirms came; their acks go once the read is handled
         self._exchanges_ok: set[str] = {""}
         self._exchanges_missing: set[str] = set()
         self._checking: dict[str, list[_Waiting]] = {}
@@ -274,7 +298,13 @@ class Mover:
     # --- driving ---
 
     def run(self) -> MoveResult:
-        install_forwarding()
+        # Only the origin (x-death) and --match read a message's properties besides user_id.
+        with forwarding(self.destination.origin or self.options.match is not None):
+            self._run()
+        self._count_what_stayed()
+        return self.result
+
+    def _run(self) -> None:
         try:
             first = pika.SelectConnection(
                 connection_parameters(self.settings),
@@ -300,8 +330,6 @@ class Mover:
                 self._ioloop.start()
         except KeyboardInterrupt:
             self._after_interrupt()
-        self._count_what_stayed()
-        return self.result
 
     def _on_stop_signal(self, signum: int) -> None:
         self.result.interrupted = True
@@ -621,6 +649,16 @@ class Mover:
             else:
                 self._safe.add(flight.source_tag)
                 self.result.routes[flight.route] += 1
+        if not self._settle_pending:
+            # Once per turn of the I/O loop, for all the confirms read in it: one `multiple`
+            # ack for many confirm frames, fewer frames for mqctl and for the broker.
+            self._settle_pending = True
+            self._ioloop.call_later(0, self._settle)
+
+    def _settle(self) -> None:
+        self._settle_pending = False
+        if self._closing:
+            return  # a connection went in between: what was not acked goes back
         self._ack_safe()
         self._maybe_restart_consumer()
         self._maybe_finish()
@@ -666,7 +704,8 @@ class Mover:
 
     def _maybe_restart_consumer(self) -> None:
         """Held deliveries fill the window: a new consumer gets a fresh one."""
-        if self._stopping or self._consumer_tag is None or self._source is None:
+        source = self._source
+        if self._stopping or self._consumer_tag is None or source is None or not source.is_open:
             return
         if self._in_flight_here or self._checking:
             return  # confirms and checks to come will settle or free room
@@ -674,7 +713,7 @@ class Mover:
         if unsettled_here < self._prefetch:
             return
         tag, self._consumer_tag = self._consumer_tag, None
-        self._source.basic_cancel(tag, callback=lambda _: self._restart())
+        source.basic_cancel(tag, callback=lambda _: self._restart())
 
     def _restart(self) -> None:
         self._ack_safe()
