@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import AUTH, ROOT
 from tests.run import Run, run_process
@@ -188,3 +189,38 @@ def test_node1_stopped_the_same_flags_naming_every_node_work(
         for line in (got.out + consumed.out).splitlines()
     ]
     assert received == ids
+
+
+REPLICATED_TOPOLOGY = """\
+vhost: {vhost}
+queues:
+  - {{name: orders.q, type: quorum, initial_group_size: 2, leader_locator: balanced}}
+  - {{name: orders.s, type: stream, initial_cluster_size: 2, max_age: 7D}}
+"""
+
+
+def test_replica_counts_and_leader_placement_are_applied_and_exported_by_name(
+    vhost2: str, tmp_path: Path
+) -> None:
+    """How many nodes hold each replicated queue, and where its leader goes: applied through
+    one node, members on two of the three, exported through another under the same keys."""
+    path = tmp_path / "replicated.yaml"
+    path.write_text(REPLICATED_TOPOLOGY.format(vhost=vhost2))
+    applied = mqctl(2, vhost2, "topology", "apply", str(path))
+    assert applied.status == 0, applied.err
+    for name in ("orders.q", "orders.s"):
+        queue = api(3, "GET", f"queues/{quote(vhost2, safe='')}/{name}").json()
+        assert len(queue["members"]) == 2, queue
+        assert queue["leader"] in queue["members"], queue
+    exported = mqctl(3, vhost2, "topology", "export", "--vhost", vhost2)
+    assert exported.status == 0, exported.err
+    queues = {q["name"]: q for q in yaml.safe_load(exported.out)["queues"]}
+    assert queues["orders.q"] == {
+        "name": "orders.q",
+        "type": "quorum",
+        "initial_group_size": 2,
+        "leader_locator": "balanced",
+    }
+    assert queues["orders.s"]["initial_cluster_size"] == 2
+    assert "arguments" not in queues["orders.s"]
+    assert mqctl(1, vhost2, "topology", "plan", str(path)).status == 0

@@ -25,6 +25,29 @@ def problems_of(tmp_path: Path, text: str, env: dict[str, str] | None = None) ->
     return [str(p).replace(str(path), "t.yaml") for p in problems]
 
 
+def test_replica_counts_and_leader_locator_are_checked_per_queue_type(tmp_path: Path) -> None:
+    text = """\
+vhost: v
+queues:
+  - {name: q, type: quorum, initial_group_size: 3, leader_locator: balanced}
+  - {name: s, type: stream, initial_cluster_size: 2, leader_locator: client-local}
+  - {name: c, initial_group_size: 3, leader_locator: balanced}
+  - {name: z, type: quorum, initial_group_size: 0, leader_locator: random}
+  - {name: t, type: quorum, initial_cluster_size: 2}
+"""
+    problems = problems_of(tmp_path, text)
+    assert problems == [
+        "t.yaml:5:35: initial_group_size (x-quorum-initial-group-size) does not apply to a "
+        "classic queue (allowed: quorum queues)",
+        "t.yaml:6:49: initial_group_size (x-quorum-initial-group-size) is 0 (allowed: a whole "
+        "number from 1 up)",
+        "t.yaml:6:68: leader_locator (x-queue-leader-locator) is 'random' (allowed: "
+        "client-local, balanced)",
+        "t.yaml:7:51: initial_cluster_size (x-initial-cluster-size) does not apply to a quorum "
+        "queue (allowed: stream queues)",
+    ], problems
+
+
 def test_every_error_is_reported_at_once_with_line_and_column(tmp_path: Path) -> None:
     text = """\
 vhost: v
@@ -70,6 +93,9 @@ exchanges:
                     "queue_mode",
                     "single_active_consumer",
                     "max_age",
+                    "initial_group_size",
+                    "initial_cluster_size",
+                    "leader_locator",
                 ]
             )
         )

@@ -74,6 +74,7 @@ class QueueArgument:
 _CQ = ("classic", "quorum")
 _OVERFLOW = ("drop-head", "reject-publish", "reject-publish-dlx")
 _MODES = ("default", "lazy")
+_LOCATORS = ("client-local", "balanced")
 QUEUE_ARGUMENTS = (
     QueueArgument("message_ttl", "x-message-ttl", _int_at_least(0), _CQ, _whole(0)),
     QueueArgument("expires", "x-expires", _int_at_least(1), _CQ, _whole(1)),
@@ -106,6 +107,30 @@ QUEUE_ARGUMENTS = (
         _age,
         ("stream",),
         {"type": "string", "pattern": _MAX_AGE.pattern},
+    ),
+    # On a cluster: how many nodes hold a quorum queue's or a stream's replicas when it is
+    # created (default: every node, up to the broker's limit), and where a queue's leader goes
+    # (classic queues too, from 4.0). Fixed at creation.
+    QueueArgument(
+        "initial_group_size",
+        "x-quorum-initial-group-size",
+        _int_at_least(1),
+        ("quorum",),
+        _whole(1),
+    ),
+    QueueArgument(
+        "initial_cluster_size",
+        "x-initial-cluster-size",
+        _int_at_least(1),
+        ("stream",),
+        _whole(1),
+    ),
+    QueueArgument(
+        "leader_locator",
+        "x-queue-leader-locator",
+        _one_of(*_LOCATORS),
+        QUEUE_TYPES,
+        {"enum": list(_LOCATORS)},
     ),
 )
 QUEUE_ARGUMENT_BY_KEY = {a.key: a for a in QUEUE_ARGUMENTS}
