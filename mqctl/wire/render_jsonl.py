@@ -214,14 +214,15 @@ def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
     default = _default
     options = _OPTIONS
     names = NAMES_BY_KEY
-    last_ts: object = None
+    last_ts = 0.0
     last_conn: object = None
     last_from_client = False
     head = b""
     for record in records:
         ts, conn, from_client, event = record
         kind = type(event)
-        if ts is not last_ts or conn is not last_conn or from_client is not last_from_client:
+        # (ts by value: compiled, a float is unboxed, so two reads of one are not the same object)
+        if ts != last_ts or conn is not last_conn or from_client is not last_from_client:
             where = {"ts": ts, "conn": conn.id, "src": record.src, "dst": record.dst}
             head = dumps(where)[:-1] + b","  # the object left open for the frame's fields
             last_ts, last_conn, last_from_client = ts, conn, from_client
