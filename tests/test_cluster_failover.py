@@ -244,12 +244,13 @@ def test_move_across_a_broker_app_restart_keeps_every_message(vhost2: str, tmp_p
     filled = mqctl(3, vhost2, "publish", "-k", "move.src", "--input", "-",
                    stdin=id_lines(total, delivery_mode=2))  # fmt: skip
     assert filled.status == 0, filled.err
-    proc = start(vhost2, "move", "move.src", "--to-queue", "move.dst", "--prefetch", "10",
+    # --prefetch 2: one round trip per two messages, so that the move outlasts the stop_app.
+    proc = start(vhost2, "move", "move.src", "--to-queue", "move.dst", "--prefetch", "2",
                  nodes=(3,))  # fmt: skip
-    wait_for_depth(3, vhost2, "move.dst", 1000)
+    wait_for_depth(3, vhost2, "move.dst", 500)
     with node_stopped(3, how="app"):
         out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, err
+    assert proc.returncode == 1, f"ended before the restart? {proc.returncode} {out!r} {err!r}"
     assert re.search(r"320 CONNECTION_FORCED|lost the connection to 10\.77\.16\.13", err.decode())
     last = out.decode().splitlines()[-1]
     assert last.startswith("moved "), out
