@@ -119,6 +119,7 @@ class Sample(NamedTuple):
     seconds: float  # wall clock, start-up included
     cpu: float  # the process's own user + system time: what it costs beside the broker
     rss_kib: int  # peak resident memory
+    status: int = 0  # its exit status: with 100,000 queues the broker may cut a GET off at 60 s
 
 
 def measure(argv: list[str]) -> Sample:
@@ -132,21 +133,36 @@ def measure(argv: list[str]) -> Sample:
         os.execv(argv[0], argv)
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv[:4]} failed ({os.waitstatus_to_exitcode(status)})")
-    return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    code = os.waitstatus_to_exitcode(status)
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code)
 
 
-def broker_answer(url: str, columns: tuple[str, ...], gzip: bool) -> float:
+def broker_cpu(pid: int | None) -> float:
+    """The broker's user + system seconds so far (/proc), or 0 without its pid."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def broker_answer(
+    url: str, columns: tuple[str, ...], gzip: bool, pid: int | None
+) -> tuple[float, float]:
     """Seconds from sending mqctl's GET to the answer's last byte (start-up and decoding left
-    out): the broker's part of mqctl's time."""
+    out), and the broker's CPU seconds for it: its part of mqctl's time. The CPU time hardly
+    depends on how loaded the machine is, the wall time does."""
     params = {"columns": ",".join(columns), **stats_params(KINDS["queues"], columns)}
     headers = {} if gzip else {"Accept-Encoding": "identity"}
+    cpu = broker_cpu(pid)
     started = time.perf_counter()
-    response = requests.get(url, params=params, headers=headers, auth=AUTH, timeout=900)
-    response.raise_for_status()
-    _ = response.content
-    return time.perf_counter() - started
+    try:
+        response = requests.get(url, params=params, headers=headers, auth=AUTH, timeout=900)
+        response.raise_for_status()
+        _ = response.content
+    except requests.RequestException as exc:
+        print(f"  (the broker did not answer {columns[:2]}...: {exc})", file=sys.stderr)
+        return float("nan"), float("nan")
+    return time.perf_counter() - started, broker_cpu(pid) - cpu
 
 
 def uptime() -> str:
@@ -211,6 +227,12 @@ def main() -> None:
     parser.add_argument(
         "--fetch-rabbitmqadmin", type=Path, help="only fetch rabbitmqadmin v1 to this path"
     )
+    parser.add_argument(
+        "--broker-pid",
+        type=int,
+        help="the broker's beam.smp, to report its CPU per answer (scripts/brokers' rabbitmq4: "
+        "the beam.smp that `ip netns identify PID` puts in mqctl-rabbitmq4)",
+    )
     args = parser.parse_args()
     if args.fetch_rabbitmqadmin:
         args.fetch_rabbitmqadmin.write_bytes(fetch_rabbitmqadmin_bytes())
@@ -232,7 +254,7 @@ def main() -> None:
                 name: [] for group in groups.values() for name in group
             }
             url = f"{API}/api/queues/{q(vhost)}"
-            answers: dict[str, list[float]] = {}
+            answers: dict[str, list[tuple[float, float]]] = {}
             for _ in range(args.runs):
                 for group in groups.values():
                     for name, argv in group.items():
@@ -240,7 +262,9 @@ def main() -> None:
                 for columns in (DEFAULT, ADMIN_DEFAULT):
                     for gzip in (True, False):
                         label = f"columns={','.join(columns)[:40]}... gzip={gzip}"
-                        answers.setdefault(label, []).append(broker_answer(url, columns, gzip))
+                        answers.setdefault(label, []).append(
+                            broker_answer(url, columns, gzip, args.broker_pid)
+                        )
             report(args.count, args.runs, groups, results, answers)
         finally:
             drop_vhost(vhost)
@@ -252,13 +276,17 @@ def report(
     runs: int,
     groups: dict[str, dict[str, list[str]]],
     results: dict[str, list[Sample]],
-    answers: dict[str, list[float]],
+    answers: dict[str, list[tuple[float, float]]],
 ) -> None:
     print(f"\nlist {count} queues, {runs} runs each, new processes, interleaved")
     for title, group in groups.items():
         print(f"{title}:")
         ours = [sample.seconds for sample in results[next(iter(group))]]
         for name in group:
+            failed = [sample.status for sample in results[name] if sample.status != 0]
+            if failed:
+                print(f"  {name:<46} failed (exit {failed[0]}) in {len(failed)} of {runs} runs")
+                continue
             times = [sample.seconds for sample in results[name]]
             cpu = statistics.median(sample.cpu for sample in results[name])
             rss = max(sample.rss_kib for sample in results[name]) / 1024
@@ -272,8 +300,13 @@ def report(
                 line += f"  mqctl's speed-up {speedup:5.2f}x (runs: {by_run})"
             print(line)
     print("the broker's answer to mqctl's GET, in this process (no start-up, no decoding):")
-    for label, times in answers.items():
-        print(f"  {label:<60} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s")
+    for label, samples in answers.items():
+        times = [wall for wall, _ in samples]
+        cpu = statistics.median(cpu for _, cpu in samples)
+        print(
+            f"  {label:<52} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s"
+            f"  broker CPU {cpu:5.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mqctl.jsonvalues import to_json
-
 if TYPE_CHECKING:
     pass
 
-# rich, yaml and the messaging modules are imported inside the functions that use them: every
-# command, and every completion TAB, imports this module, and most never render anything rich.
+# rich, yaml, the messaging modules and mqctl.jsonvalues (which brings the wire codec's value
+# types, 30 ms) are imported inside the functions that use them: every command, and every
+# completion TAB, imports this module, and a listing's rows are plain JSON already.
 
 from mqctl.output.console import (
     UNLIMITED_WIDTH,
@@ -23,7 +22,6 @@ from mqctl.output.console import (
     console_for,
     stdout_console,
 )
-from mqctl.output.documents import OutputFormat, dumps_json, emit_document
 
 # --- listings (mqctl list, show): streamed rows ------------------------------------------
 
@@ -57,7 +55,12 @@ def flat_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return json.dumps(value)
-    return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not plain JSON (an AMQP value): rendered as mqctl does
+        from mqctl.jsonvalues import to_json
+
+        return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def tsv_cell(value: Any) -> str:
@@ -81,6 +84,8 @@ def _row_json(row: Mapping[str, Any]) -> str:
     try:
         return json.dumps(row, ensure_ascii=False)
     except (TypeError, ValueError):
+        from mqctl.output.documents import dumps_json
+
         return dumps_json(row)
 
 
@@ -135,6 +140,8 @@ def emit_listing(
     else:
         import yaml
 
+        from mqctl.jsonvalues import to_json
+
         for row in rows:
             out.write(
                 yaml.safe_dump([to_json(row)], sort_keys=False, allow_unicode=True, width=100)
@@ -183,6 +190,8 @@ def emit_record(record: Mapping[str, Any], fmt: ListFormat, sections: Sequence[s
     """One object (mqctl show): json/yaml whole; table and tsv as `field<TAB>value` lines, with
     each of `sections` (lists of records) as a table of its own below."""
     if fmt in (ListFormat.json, ListFormat.jsonl, ListFormat.yaml):
+        from mqctl.output.documents import OutputFormat, emit_document
+
         emit_document(record, OutputFormat(fmt.value))
         return
     plain = flatten({key: value for key, value in record.items() if key not in sections})
