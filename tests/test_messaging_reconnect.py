@@ -21,7 +21,7 @@ import requests
 from mqctl.config import ConnectionOptions, resolve_nodes
 from mqctl.messaging.failover import Failover
 from tests.conftest import API_URL, AUTH
-from tests.messaging_support import depth, mqctl, reconnected_summary
+from tests.messaging_support import channel, depth, mqctl, reconnected_summary
 from tests.test_messaging_connection_loss import (
     close_connections_of,
     connections_of,
@@ -116,6 +116,34 @@ def test_consume_reconnect_acks_nothing_across_connections(
     while depth(queue) and time.monotonic() < deadline:  # the last acks reach the queue
         time.sleep(0.05)
     assert depth(queue) == 0
+
+
+@pytest.mark.broker
+def test_consume_reconnect_reads_a_stream_on_from_the_offset_after_the_last_written(
+    own_user: tuple[str, str], unique: str
+) -> None:
+    user, url = own_user
+    total = 3000
+    with channel() as ch:
+        ch.queue_declare(unique, durable=True, arguments={"x-queue-type": "stream"})
+    try:
+        fill(unique, [b"%d" % i for i in range(total)])
+        proc = run("consume", "-q", unique, "--offset", "first", "--body-only", "-n", str(total),
+                   "--timeout", "10", "--reconnect", url=url)  # fmt: skip
+        assert proc.stdout is not None
+        first = [proc.stdout.readline() for _ in range(100)]
+        close_connections_of(user, proc)
+        rest, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        # Exactly once each, in order: a stream is read by offset, and the new consumer starts
+        # after the last message written (nothing is requeued, nothing read twice).
+        assert [*first, *rest.splitlines(keepends=True)] == [b"%d\n" % i for i in range(total)]
+        lines = err.decode().splitlines()
+        assert re.fullmatch(r"warning: reconnected to \S+; reading the stream again from offset "
+                            r"\d+", lines[1]), lines  # fmt: skip
+    finally:
+        with channel() as ch:
+            ch.queue_delete(unique)
 
 
 @pytest.mark.broker
