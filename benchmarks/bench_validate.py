@@ -6,6 +6,7 @@ whole `mqctl topology validate FILE` process, beside the peer: PyYAML's libyaml 
 reading the same file and checking nothing.
 
     .venv/bin/python benchmarks/bench_validate.py [--rounds 3]
+    .venv/bin/python benchmarks/bench_validate.py --instructions [--baseline OTHER_CHECKOUT]
 
 Prints the file sizes, the median wall and CPU time of each (CPU time moves less with the load of
 a shared machine) and the machine's load before and after. Needs no broker.
@@ -16,38 +17,41 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from _common import run_process
+from _common import ROOT, run_process
 
 from mqctl.topology.validate import load_topology
 
 QUEUES, EXCHANGES, BINDINGS = 30_000, 100, 60_000
 
 
-def yaml_document() -> dict[str, object]:
+def yaml_document(queues: int = QUEUES, bindings: int = BINDINGS) -> dict[str, object]:
     return {
         "vhost": "big",
         "exchanges": [{"name": f"ex.{i}", "type": "topic"} for i in range(EXCHANGES)],
         "queues": [
-            {"name": f"queue.{i}", "message_ttl": 60000, "max_length": 1000} for i in range(QUEUES)
+            {"name": f"queue.{i}", "message_ttl": 60000, "max_length": 1000} for i in range(queues)
         ],
         "bindings": [
             {
                 "from": f"ex.{i % EXCHANGES}",
-                "to_queue": f"queue.{i % QUEUES}",
+                "to_queue": f"queue.{i % queues}",
                 "routing_key": f"k.{i}.#",
             }
-            for i in range(BINDINGS)
+            for i in range(bindings)
         ],
     }
 
 
-def definitions_document() -> dict[str, object]:
+def definitions_document(queues: int = QUEUES, bindings: int = BINDINGS) -> dict[str, object]:
     return {
         "rabbit_version": "3.10.8",
         "vhosts": [{"name": "big"}],
@@ -71,18 +75,18 @@ def definitions_document() -> dict[str, object]:
                 "auto_delete": False,
                 "arguments": {"x-message-ttl": 60000},
             }
-            for i in range(QUEUES)
+            for i in range(queues)
         ],
         "bindings": [
             {
                 "source": f"ex.{i % EXCHANGES}",
                 "vhost": "big",
-                "destination": f"queue.{i % QUEUES}",
+                "destination": f"queue.{i % queues}",
                 "destination_type": "queue",
                 "routing_key": f"k.{i}.#",
                 "arguments": {},
             }
-            for i in range(BINDINGS)
+            for i in range(bindings)
         ],
     }
 
@@ -125,10 +129,62 @@ def whole_command(path: Path, rounds: int) -> float:
     return statistics.median(times)
 
 
+def instructions(path: Path, checkout: Path) -> int:
+    """Instructions executed loading and checking `path` with the mqctl of `checkout`, as
+    callgrind counts them: the same whatever the machine's load."""
+    program = "import sys; from mqctl.topology.validate import load_topology; load_topology([sys.argv[1]], {})"
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            program,
+            str(path),
+        ],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"bench_validate: callgrind printed no count: {done.stderr[-300:]}")
+    return int(found[1])
+
+
+def count_instructions(baseline: Path | None) -> None:
+    """A tenth of the topology (callgrind is slow), in both formats, with this checkout's code
+    and, given a baseline checkout, with that one's."""
+    queues, bindings = QUEUES // 10, BINDINGS // 10
+    with tempfile.TemporaryDirectory() as tmp:
+        small_yaml = Path(tmp) / "tenth.yaml"
+        small_yaml.write_text(
+            yaml.safe_dump(yaml_document(queues, bindings), width=200), encoding="utf-8"
+        )
+        small_json = Path(tmp) / "tenth.json"
+        small_json.write_text(json.dumps(definitions_document(queues, bindings)), encoding="utf-8")
+        for path in (small_yaml, small_json):
+            ours = instructions(path, ROOT)
+            line = f"instructions, {path.name} ({queues + bindings + EXCHANGES:,} objects): {ours / 1e9:.2f} G"
+            if baseline is not None:
+                theirs = instructions(path, baseline)
+                line += f"; {baseline}: {theirs / 1e9:.2f} G (baseline/this {theirs / ours:.2f})"
+            print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--instructions", action="store_true", help="count with callgrind instead")
+    parser.add_argument("--baseline", type=Path, help="with --instructions: another checkout")
+    options = parser.parse_args()
+    if options.instructions:
+        count_instructions(options.baseline)
+        return
+    rounds = options.rounds
     print(f"before: {uptime()}")
     with tempfile.TemporaryDirectory() as tmp:
         big_yaml = Path(tmp) / "big.yaml"
