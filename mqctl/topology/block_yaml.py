@@ -24,8 +24,13 @@ Scalar = Callable[[str, bool, int, int], Any]
 NOT_BLOCK = object()
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$")
-# Characters YAML reads otherwise anywhere in the text, or at the start of a plain scalar.
-_NEVER = ("\t", "\r", "\ufeff", "\x85", "\u2028", "\u2029")
+# Characters YAML reads otherwise (tab, CR, BOM, NEL, LS, PS) or refuses (C0 and C1 controls,
+# DEL, U+FFFE/U+FFFF): any of them anywhere, and libyaml reads the file.
+_NEVER = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+# libyaml takes an implicit key of at most 1024 characters; longer, the line is no `key: value`.
+_LONGEST_KEY = 1000
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 
@@ -54,7 +59,7 @@ def read_block(
     `resolvable`: the first characters with which a plain scalar may be something other than a
     text (PyYAML's implicit resolvers); others are taken as texts without asking.
     """
-    if any(mark in text for mark in _NEVER):
+    if _NEVER.search(text):
         return None
     stack: list[_Open] = []
     root: Any = None
@@ -101,8 +106,8 @@ def read_block(
                 text_key = plain_keys[key] = isinstance(scalar(key, True, line, column), str)
             if not text_key:
                 return False  # `yes:`, `null:`, `<<:`: the node-based reader words or merges it
-        if key in mapping:
-            return False  # given twice: the node-based reader words the error
+        if key in mapping or len(key) > _LONGEST_KEY:
+            return False  # given twice (the node-based reader words it), or too long a key
         mapping.key_pos[key] = (line, column)
         value_text = written or ""
         if value_text[:1] == " ":
@@ -117,7 +122,10 @@ def read_block(
         mapping[key] = value
         mapping.value_pos[key] = (line, value_column)
         if type(value) is not str and not isinstance(value, LMap | LList):
-            mapping.raw[key] = raw() if "$" in value_text else value_text.split(" #")[0].rstrip(" ")
+            # As written, the comment cut: raw() is the last scalar typed, this one only when it
+            # had a ${VAR} (typed texts are cached, and a `$` in a comment is no ${VAR}).
+            written_value = value_text.split(" #")[0].rstrip(" ")
+            mapping.raw[key] = raw() if "$" in written_value else written_value
         return True
 
     for line, content in enumerate(text.split("\n"), 1):
