@@ -337,6 +337,8 @@ DIVERGED = [
     "# \x01\na: 1\n",
     # An implicit key longer than 1024 characters is not a key to libyaml.
     "k" * 1030 + ": 1\n",
+    "k" * 1030 + ": x\n",
+    "a: 1\n" + "k" * 1030 + ": x\n",
     "- " + "k" * 1030 + ": 1\n",
 ]
 

@@ -23,14 +23,13 @@ from mqctl.topology.model import Loc
 Scalar = Callable[[str, bool, int, int], Any]
 NOT_BLOCK = object()
 
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?$")
+# A key of at most 1,000 characters: libyaml takes no implicit key over 1,024.
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]{0,999}):(?: (.*))?$")
 # Characters YAML reads otherwise (tab, CR, BOM, NEL, LS, PS) or refuses (C0 and C1 controls,
 # DEL, U+FFFE/U+FFFF): any of them anywhere, and libyaml reads the file.
 _NEVER = re.compile(
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
-# libyaml takes an implicit key of at most 1024 characters; longer, the line is no `key: value`.
-_LONGEST_KEY = 1000
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 
@@ -106,8 +105,8 @@ def read_block(
                 text_key = plain_keys[key] = isinstance(scalar(key, True, line, column), str)
             if not text_key:
                 return False  # `yes:`, `null:`, `<<:`: the node-based reader words or merges it
-        if key in mapping or len(key) > _LONGEST_KEY:
-            return False  # given twice (the node-based reader words it), or too long a key
+        if key in mapping:
+            return False  # given twice: the node-based reader words the error
         mapping.key_pos[key] = (line, column)
         value_text = written or ""
         if value_text[:1] == " ":
