@@ -29,7 +29,7 @@ from tests.test_topology_input import _located
 
 NAME = "t.yaml"
 ENV = {"TTL": "7", "Q": "q.env", "EMPTY": ""}
-EXAMPLES = int(os.environ.get("MQCTL_HYPOTHESIS_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("MQCTL_HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
