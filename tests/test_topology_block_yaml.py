@@ -340,6 +340,12 @@ DIVERGED = [
     "k" * 1030 + ": x\n",
     "a: 1\n" + "k" * 1030 + ": x\n",
     "- " + "k" * 1030 + ": 1\n",
+    # A plain scalar YAML 1.1 types but cannot construct: the fast readings raised ValueError
+    # (validate: "internal error") before libyaml's syntax error or the walker's problem.
+    "x-queue-type: 2024-13-45\n A: A\n",
+    "a: 2024-13-45\n",
+    "- =\n",
+    "a: ${X:-2024-02-30}\n",
 ]
 
 

@@ -321,7 +321,7 @@ class _Walker:
         assert isinstance(node, yaml.ScalarNode)
         if node.tag == _STR:  # most scalars: taken as they are, without the constructor's cost
             return self.interpolated(node) if "$" in node.value else node.value
-        return self.loader.construct_object(node, deep=True)
+        return self.constructed(node, node.value)
 
     def mapping(self, node: yaml.MappingNode) -> LMap:
         explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
@@ -371,7 +371,19 @@ class _Walker:
             return text
         # Plain scalars are typed after substitution: `max_length: ${MAX:-100}` is a number.
         tag = self.loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-        return self.loader.construct_object(yaml.ScalarNode(tag, text), deep=True)
+        return self.constructed(yaml.ScalarNode(tag, text, node.start_mark), text)
+
+    def constructed(self, node: yaml.Node, written: str) -> Any:
+        """A typed value; a problem, and the text, when its type cannot take it (2024-13-45 is
+        a date to YAML 1.1, `=` a "value"): bad input, never an internal error."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            self.problems.append(
+                Problem(self.loc(node), f"{written!r} is no {kind} YAML can read", "quote it")
+            )
+            return written
 
 
 _FALLBACK = object()
@@ -497,7 +509,10 @@ class _EventBuilder:
             return self.walker.interpolated(node)
         if tag == _MERGE:
             return _FALLBACK
-        return self.constructor.construct_object(yaml.ScalarNode(tag, event.value), deep=True)
+        try:
+            return self.constructor.construct_object(yaml.ScalarNode(tag, event.value), deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            return _FALLBACK  # the walker words it
 
 
 def interpolate(text: str, env: Mapping[str, str], loc: Loc, problems: list[Problem]) -> str:
