@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import API_URL, AUTH, broker_url
+from tests.conftest import API_URL, broker_url
 from tests.topology_helpers import Cli, api, definitions, own_vhosts, publish, quote, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -848,11 +848,8 @@ def test_a_binding_that_breaks_the_management_api_is_refused(
     try:
         connection.channel().queue_bind("q", "x", "a~b", {"x-match": "any", "h": "v"})
         broken = cli("topology", "plan", str(fine))
-        # Whether this broker has the bug: its own bindings listing says.
-        listing = requests.get(f"{API_URL}/api/bindings/{quote(vhost)}", auth=AUTH, timeout=10)
+        # 3.10 and 4.0.5 answer 500 for the vhost's bindings; mqctl reads 4.3.6's nonetheless.
         if broker_version >= (4, 3):
-            assert listing.ok  # fixed by 4.3.6
-        if listing.ok:
             assert (broken.status, broken.err) == (0, "")
         else:
             assert broken.status == 1
