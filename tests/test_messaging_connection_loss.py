@@ -119,13 +119,14 @@ def test_move_across_a_lost_connection_keeps_every_message(
 ) -> None:
     user, url = own_user
     source, target = queues
-    total = 30000
+    total = 60000
     fill(source, [b"%d" % i for i in range(total)])
     # The side that loses its connection logs in as the test's own user.
     source_url, target_url = (url, AMQP_URL) if side == "source" else (AMQP_URL, url)
-    # A small prefetch keeps the move going for seconds, so that the API lists its connections
-    # before it ends (30,000 go in 5 s at --prefetch 100 on a quiet machine).
-    proc = run("move", source, "--to-queue", target, "--to-url", target_url, "--prefetch", "10",
+    # The API lists a connection only after a stats interval (5 s), so the move must outlast
+    # that: on a quiet machine 30,000 messages go in under 5 s at --prefetch 10; 60,000 at
+    # --prefetch 2 take about 20 s, and the test closes the connection after about 5.
+    proc = run("move", source, "--to-queue", target, "--to-url", target_url, "--prefetch", "2",
                url=source_url)  # fmt: skip
     wait_for_at_least(target, 1000)
     close_connections_of(user, proc)
