@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -89,6 +90,25 @@ def uptime() -> str:
     """The machine's load, as `uptime` says it: the figures beside it mean little without it."""
     done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def callgrind_instructions(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> int:
+    """Instructions `argv` executes, as callgrind counts them: the same for the same program and
+    inputs, whatever the machine's load."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"callgrind printed no count: {done.stderr[-300:]}")
+    return int(found[1])
 
 
 def argparser(doc: str | None) -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pika
 import requests
-from _common import MQCTL, ROOT, parse_args
+from _common import MQCTL, ROOT, parse_args, uptime
 
 API = os.environ.get("MQCTL_BENCH_API", "http://127.0.0.1:15672")
 AUTH = ("guest", "guest")
@@ -98,7 +98,7 @@ def main() -> None:
         pika_move_loop(QUEUE + ".tmp", QUEUE, count, url)
         return
     args = parse_args(__doc__)
-    print(f"before: {_load()}")
+    print(f"before: {uptime()}")
     vhost = f"mqctl-bench-{uuid.uuid4().hex[:8]}"
     _api("PUT", f"vhosts/{quote(vhost, safe='')}")
     _api(
@@ -144,12 +144,7 @@ def main() -> None:
                 )
     finally:
         _api("DELETE", f"vhosts/{quote(vhost, safe='')}")
-    print(f"after: {_load()}")
-
-
-def _load() -> str:
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"load average {load} on {os.cpu_count()} cores"
+    print(f"after: {uptime()}")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import callgrind_instructions
 
 TARGET = 0.25
 TAB_ENV = {
@@ -40,21 +41,6 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def instructions(argv: list[str], env: dict[str, str]) -> int:
-    """Instructions executed, as callgrind counts them (deterministic for the same program)."""
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"bench_startup: callgrind printed no count: {done.stderr[-300:]}")
-    return int(found[1])
 
 
 def median_of(runs: int, argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -87,8 +73,8 @@ def main() -> int:
         print(f"  {name:<9} option TAB     {tab:6.3f} s ({tab_cpu:.3f})  target {TARGET}")
         if options.instructions:
             counts = [
-                instructions([*argv, "--version"], cwd_env),
-                instructions(argv, {**tab_env, **cwd_env, **TAB_ENV}),
+                callgrind_instructions([*argv, "--version"], cwd_env),
+                callgrind_instructions(argv, {**tab_env, **cwd_env, **TAB_ENV}),
             ]
             print(f"  {name:<9} instructions   --version {counts[0]:,}, option TAB {counts[1]:,}")
     return 0

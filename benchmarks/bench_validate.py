@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from _common import ROOT, run_process
+from _common import ROOT, callgrind_instructions, run_process, uptime
 
 from mqctl.topology.validate import load_topology
 
@@ -130,29 +128,13 @@ def whole_command(path: Path, rounds: int) -> float:
 
 
 def instructions(path: Path, checkout: Path) -> int:
-    """Instructions executed loading and checking `path` with the mqctl of `checkout`, as
-    callgrind counts them: the same whatever the machine's load."""
+    """Instructions executed loading and checking `path` with the mqctl of `checkout`."""
     program = "import sys; from mqctl.topology.validate import load_topology; load_topology([sys.argv[1]], {})"
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            program,
-            str(path),
-        ],
-        cwd=checkout,
+    return callgrind_instructions(
+        [sys.executable, "-c", program, str(path)],
         env={**os.environ, "PYTHONPATH": str(checkout)},
-        capture_output=True,
-        text=True,
-        check=True,
+        cwd=checkout,
     )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"bench_validate: callgrind printed no count: {done.stderr[-300:]}")
-    return int(found[1])
 
 
 def count_instructions(baseline: Path | None) -> None:
@@ -203,11 +185,6 @@ def main() -> None:
                 f"(target < 1 s); {loader} alone {peer:.2f} s (peer/mqctl time ratio {peer / wall:.2f})"
             )
     print(f"after: {uptime()}")
-
-
-def uptime() -> str:
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"load average {load} on {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":
