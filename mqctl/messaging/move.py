@@ -31,6 +31,7 @@ import pika.spec
 from mqctl.amqp_connection import channel_error, connection_error, connection_parameters
 from mqctl.config import ConnectionSettings
 from mqctl.errors import BadInput, BrokerError, MqctlError
+from mqctl.messaging.batching import BatchingIOServices
 from mqctl.messaging.codec import TypedBasicProperties
 from mqctl.messaging.looks import look_cost
 from mqctl.messaging.match import MessageMatch
@@ -306,11 +307,13 @@ class Mover:
 
     def _run(self) -> None:
         try:
+            services = BatchingIOServices()  # one write per loop turn, for both connections
             first = pika.SelectConnection(
                 connection_parameters(self.settings),
                 on_open_callback=self._on_source_open,
                 on_open_error_callback=lambda c, e: self._on_open_error(e, self.settings),
                 on_close_callback=self._on_connection_closed,
+                custom_ioloop=services,
             )
             self._ioloop = first.ioloop
             self._connections.append(first)
@@ -322,7 +325,7 @@ class Mover:
                         on_open_callback=self._on_destination_open,
                         on_open_error_callback=lambda c, e: self._on_open_error(e, other),
                         on_close_callback=self._on_connection_closed,
-                        custom_ioloop=self._ioloop,
+                        custom_ioloop=services,
                     )
                 )
             self._ioloop.call_later(CHECK_INTERVAL, self._tick)
