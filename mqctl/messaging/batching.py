@@ -92,19 +92,18 @@ class BatchingTransport(AbstractStreamTransport):  # type: ignore[misc]
         self._transport = transport
         self._services = services
         self._pending: list[bytes] = []
-        self._pending_size = 0
         self._timer: Any = None
 
     def write(self, data: bytes) -> None:
-        if not self._pending:
+        pending = self._pending
+        if not pending:
             self._timer = self._services.call_later(0, self.flush)
-        self._pending.append(data)
-        self._pending_size += len(data)
+        pending.append(data)
 
     def flush(self) -> None:
         """Pass what was collected on to the socket's transport now."""
         self._timer = None
-        pending, self._pending, self._pending_size = self._pending, [], 0
+        pending, self._pending = self._pending, []
         if pending:
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
@@ -113,7 +112,7 @@ class BatchingTransport(AbstractStreamTransport):  # type: ignore[misc]
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._pending, self._pending_size = [], 0
+        self._pending = []
 
     def abort(self) -> None:
         self.drop()
@@ -123,4 +122,5 @@ class BatchingTransport(AbstractStreamTransport):  # type: ignore[misc]
         return self._transport.get_protocol()
 
     def get_write_buffer_size(self) -> int:
-        return int(self._transport.get_write_buffer_size()) + self._pending_size
+        pending = sum(len(data) for data in self._pending)
+        return int(self._transport.get_write_buffer_size()) + pending

@@ -211,6 +211,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _one_route(destination: Destination) -> tuple[str, str] | None:
+    """The route of every message when it does not depend on the message, else None."""
+    if destination.queue is not None:
+        return "", destination.queue
+    if destination.exchange is not None and destination.routing_key is not None:
+        return destination.exchange, destination.routing_key
+    return None
+
+
 def route(
     destination: Destination, routing_key: str, headers: Mapping[str, Any] | None
 ) -> tuple[str, str] | Left:
@@ -226,15 +235,9 @@ def route(
 # --- the engine ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _InFlight:
-    source_tag: int
-    route: tuple[str, str]
-    body: bytes
-    properties: Any
-    returned: str | None = None
-
-
+# A copy sent and not yet confirmed: (publish sequence number, source delivery tag, route, body,
+# properties); a plain tuple, one per message, the cheapest record to make.
+_Flight = tuple[int, int, tuple[str, str], bytes, Any]
 _Waiting = tuple[int, tuple[str, str], bytes, Any]  # a delivery waiting for its exchange check
 
 
@@ -282,11 +285,15 @@ class Mover:
         self._prefetch = 0
         self._acked_here = 0
         self._in_flight_here = 0
-        self._last_delivery = time.monotonic()
+        self._last_delivery = time.monotonic()  # as the tick saw it (not per message)
+        self._taken_seen = 0  # `taken` at the last tick
+        # Where every message goes when the route is one and nothing is read to decide it.
+        self._one_route = _one_route(destination) if options.match is None else None
+        self._dry_run = options.dry_run
         # settling
         self._seq = 0
-        self._seqs: deque[int] = deque()
-        self._in_flight: dict[int, _InFlight] = {}
+        self._in_flight: deque[_Flight] = deque()  # in publish order
+        self._returned: dict[int, str] = {}  # publish sequence number -> the return's reply
         self._order: deque[int] = deque()  # source tags not yet acked, while nothing is held
         self._safe: set[int] = set()  # source tags whose copy is confirmed, ack not yet sent
         self._held = False  # once a delivery is held back, acks go one by one
@@ -364,6 +371,7 @@ class Mover:
         if unconfirmed and not self.options.dry_run:
             result.maybe_duplicated += len(self._in_flight)
         self._in_flight.clear()
+        self._returned.clear()
         self._checking.clear()
         if self._safe:  # confirmed copies whose originals could not be acked any more
             result.left[Left.unacked] += len(self._safe)
@@ -495,7 +503,7 @@ class Mover:
         self._first_tag = self._last_tag + 1
         self._base = self.result.taken
         self._acked_here = self._in_flight_here = 0
-        self._last_delivery = time.monotonic()
+        self._last_delivery, self._taken_seen = time.monotonic(), self.result.taken
         self._consuming = True
         self.doing = f"moving messages to {self.destination.description}"
         self._consumer_tag = self._source.basic_consume(self.queue, self._on_message)
@@ -520,16 +528,30 @@ class Mover:
         if self._stopping or result.taken >= result.asked:
             return  # beyond what was asked: stays unacked, goes back when we let go
         result.taken += 1
-        self._last_delivery = time.monotonic()
+        where = self._one_route
+        if where is not None and properties.user_id is None:
+            self._send(tag, where, body, properties)  # nothing to decide: the common case
+        else:
+            self._take(tag, method.routing_key, properties, body)
+        if result.taken >= result.asked:
+            self._stop_taking()
+        if self._held:  # only held deliveries can fill the window
+            self._maybe_restart_consumer()
+        if self._stopping:
+            self._maybe_finish()
+
+    def _take(self, tag: int, routing_key: str, properties: Any, body: bytes) -> None:
+        """Send one delivery where it goes, or hold it back and count why."""
+        result = self.result
         match = self.options.match
-        if match is not None and not match.accepts(method.routing_key, properties):
+        if match is not None and not match.accepts(routing_key, properties):
             result.not_matching += 1
             self._hold(tag)
         elif properties.user_id is not None and properties.user_id != self._publisher_user:
             result.left[Left.user_id] += 1
             self._hold(tag)
         else:
-            where = route(self.destination, method.routing_key, properties.headers)
+            where = route(self.destination, routing_key, properties.headers)
             if isinstance(where, Left):
                 result.left[where] += 1
                 self._hold(tag)
@@ -537,21 +559,16 @@ class Mover:
                 self._when_checked((tag, where, body, properties))
             else:
                 self._send(tag, where, body, properties)
-        if result.taken >= result.asked:
-            self._stop_taking()
-        self._maybe_restart_consumer()
-        self._maybe_finish()
 
     def _send(self, tag: int, where: tuple[str, str], body: bytes, properties: Any) -> None:
-        if self.options.dry_run:
+        if self._dry_run:
             self.result.routes[where] += 1
             self.result.moved += 1
             return self._hold(tag)
         assert self._publish is not None
         self._publish.basic_publish(where[0], where[1], body, properties, mandatory=True)
-        self._seq += 1
-        self._seqs.append(self._seq)
-        self._in_flight[self._seq] = _InFlight(tag, where, body, properties)
+        seq = self._seq = self._seq + 1
+        self._in_flight.append((seq, tag, where, body, properties))
         if tag >= self._first_tag:
             self._in_flight_here += 1
         if not self._held:
@@ -614,44 +631,53 @@ class Mover:
     ) -> None:
         # A return names no publish sequence number; it comes before the Basic.Ack of its
         # copy, so the copy is the earliest unconfirmed one with the same route and content.
-        text = f"{method.reply_code} {method.reply_text}"
-        for flight in self._in_flight.values():
+        returned, where = self._returned, (method.exchange, method.routing_key)
+        for seq, _, sent_to, sent_body, sent_properties in self._in_flight:
             if (
-                flight.returned is None
-                and flight.route == (method.exchange, method.routing_key)
-                and flight.body == body
-                and _same_properties(flight.properties, properties)
+                seq not in returned
+                and sent_to == where
+                and sent_body == body
+                and _same_properties(sent_properties, properties)
             ):
-                flight.returned = text
+                returned[seq] = f"{method.reply_code} {method.reply_text}"
                 return
 
     def _on_confirm(self, frame: pika.frame.Method) -> None:
         method = frame.method
-        tag, seqs = method.delivery_tag, self._seqs
-        settled: list[int] = []
+        tag, flights = method.delivery_tag, self._in_flight
+        settled: list[_Flight] = []
         if method.multiple:
-            while seqs and seqs[0] <= tag:
-                settled.append(seqs.popleft())
-        elif seqs and seqs[0] == tag:
-            settled.append(seqs.popleft())
-        elif tag in self._in_flight:
-            seqs.remove(tag)
-            settled.append(tag)
+            while flights and flights[0][0] <= tag:
+                settled.append(flights.popleft())
+        elif flights and flights[0][0] == tag:
+            settled.append(flights.popleft())
+        else:  # a single confirm out of order
+            for index, flight in enumerate(flights):
+                if flight[0] == tag:
+                    del flights[index]
+                    settled.append(flight)
+                    break
         refused = isinstance(method, pika.spec.Basic.Nack)
-        for seq in settled:
-            flight = self._in_flight.pop(seq)
-            if flight.source_tag >= self._first_tag:
+        returned, safe, routes, first = (
+            self._returned,
+            self._safe,
+            self.result.routes,
+            self._first_tag,
+        )
+        for seq, source_tag, where, _, _ in settled:
+            if source_tag >= first:
                 self._in_flight_here -= 1
-            if flight.returned is not None:
+            text = returned.pop(seq, None) if returned else None
+            if text is not None:
                 self.result.left[Left.returned] += 1
-                self.result.returned_texts[flight.returned] += 1
-                self._hold(flight.source_tag)
+                self.result.returned_texts[text] += 1
+                self._hold(source_tag)
             elif refused:
                 self.result.left[Left.nacked] += 1
-                self._hold(flight.source_tag)
+                self._hold(source_tag)
             else:
-                self._safe.add(flight.source_tag)
-                self.result.routes[flight.route] += 1
+                safe.add(source_tag)
+                routes[where] += 1
         if not self._settle_pending:
             # Once per turn of the I/O loop, for all the confirms read in it: one `multiple`
             # ack for many confirm frames, fewer frames for mqctl and for the broker.
@@ -757,6 +783,8 @@ class Mover:
         if self._closing:
             return
         now, result = time.monotonic(), self.result
+        if result.taken != self._taken_seen:  # deliveries came since the last tick
+            self._taken_seen, self._last_delivery = result.taken, now
         if self._deadline is not None and now >= self._deadline:
             return self._let_go()  # what was not confirmed in time stays in the source
         if (
