@@ -33,11 +33,6 @@ class BatchingIOServices(SelectorIOServicesAdapter):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__(IOLoop())
 
-    @property
-    def ioloop(self) -> Any:
-        """The IOLoop itself (what `connection.ioloop` is)."""
-        return self.get_native_ioloop()
-
     def create_streaming_connection(
         self,
         protocol_factory: Callable[[], AbstractStreamProtocol],
