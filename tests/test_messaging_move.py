@@ -29,7 +29,16 @@ from mqctl.messaging.move import (
 )
 from mqctl.messaging.publisher import PublishOptions, publish
 from tests.conftest import AMQP_URL, ROOT, broker_table_order
-from tests.messaging_support import channel, declare, delete, depth, get_with_pika, publish_plain
+from tests.messaging_support import (
+    channel,
+    declare,
+    delete,
+    depth,
+    get_with_pika,
+    mqctl,
+    publish_plain,
+)
+from tests.run import run_in_process
 from tests.test_messaging_consume import HAND_HEADERS, HandEncoded, shortstr
 
 pytestmark = pytest.mark.broker
@@ -260,6 +269,25 @@ def test_to_another_broker_url(queues: tuple[str, str], vhost: str) -> None:
     assert ch.queue_declare("landing", passive=True).method.message_count == 120
     connection.close()
     assert depth(source) == 0
+
+
+def test_amqps_on_both_ends_with_one_ca_cert(
+    queues: tuple[str, str], tls_broker: tuple[int, Path]
+) -> None:
+    """--to-url amqps://: the destination is verified with the --ca-cert given for the source,
+    and the batched writes of the move go through TLS on both connections."""
+    source, target = queues
+    fill(source, numbered(300))
+    port, cert = tls_broker
+    tls_url = f"amqps://guest:guest@127.0.0.1:{port}/%2f"
+    status, out, err = run_in_process("move", source, "--to-queue", target, "--url", tls_url,
+                                      "--to-url", tls_url, "--ca-cert", str(cert))  # fmt: skip
+    assert (status, out, err) == (0, "moved 300 of 300\n", "")
+    assert depth(source) == 0
+    status, out, err = mqctl("move", target, "--to-queue", source, "--to-url", tls_url)
+    assert status == 3 and "CERTIFICATE_VERIFY_FAILED" in err
+    assert depth(source) == 0
+    assert bodies(target) == numbered(300)
 
 
 def test_move_queue_for_topology_recreate(queues: tuple[str, str]) -> None:

@@ -88,7 +88,9 @@ def move_command(
         typer.Option(
             "--to-url",
             help="The destination is on this broker (AMQP URI, vhost in the path); default: "
-            "the source's. Example: --to-url amqp://user@other-host/%2f",
+            "the source's. For amqps, the TLS options given for the source (--ca-cert, "
+            "--client-cert, --client-key, --insecure) hold for it too. "
+            "Example: --to-url amqp://user@other-host/%2f",
             rich_help_panel=DESTINATION,
             show_default=False,
         ),
@@ -136,7 +138,21 @@ def move_command(
     from mqctl.messaging.move import Destination, MoveOptions, move
 
     settings = connection.settings()
-    other = resolve(ConnectionOptions(url=to_url), env={}) if to_url is not None else None
+    other = None
+    if to_url is not None:
+        # One set of TLS options for both ends: a second broker of the same deployment is
+        # signed by the same CA, and a flag given once must not be silently ignored.
+        tls = settings.tls
+        other = resolve(
+            ConnectionOptions(
+                url=to_url,
+                ca_cert=None if tls.ca_cert is None else str(tls.ca_cert),
+                client_cert=None if tls.client_cert is None else str(tls.client_cert),
+                client_key=None if tls.client_key is None else str(tls.client_key),
+                insecure=tls.insecure,
+            ),
+            env={},
+        )
     destination = Destination(
         queue=to_queue,
         exchange=to_exchange,
