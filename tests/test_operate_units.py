@@ -22,6 +22,7 @@ from mqctl.operate.health import CheckResult, HealthReport, Status, Threshold
 from mqctl.operate.kinds import KINDS
 from mqctl.operate.listing import NameFilter, SortKey, sort_records, stats_params
 from mqctl.operate.top import TopState, handle_key
+from mqctl.output.listing import tsv_cell, tsv_line
 from mqctl.output.top import sparkline
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
@@ -215,6 +216,25 @@ def test_tsv_has_a_header_and_escapes_each_row_onto_one_line() -> None:
     assert lines[2].split("\t") == ["line\\nbreak\\\\", "0", ""]
     parsed = list(csv.reader(io.StringIO(render(output.ListFormat.tsv)), delimiter="\t"))
     assert len(parsed) == 3
+
+
+cell_values = json_values | st.floats() | st.sampled_from(["\t", "\n", "\r", "\\", "a\tb"])
+
+
+@given(st.lists(cell_values, max_size=6))
+def test_a_tsv_line_is_its_cells_escaped_one_by_one(values: list[Any]) -> None:
+    # tsv_line escapes only rows that need it: the same line as escaping every cell.
+    assert tsv_line(values) == "\t".join(tsv_cell(value) for value in values)
+
+
+def test_readers_give_nothing_for_a_missing_or_non_object_step() -> None:
+    read = reader("message_stats.publish_details.rate")
+    assert read({"message_stats": {"publish_details": {"rate": 2.5}}}) == 2.5
+    assert read({"message_stats": {"publish_details": 3}}) is None
+    assert read({"message_stats": None}) is None
+    assert read({}) is None
+    assert read({"message_stats.publish_details.rate": 1}) == 1
+    assert reader("name")({"name": "q"}) == "q"
 
 
 def test_json_jsonl_yaml_parse_back_to_the_rows() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import methodcaller
 from typing import Any
 
 from mqctl.errors import BadInput
@@ -69,16 +70,19 @@ def reader(path: str) -> Callable[[Mapping[str, Any]], Any]:
     every row, 110,000 reads for 10,000 queues."""
     steps = path.split(".")
     if len(steps) == 1:
-        return lambda record: record.get(path)
+        return methodcaller("get", path)  # called from C: no Python frame for each cell
 
     def read(record: Mapping[str, Any]) -> Any:
         if path in record:
             return record[path]
         value: Any = record
         for step in steps:
-            if not isinstance(value, Mapping):
+            # A row's objects are dicts (JSON); the slower Mapping check only for others.
+            if type(value) is not dict and not isinstance(value, Mapping):
                 return None
             value = value.get(step)
+            if value is None:  # most queues have no message_stats
+                return None
         return value
 
     return read
