@@ -147,6 +147,95 @@ def test_consume_reconnect_reads_a_stream_on_from_the_offset_after_the_last_writ
 
 
 @pytest.mark.broker
+def test_consume_reconnect_with_no_ack_says_what_it_lost(
+    queues: tuple[str, str], own_user: tuple[str, str]
+) -> None:
+    """--no-ack: the broker forgets each message as it sends it. What reached mqctl is written
+    (none is dropped with the lost connection), nothing twice, and consuming goes on with the
+    rest of the queue; what was sent and did not arrive would be lost, and the note says so.
+    Here nothing is: the broker sends what it had queued before its Connection.Close."""
+    user, url = own_user
+    queue, _ = queues
+    total = 3000
+    fill(queue, [b"%d" % i for i in range(total)])
+    proc = run("consume", "-q", queue, "--no-ack", "--format", "jsonl", "--timeout", "3",
+               "--reconnect", url=url)  # fmt: skip
+    assert proc.stdout is not None
+    first = [proc.stdout.readline() for _ in range(100)]  # the pipe is full: deliveries wait
+    close_connections_of(user, proc)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    bodies_written = [json.loads(line)["body"] for line in [*first, *rest.splitlines()]]
+    assert len(set(bodies_written)) == len(bodies_written)  # nothing written twice
+    assert set(bodies_written) <= {str(i) for i in range(total)}
+    assert len(bodies_written) == total
+    lines = err.decode().splitlines()
+    assert "320 CONNECTION_FORCED - test: connection lost: reconnecting to" in lines[0], lines
+    assert lines[1].endswith(
+        "; consuming again (--no-ack: what the broker had sent on the lost connection and did "
+        "not arrive is lost)"
+    ), lines
+    assert depth(queue) == 0
+
+
+def tap_queues(exchange: str, other_than: set[str]) -> set[str]:
+    """The queues bound to `exchange`, once one of them is not in `other_than`."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        bound = requests.get(f"{API_URL}/api/exchanges/%2f/{exchange}/bindings/source",
+                             auth=AUTH, timeout=10).json()  # fmt: skip
+        queues = {binding["destination"] for binding in bound}
+        if queues - other_than:
+            return queues
+        time.sleep(0.05)
+    raise AssertionError(f"no new queue bound to {exchange} after 30 s")
+
+
+@pytest.mark.broker
+def test_consume_reconnect_taps_the_exchange_again_and_says_what_it_missed(
+    own_user: tuple[str, str], unique: str
+) -> None:
+    """A tap's queue goes with its connection: after the loss, mqctl binds a new one and says
+    that what the exchange routed meanwhile was not seen; what comes after is."""
+    user, url = own_user
+    with channel() as ch:
+        ch.exchange_declare(unique, "topic")  # not auto-delete: the loss unbinds its only queue
+    proc = run("consume", "-e", unique, "--binding-key", "tap.#", "--count", "5",
+               "--format", "jsonl", "--reconnect", url=url)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        connections_of(user, proc)
+        old_tap = tap_queues(unique, other_than=set())
+        with channel() as ch:
+            for i in range(3):
+                ch.basic_publish(unique, f"tap.{i}", b"before %d" % i)
+        first = [proc.stdout.readline() for _ in range(3)]
+        close_connections_of(user, proc)
+        lines = [proc.stderr.readline().decode(), proc.stderr.readline().decode()]
+        assert "320 CONNECTION_FORCED - test: connection lost: reconnecting to" in lines[0]
+        assert lines[1].startswith("warning: reconnected to ")
+        assert f"tapping exchange '{unique}' again" in lines[1]
+        assert "(what it routed while disconnected was not seen)" in lines[1]
+        tap_queues(unique, other_than=old_tap)  # the note comes as the new tap is being made
+        with channel() as ch:
+            for i in range(2):
+                ch.basic_publish(unique, f"tap.{i}", b"after %d" % i)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    records = [json.loads(line) for line in [*first, *rest.splitlines()]]
+    assert [r["body"] for r in records] == [
+        "before 0",
+        "before 1",
+        "before 2",
+        "after 0",
+        "after 1",
+    ]
+
+
+@pytest.mark.broker
 def test_reconnect_stops_at_a_refusal_that_would_come_again(
     queues: tuple[str, str], own_user: tuple[str, str]
 ) -> None:

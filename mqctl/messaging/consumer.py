@@ -188,6 +188,10 @@ class Consumer(AsyncSession):
     # --- set-up ---
 
     def on_connection_lost(self) -> None:
+        if self.options.ack is AckMode.no_ack and self._pending:
+            # Delivered with no ack: the broker has forgotten them, so writing them now is
+            # the only way they are not lost.
+            self._flush()
         self._pending, self._flush_scheduled, self._consumer_tag = [], False, None
         unwritten = self._delivered_here - self._written_here
         self._delivered_here = self._written_here = 0
@@ -210,8 +214,8 @@ class Consumer(AsyncSession):
             return f"; reading the stream again from offset {self._stream_next}"
         if self.options.ack is AckMode.no_ack:
             return (
-                "; consuming again (--no-ack: what the lost connection had delivered and was not "
-                "written is lost)"
+                "; consuming again (--no-ack: what the broker had sent on the lost connection "
+                "and did not arrive is lost)"
             )
         back, self._came_back = self._came_back, 0
         note = "; consuming again (the last messages written before the loss may come again, "
