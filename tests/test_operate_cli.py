@@ -93,8 +93,12 @@ def test_list_filters_and_errors(cli: Cli, filled: str) -> None:
         4,
         "mqctl: error: --vhost and --all-vhosts were both given; choose one\n",
     )
-    gone = cli("list", "queues", "--vhost", filled + "-gone")
-    assert gone.status == 1 and "check the vhost's name" in gone.err
+    for fmt in ("tsv", "json", "jsonl", "yaml"):  # a failed listing writes nothing to stdout
+        gone = cli("list", "queues", "--vhost", filled + "-gone", "--format", fmt)
+        assert (gone.status, gone.out) == (1, "") and "check the vhost's name" in gone.err
+    none = cli("list", "queues", "--vhost", filled, "--filter", "nomatch*", "--format", "tsv")
+    assert none.status == 0 and none.out.startswith("vhost\tname\ttype\t")
+    assert none.out.count("\n") == 1  # the header line alone
 
 
 def test_declare_delete_purge_close_through_the_cli(cli: Cli, vhost: str, unique: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -125,6 +126,16 @@ def _row_json(row: Mapping[str, Any]) -> str:
 Reader = Callable[[Mapping[str, Any]], Any]
 
 
+def _started(rows: Iterator[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """`rows` with its first row already fetched: a listing that fails at its first request
+    (a refused login, a missing vhost) fails before a header line or a `[` is written."""
+    try:
+        first = next(rows)
+    except StopIteration:
+        return iter(())
+    return itertools.chain((first,), rows)
+
+
 def emit_listing(
     rows: Iterator[Mapping[str, Any]],
     fmt: ListFormat,
@@ -143,6 +154,7 @@ def emit_listing(
     """
     out = stream or sys.stdout
     count = 0
+    rows = _started(rows)
     if fmt is ListFormat.table:
         collected = list(rows)
         cols = list(columns or (collected[0].keys() if collected else []))
