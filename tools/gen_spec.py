@@ -170,6 +170,46 @@ class Emitter:
         return self.structs[fmt]
 
 
+def native_read(fmt: str, static: int | None, offset: int) -> str:
+    """A big-endian unsigned read of struct format ``fmt`` at ``offset`` past ``static`` (or past
+    ``o`` when the position is not known statically), as byte indexing: what mypyc compiles to
+    machine loads."""
+
+    def at(k: int) -> str:
+        if static is not None:
+            return str(static + offset + k)
+        return "o" if offset + k == 0 else f"o + {offset + k}"
+
+    if fmt == "B":
+        return f"b[{at(0)}]"
+    if fmt == "H":
+        return f"(b[{at(0)}] << 8) | b[{at(1)}]"
+    if fmt == "I":
+        return f"_u32_at(b, {at(0)})"
+    return f"(_u32_at(b, {at(0)}) << 32) | _u32_at(b, {at(4)})"
+
+
+def emit_native_or_struct(
+    em: Emitter,
+    segment: Run,
+    names: list[str],
+    target: str,
+    static: int | None,
+    pos: str,
+    out: list[str],
+    indent: str,
+) -> None:
+    """Compiled, byte reads are machine loads into native ints, where a struct call boxes its
+    results into a tuple; pure Python, one struct call beats the index operations."""
+    out.append(f"{indent}if _NATIVE:")
+    offset = 0
+    for var, (_index, fmt, _bits) in zip(names, segment.items, strict=True):
+        out.append(f"{indent}    {var} = {native_read(fmt, static, offset)}")
+        offset += SIZES[fmt]
+    out.append(f"{indent}else:")
+    out.append(f"{indent}    {target} = {em.struct(segment.fmt)}.unpack_from(b, {pos})")
+
+
 def emit_reader(em: Emitter, args: list[Arg], start: int, out: list[str], indent: str) -> None:
     """Statements that read ``args`` from memoryview ``b`` at offset ``start`` into v0, v1, ...
 
@@ -185,16 +225,21 @@ def emit_reader(em: Emitter, args: list[Arg], start: int, out: list[str], indent
                 if index is None:
                     names.append(f"bits{bit_vars}")
                     bit_vars += 1
+                elif args[index].type == "timestamp":
+                    names.append(f"r{index}")  # the seconds, then v{index} the datetime
                 else:
                     names.append(f"v{index}")
             target = f"({names[0]},)" if len(names) == 1 else ", ".join(names)
-            out.append(f"{indent}{target} = {em.struct(segment.fmt)}.unpack_from(b, {pos})")
+            if segment.fmt == ">B":  # one octet: indexing is the cheapest read in both builds
+                out.append(f"{indent}{names[0]} = {native_read('B', static, 0)}")
+            else:
+                emit_native_or_struct(em, segment, names, target, static, pos, out, indent)
             for var, (_index, _fmt, bits) in zip(names, segment.items, strict=True):
                 for bit_number, arg_index in enumerate(bits):
                     out.append(f"{indent}v{arg_index} = ({var} & {1 << bit_number}) != 0")
             for index, _fmt, _bits in segment.items:
                 if index is not None and args[index].type == "timestamp":
-                    out.append(f"{indent}v{index} = _timestamp(v{index})")
+                    out.append(f"{indent}v{index} = _timestamp(r{index})")
             if static is not None:
                 static += segment.size
                 pos = str(static)
@@ -208,8 +253,8 @@ def emit_reader(em: Emitter, args: list[Arg], start: int, out: list[str], indent
             out.append(f"{indent}{var}, o = _table(b, {pos})")
         else:
             if arg.type == "shortstr":
-                out.append(f"{indent}s = {pos} + 1")
-                out.append(f"{indent}o = s + b[s - 1]")
+                out.append(f"{indent}s = {static + 1 if static is not None else 'o + 1'}")
+                out.append(f"{indent}o = s + b[{pos}]")
             else:
                 out.append(f"{indent}s = {pos} + 4")
                 out.append(f"{indent}o = s + _U32(b, s - 4)[0]")
@@ -468,10 +513,11 @@ def generate(spec_path: Path) -> str:
         "",
         "import struct",
         "from collections.abc import Callable, Mapping",
-        "from typing import Any",
+        "from typing import Any, Final",
         "",
         "from mqctl.wire.values import (",
         "    CodecError,",
+        "    u32_at as _u32_at,",
         "    encode_longstr as _longstr,",
         "    encode_shortstr as _shortstr,",
         "    encode_table as _table_out,",
@@ -492,6 +538,8 @@ def generate(spec_path: Path) -> str:
         "}",
         "",
         "_U32 = struct.Struct('>I').unpack_from",
+        "#: True when this module runs compiled by mypyc (see tools/build_mypyc.py)",
+        "_NATIVE: Final = not __file__.endswith('.py')",
     ]
     header += [f"{var} = struct.Struct('{fmt}')" for fmt, var in sorted(em.structs.items())]
     header += [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from mqctl.wire.values import (
     CodecError,
@@ -24,6 +24,9 @@ from mqctl.wire.values import (
 )
 from mqctl.wire.values import (
     encode_timestamp as _timestamp_out,
+)
+from mqctl.wire.values import (
+    u32_at as _u32_at,
 )
 
 MethodRow = tuple[int, int, str, bool, bool, tuple[tuple[str, str, str, str, Any], ...]]
@@ -61,6 +64,8 @@ REPLY_CODES: dict[int, str] = {
 }
 
 _U32 = struct.Struct(">I").unpack_from
+#: True when this module runs compiled by mypyc (see tools/build_mypyc.py)
+_NATIVE: Final = not __file__.endswith(".py")
 _S_B = struct.Struct(">B")
 _S_BB = struct.Struct(">BB")
 _S_H = struct.Struct(">H")
@@ -81,7 +86,11 @@ def _length_error(end: int, size: int) -> CodecError:
 
 def _decode_connection_start(b: bytes) -> dict[str, Any]:
     """Connection.Start arguments from a whole method payload (ids included)."""
-    v0, v1 = _S_BB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = b[4]
+        v1 = b[5]
+    else:
+        v0, v1 = _S_BB.unpack_from(b, 4)
     v2, o = _table(b, 6)
     s = o + 4
     o = s + _U32(b, s - 4)[0]
@@ -110,7 +119,7 @@ def _decode_connection_start_ok(b: bytes) -> dict[str, Any]:
     """Connection.StartOk arguments from a whole method payload (ids included)."""
     v0, o = _table(b, 4)
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -122,7 +131,7 @@ def _decode_connection_start_ok(b: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -160,7 +169,12 @@ def _decode_connection_secure_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_tune(b: bytes) -> dict[str, Any]:
     """Connection.Tune arguments from a whole method payload (ids included)."""
-    v0, v1, v2 = _S_HIH.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+        v1 = _u32_at(b, 6)
+        v2 = (b[10] << 8) | b[11]
+    else:
+        v0, v1, v2 = _S_HIH.unpack_from(b, 4)
     o = 12
     if o != len(b):
         raise _length_error(o, len(b))
@@ -169,7 +183,12 @@ def _decode_connection_tune(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_tune_ok(b: bytes) -> dict[str, Any]:
     """Connection.TuneOk arguments from a whole method payload (ids included)."""
-    v0, v1, v2 = _S_HIH.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+        v1 = _u32_at(b, 6)
+        v2 = (b[10] << 8) | b[11]
+    else:
+        v0, v1, v2 = _S_HIH.unpack_from(b, 4)
     o = 12
     if o != len(b):
         raise _length_error(o, len(b))
@@ -178,19 +197,19 @@ def _decode_connection_tune_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_open(b: bytes) -> dict[str, Any]:
     """Connection.Open arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v0 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     o += 1
     if o != len(b):
@@ -200,8 +219,8 @@ def _decode_connection_open(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_open_ok(b: bytes) -> dict[str, Any]:
     """Connection.OpenOk arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -213,14 +232,21 @@ def _decode_connection_open_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_close(b: bytes) -> dict[str, Any]:
     """Connection.Close arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    v2, v3 = _S_HH.unpack_from(b, o)
+    if _NATIVE:
+        v2 = (b[o] << 8) | b[o + 1]
+        v3 = (b[o + 2] << 8) | b[o + 3]
+    else:
+        v2, v3 = _S_HH.unpack_from(b, o)
     o += 4
     if o != len(b):
         raise _length_error(o, len(b))
@@ -237,8 +263,8 @@ def _decode_connection_close_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_connection_blocked(b: bytes) -> dict[str, Any]:
     """Connection.Blocked arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -265,7 +291,7 @@ def _decode_connection_update_secret(b: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         v0 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -285,8 +311,8 @@ def _decode_connection_update_secret_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_channel_open(b: bytes) -> dict[str, Any]:
     """Channel.Open arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -311,7 +337,7 @@ def _decode_channel_open_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_channel_flow(b: bytes) -> dict[str, Any]:
     """Channel.Flow arguments from a whole method payload (ids included)."""
-    (bits0,) = _S_B.unpack_from(b, 4)
+    bits0 = b[4]
     v0 = (bits0 & 1) != 0
     o = 5
     if o != len(b):
@@ -321,7 +347,7 @@ def _decode_channel_flow(b: bytes) -> dict[str, Any]:
 
 def _decode_channel_flow_ok(b: bytes) -> dict[str, Any]:
     """Channel.FlowOk arguments from a whole method payload (ids included)."""
-    (bits0,) = _S_B.unpack_from(b, 4)
+    bits0 = b[4]
     v0 = (bits0 & 1) != 0
     o = 5
     if o != len(b):
@@ -331,14 +357,21 @@ def _decode_channel_flow_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_channel_close(b: bytes) -> dict[str, Any]:
     """Channel.Close arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    v2, v3 = _S_HH.unpack_from(b, o)
+    if _NATIVE:
+        v2 = (b[o] << 8) | b[o + 1]
+        v3 = (b[o + 2] << 8) | b[o + 3]
+    else:
+        v2, v3 = _S_HH.unpack_from(b, o)
     o += 4
     if o != len(b):
         raise _length_error(o, len(b))
@@ -355,13 +388,13 @@ def _decode_channel_close_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_access_request(b: bytes) -> dict[str, Any]:
     """Access.Request arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v0 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v1 = (bits0 & 1) != 0
     v2 = (bits0 & 2) != 0
     v3 = (bits0 & 4) != 0
@@ -375,7 +408,10 @@ def _decode_access_request(b: bytes) -> dict[str, Any]:
 
 def _decode_access_request_ok(b: bytes) -> dict[str, Any]:
     """Access.RequestOk arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
     o = 6
     if o != len(b):
         raise _length_error(o, len(b))
@@ -384,20 +420,23 @@ def _decode_access_request_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_exchange_declare(b: bytes) -> dict[str, Any]:
     """Exchange.Declare arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
     v5 = (bits0 & 4) != 0
@@ -430,14 +469,17 @@ def _decode_exchange_declare_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_exchange_delete(b: bytes) -> dict[str, Any]:
     """Exchange.Delete arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
     o += 1
@@ -456,26 +498,29 @@ def _decode_exchange_delete_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_exchange_bind(b: bytes) -> dict[str, Any]:
     """Exchange.Bind arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v3 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v4 = (bits0 & 1) != 0
     o += 1
     v5, o = _table(b, o)
@@ -501,26 +546,29 @@ def _decode_exchange_bind_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_exchange_unbind(b: bytes) -> dict[str, Any]:
     """Exchange.Unbind arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v3 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v4 = (bits0 & 1) != 0
     o += 1
     v5, o = _table(b, o)
@@ -546,14 +594,17 @@ def _decode_exchange_unbind_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_declare(b: bytes) -> dict[str, Any]:
     """Queue.Declare arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
     v4 = (bits0 & 4) != 0
@@ -577,13 +628,17 @@ def _decode_queue_declare(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_declare_ok(b: bytes) -> dict[str, Any]:
     """Queue.DeclareOk arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v0 = b[s:o]
-    v1, v2 = _S_II.unpack_from(b, o)
+    if _NATIVE:
+        v1 = _u32_at(b, o)
+        v2 = _u32_at(b, o + 4)
+    else:
+        v1, v2 = _S_II.unpack_from(b, o)
     o += 8
     if o != len(b):
         raise _length_error(o, len(b))
@@ -592,26 +647,29 @@ def _decode_queue_declare_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_bind(b: bytes) -> dict[str, Any]:
     """Queue.Bind arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v3 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v4 = (bits0 & 1) != 0
     o += 1
     v5, o = _table(b, o)
@@ -637,14 +695,17 @@ def _decode_queue_bind_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_purge(b: bytes) -> dict[str, Any]:
     """Queue.Purge arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     o += 1
     if o != len(b):
@@ -654,7 +715,10 @@ def _decode_queue_purge(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_purge_ok(b: bytes) -> dict[str, Any]:
     """Queue.PurgeOk arguments from a whole method payload (ids included)."""
-    (v0,) = _S_I.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = _u32_at(b, 4)
+    else:
+        (v0,) = _S_I.unpack_from(b, 4)
     o = 8
     if o != len(b):
         raise _length_error(o, len(b))
@@ -663,14 +727,17 @@ def _decode_queue_purge_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_delete(b: bytes) -> dict[str, Any]:
     """Queue.Delete arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     v3 = (bits0 & 2) != 0
     v4 = (bits0 & 4) != 0
@@ -682,7 +749,10 @@ def _decode_queue_delete(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_delete_ok(b: bytes) -> dict[str, Any]:
     """Queue.DeleteOk arguments from a whole method payload (ids included)."""
-    (v0,) = _S_I.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = _u32_at(b, 4)
+    else:
+        (v0,) = _S_I.unpack_from(b, 4)
     o = 8
     if o != len(b):
         raise _length_error(o, len(b))
@@ -691,21 +761,24 @@ def _decode_queue_delete_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_queue_unbind(b: bytes) -> dict[str, Any]:
     """Queue.Unbind arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -726,7 +799,12 @@ def _decode_queue_unbind_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_qos(b: bytes) -> dict[str, Any]:
     """Basic.Qos arguments from a whole method payload (ids included)."""
-    v0, v1, bits0 = _S_IHB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = _u32_at(b, 4)
+        v1 = (b[8] << 8) | b[9]
+        bits0 = b[10]
+    else:
+        v0, v1, bits0 = _S_IHB.unpack_from(b, 4)
     v2 = (bits0 & 1) != 0
     o = 11
     if o != len(b):
@@ -744,20 +822,23 @@ def _decode_basic_qos_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_consume(b: bytes) -> dict[str, Any]:
     """Basic.Consume arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
     v5 = (bits0 & 4) != 0
@@ -780,8 +861,8 @@ def _decode_basic_consume(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_consume_ok(b: bytes) -> dict[str, Any]:
     """Basic.ConsumeOk arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -793,13 +874,13 @@ def _decode_basic_consume_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_cancel(b: bytes) -> dict[str, Any]:
     """Basic.Cancel arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v0 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v1 = (bits0 & 1) != 0
     o += 1
     if o != len(b):
@@ -809,8 +890,8 @@ def _decode_basic_cancel(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_cancel_ok(b: bytes) -> dict[str, Any]:
     """Basic.CancelOk arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -822,20 +903,23 @@ def _decode_basic_cancel_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_publish(b: bytes) -> dict[str, Any]:
     """Basic.Publish arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v3 = (bits0 & 1) != 0
     v4 = (bits0 & 2) != 0
     o += 1
@@ -846,21 +930,24 @@ def _decode_basic_publish(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_return(b: bytes) -> dict[str, Any]:
     """Basic.Return arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -872,23 +959,27 @@ def _decode_basic_return(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_deliver(b: bytes) -> dict[str, Any]:
     """Basic.Deliver arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v0 = b[s:o]
-    v1, bits0 = _S_QB.unpack_from(b, o)
+    if _NATIVE:
+        v1 = (_u32_at(b, o) << 32) | _u32_at(b, o + 4)
+        bits0 = b[o + 8]
+    else:
+        v1, bits0 = _S_QB.unpack_from(b, o)
     v2 = (bits0 & 1) != 0
     o += 9
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v3 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v4: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -906,14 +997,17 @@ def _decode_basic_deliver(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_get(b: bytes) -> dict[str, Any]:
     """Basic.Get arguments from a whole method payload (ids included)."""
-    (v0,) = _S_H.unpack_from(b, 4)
-    s = 6 + 1
-    o = s + b[s - 1]
+    if _NATIVE:
+        v0 = (b[4] << 8) | b[5]
+    else:
+        (v0,) = _S_H.unpack_from(b, 4)
+    s = 7
+    o = s + b[6]
     try:
         v1: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v1 = b[s:o]
-    (bits0,) = _S_B.unpack_from(b, o)
+    bits0 = b[o]
     v2 = (bits0 & 1) != 0
     o += 1
     if o != len(b):
@@ -923,21 +1017,28 @@ def _decode_basic_get(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_get_ok(b: bytes) -> dict[str, Any]:
     """Basic.GetOk arguments from a whole method payload (ids included)."""
-    v0, bits0 = _S_QB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (_u32_at(b, 4) << 32) | _u32_at(b, 8)
+        bits0 = b[12]
+    else:
+        v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
-    s = 13 + 1
-    o = s + b[s - 1]
+    s = 14
+    o = s + b[13]
     try:
         v2: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v2 = b[s:o]
     s = o + 1
-    o = s + b[s - 1]
+    o = s + b[o]
     try:
         v3: Any = b[s:o].decode()
     except UnicodeDecodeError:
         v3 = b[s:o]
-    (v4,) = _S_I.unpack_from(b, o)
+    if _NATIVE:
+        v4 = _u32_at(b, o)
+    else:
+        (v4,) = _S_I.unpack_from(b, o)
     o += 4
     if o != len(b):
         raise _length_error(o, len(b))
@@ -952,8 +1053,8 @@ def _decode_basic_get_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_get_empty(b: bytes) -> dict[str, Any]:
     """Basic.GetEmpty arguments from a whole method payload (ids included)."""
-    s = 4 + 1
-    o = s + b[s - 1]
+    s = 5
+    o = s + b[4]
     try:
         v0: Any = b[s:o].decode()
     except UnicodeDecodeError:
@@ -965,7 +1066,11 @@ def _decode_basic_get_empty(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_ack(b: bytes) -> dict[str, Any]:
     """Basic.Ack arguments from a whole method payload (ids included)."""
-    v0, bits0 = _S_QB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (_u32_at(b, 4) << 32) | _u32_at(b, 8)
+        bits0 = b[12]
+    else:
+        v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
     o = 13
     if o != len(b):
@@ -975,7 +1080,11 @@ def _decode_basic_ack(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_reject(b: bytes) -> dict[str, Any]:
     """Basic.Reject arguments from a whole method payload (ids included)."""
-    v0, bits0 = _S_QB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (_u32_at(b, 4) << 32) | _u32_at(b, 8)
+        bits0 = b[12]
+    else:
+        v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
     o = 13
     if o != len(b):
@@ -985,7 +1094,7 @@ def _decode_basic_reject(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_recover_async(b: bytes) -> dict[str, Any]:
     """Basic.RecoverAsync arguments from a whole method payload (ids included)."""
-    (bits0,) = _S_B.unpack_from(b, 4)
+    bits0 = b[4]
     v0 = (bits0 & 1) != 0
     o = 5
     if o != len(b):
@@ -995,7 +1104,7 @@ def _decode_basic_recover_async(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_recover(b: bytes) -> dict[str, Any]:
     """Basic.Recover arguments from a whole method payload (ids included)."""
-    (bits0,) = _S_B.unpack_from(b, 4)
+    bits0 = b[4]
     v0 = (bits0 & 1) != 0
     o = 5
     if o != len(b):
@@ -1013,7 +1122,11 @@ def _decode_basic_recover_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_basic_nack(b: bytes) -> dict[str, Any]:
     """Basic.Nack arguments from a whole method payload (ids included)."""
-    v0, bits0 = _S_QB.unpack_from(b, 4)
+    if _NATIVE:
+        v0 = (_u32_at(b, 4) << 32) | _u32_at(b, 8)
+        bits0 = b[12]
+    else:
+        v0, bits0 = _S_QB.unpack_from(b, 4)
     v1 = (bits0 & 1) != 0
     v2 = (bits0 & 2) != 0
     o = 13
@@ -1072,7 +1185,7 @@ def _decode_tx_rollback_ok(b: bytes) -> dict[str, Any]:
 
 def _decode_confirm_select(b: bytes) -> dict[str, Any]:
     """Confirm.Select arguments from a whole method payload (ids included)."""
-    (bits0,) = _S_B.unpack_from(b, 4)
+    bits0 = b[4]
     v0 = (bits0 & 1) != 0
     o = 5
     if o != len(b):

@@ -251,7 +251,7 @@ def _r_array(b: bytes, o: int) -> tuple[Any, int]:
     return decode_array(b, o)
 
 
-_READERS: dict[int, _Reader] = {
+_READERS: Final[dict[int, _Reader]] = {
     ord("t"): _r_bool,
     ord("b"): _r_i8,
     ord("B"): _r_u8,
