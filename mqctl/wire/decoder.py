@@ -418,6 +418,8 @@ class FrameDecoder:
                     if self._pos != pos:
                         break  # the caller took events, reported a gap or finished meanwhile
                     # (a feed() that replaced the buffer only happens once pos == n: the loop ends)
+                if pos == n and self._pos == pos and not self._pending:
+                    return  # every byte fed is split (a packet's worth, often): needs more data
             event = self.next_event()
             if event is NEED_DATA:
                 return
