@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mqctl.jsonvalues import to_json
+from mqctl.output import WireWriter
 from mqctl.wire import packets as pk
 from mqctl.wire.choices import BodyMode
 from mqctl.wire.encoder import (
@@ -24,6 +25,7 @@ from mqctl.wire.frames import DecodeProblem
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
 from mqctl.wire.render_jsonl import jsonl_line, jsonl_lines, record_dict
+from mqctl.wire.render_records import write_jsonl
 from mqctl.wire.render_summary import summary_json
 from mqctl.wire.summary import SummaryBuilder
 from tests.wire_helpers import CLIENT, CLIENT6, SERVER, SERVER6
@@ -367,6 +369,32 @@ def test_fast_jsonl_lines_equal_the_record_mapping(tmp_path: Path, body: BodyMod
     assert {record_type(r) for r in records} >= {"method", "header", "body", "gap", "error"}
     for record, line in zip(records, jsonl_lines(records, body), strict=True):
         assert json.loads(line) == json.loads(json.dumps(to_json(record_dict(record, body))))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", None])
+def test_jsonl_written_as_bytes_reads_like_the_text_lines(
+    tmp_path: Path, encoding: str | None
+) -> None:
+    """`write_jsonl` hands encoded lines to a UTF-8 stream's binary buffer, after what was
+    written there as text; a stream of another encoding, or without a buffer, gets text."""
+    data_dir = Path(__file__).resolve().parent / "data"
+    records = [r for name in sorted(data_dir.glob("*.pcap*")) for r in read_capture(str(name))]
+    expected = "before\n" + "".join(line + "\n" for line in jsonl_lines(records))
+    stream: io.TextIOBase
+    if encoding is None:
+        stream = io.StringIO()
+    else:
+        stream = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="replace")
+    writer = WireWriter(stream)
+    writer.raw("before\n")
+    write_jsonl(records, BodyMode.preview, writer)
+    writer.flush()
+    if isinstance(stream, io.StringIO):
+        assert stream.getvalue() == expected
+    else:
+        assert isinstance(stream, io.TextIOWrapper)
+        raw = stream.buffer.getvalue()
+        assert raw == expected.encode(stream.encoding, errors="replace")
 
 
 def test_tls_connection_is_reported_once(tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO, cast
 
 if TYPE_CHECKING:
     pass
@@ -56,6 +58,34 @@ class WireWriter:
         self.stream.write(text)
         if self.live:
             self.stream.flush()
+
+    def raw_bytes(self, data: bytes) -> None:
+        """Already formatted UTF-8 text (a capture's jsonl), written to the stream's binary buffer
+        when the stream would encode it to the same bytes (no decode and re-encode of each line);
+        else as text."""
+        buffer = self._binary
+        if buffer is None:
+            self.raw(data.decode())
+            return
+        self.stream.flush()  # what went in as text comes out first
+        buffer.write(data)
+        if self.live:
+            buffer.flush()
+
+    @property
+    def _binary(self) -> BinaryIO | None:
+        """The stream's binary buffer, if text written to the stream is UTF-8 and newlines stay
+        newlines (POSIX): then bytes written there are what the text would have been."""
+        buffer = getattr(self.stream, "buffer", None)
+        encoding = getattr(self.stream, "encoding", None)
+        if buffer is None or not encoding or os.linesep != "\n":
+            return None
+        try:
+            if codecs.lookup(encoding).name != "utf-8":
+                return None
+        except LookupError:
+            return None
+        return cast(BinaryIO, buffer)
 
     def flush(self) -> None:
         self.stream.flush()

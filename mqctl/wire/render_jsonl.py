@@ -204,11 +204,18 @@ def jsonl_line(record: Record, body: BodyMode = BodyMode.preview) -> str:
 
 
 def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) -> Iterator[str]:
-    """Each record as one line of JSON (without the newline): what `record_dict` says, but built
-    in one loop for the frames that fill captures (a bulk capture holds hundreds of thousands; a
-    function call per frame is what costs). The frames of one packet share its time and
-    endpoints: their encoded `ts`, `conn`, `src`, `dst` are made once, and each line is that head
-    followed by the frame's own fields."""
+    """Each record as one line of JSON (without the newline), as text: see `jsonl_bytes`."""
+    for line in jsonl_bytes(records, body):
+        yield line.decode()
+
+
+def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) -> Iterator[bytes]:
+    """Each record as one line of JSON (without the newline), UTF-8 encoded as orjson makes it
+    (a capture's lines go to a binary stream without a decode and re-encode each): what
+    `record_dict` says, but built in one loop for the frames that fill captures (a bulk capture
+    holds hundreds of thousands; a function call per frame is what costs). The frames of one
+    packet share its time and endpoints: their encoded `ts`, `conn`, `src`, `dst` are made once,
+    and each line is that head followed by the frame's own fields."""
     preview_bodies = body is BodyMode.preview
     dumps = _dumps
     default = _default
@@ -262,12 +269,12 @@ def jsonl_lines(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
             fields = None  # the whole mapping, with "args": null and the error
         try:
             if fields is not None:
-                line = (head + dumps(fields, default=default, option=options)[1:]).decode()
+                line = head + dumps(fields, default=default, option=options)[1:]
             else:
-                line = dumps(record_dict(record, body), default=default, option=options).decode()
+                line = dumps(record_dict(record, body), default=default, option=options)
         except TypeError:
             # Table keys that are not text, integers past 64 bits: the stdlib's encoder, as compact.
             line = json.dumps(
                 to_json(record_dict(record, body)), ensure_ascii=False, separators=(",", ":")
-            )
+            ).encode()
         yield line
