@@ -167,30 +167,27 @@ def read_block(
                 return None
             rest, column = stripped[2:], indent + 3
             match = _KEY.match(rest)
-            if match is not None:
-                mapping = LMap(Loc(name, line, column))
-                top.node.append(mapping)
-                top.node.pos.append((line, column))
-                stack.append(_Open(column - 1, mapping, False))
-                if not put(mapping, match.group(1), match.group(2), line, column):
+            if match is None:
+                if not rest or rest[0] in " #":
                     return None
+                value = value_of(rest, line, column)
+                if value is NOT_BLOCK:
+                    return None
+                top.node.append(value)
+                top.node.pos.append((line, column))
                 continue
-            if not rest or rest[0] in " #":
-                return None
-            value = value_of(rest, line, column)
-            if value is NOT_BLOCK:
-                return None
-            top.node.append(value)
+            mapping = LMap(Loc(name, line, column))  # `- key: ...` opens a mapping
+            top.node.append(mapping)
             top.node.pos.append((line, column))
-            continue
-        match = _KEY.match(stripped)
-        if match is None:
-            return None
+            stack.append(_Open(column - 1, mapping, False))
+        else:
+            match = _KEY.match(stripped)
+            if match is None:
+                return None
+            mapping, column = top.node, indent + 1
         key, written = match.group(1, 2)
-        mapping = top.node
         if (
-            written  # the common line, `key: text`, without a call: a third of the time
-            and written[0] not in slow
+            written  # the common line, `key: text` or `key: 5`, without a call
             and written[-1] not in ": "
             and "$" not in written
             and " #" not in written
@@ -198,10 +195,24 @@ def read_block(
             and (key[0] not in resolvable or plain_keys.get(key))
             and key not in mapping
         ):
-            mapping[key] = written
-            mapping.key_pos[key] = (line, indent + 1)
-            mapping.value_pos[key] = (line, indent + len(key) + 3)
-        elif not put(mapping, key, written, line, indent + 1):
+            first = written[0]
+            if first not in slow:
+                value = written
+            elif first in resolvable and written in typed:
+                # A plain scalar typed before (put() found it so): the same text, the same value.
+                value = typed[written]
+                if value is NOT_BLOCK:
+                    return None
+                if type(value) is not str:
+                    mapping.raw[key] = written
+            elif not put(mapping, key, written, line, column):
+                return None
+            else:
+                continue
+            mapping[key] = value
+            mapping.key_pos[key] = (line, column)
+            mapping.value_pos[key] = (line, column + len(key) + 2)
+        elif not put(mapping, key, written, line, column):
             return None
     if stack and stack[-1].pending is not None:
         return None  # the last value is empty

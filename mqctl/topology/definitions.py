@@ -72,7 +72,7 @@ def parse_definitions(
     vhost_limits: dict[str, dict[str, int]] = {}
     for kind in KINDS:
         section = kind.section
-        for item, _ in items(data.get(section), section, data.loc_of(section), problems):
+        for item in items(data.get(section), section, data.loc_of(section), problems):
             obj, where = kind.read_definitions(item, ctx)
             value = getattr(obj, "value", None)
             if getattr(obj, "component", None) == VHOST_LIMITS and isinstance(value, dict):

@@ -146,8 +146,9 @@ class Fields:
         return ()
 
 
-def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[tuple[LMap, Loc]]:
-    """The mappings of a top-level section, each with its location; problems for anything else."""
+def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[LMap]:
+    """The mappings of a top-level section; problems for anything else (placed only then: a
+    large section has tens of thousands of entries)."""
     if data is None:
         return []
     if not isinstance(data, list):
@@ -155,13 +156,15 @@ def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[tuple[
         return []
     result = []
     for index, item in enumerate(data):
-        where = item_loc(data, index, loc)
         if not isinstance(item, LMap):
             problems.append(
-                Problem(where, f"each entry of {key} must be a mapping, not {_describe(item)}")
+                Problem(
+                    item_loc(data, index, loc),
+                    f"each entry of {key} must be a mapping, not {_describe(item)}",
+                )
             )
             continue
-        result.append((item, where))
+        result.append(item)
     return result
 
 

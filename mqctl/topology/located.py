@@ -11,11 +11,13 @@ class LMap(dict[str, Any]):
     """A mapping that remembers its own location and those of its keys and values.
 
     Positions are kept as (line, column) pairs and made into `Loc`s only when asked for: a large
-    file has tens of thousands of them and few are ever reported.
+    file has tens of thousands of them and few are ever reported. Slots, and no call of
+    dict.__init__ (dict.__new__ made it empty): a large file makes one per entry.
     """
 
+    __slots__ = ("key_pos", "loc", "raw", "value_pos")
+
     def __init__(self, loc: Loc) -> None:
-        super().__init__()
         self.loc = loc
         self.key_pos: dict[str, tuple[int, int]] = {}
         self.value_pos: dict[str, tuple[int, int]] = {}
@@ -39,8 +41,11 @@ def item_loc(seq: list[Any], index: int, fallback: Loc) -> Loc:
 
 
 class LList(list[Any]):
+    """A list that remembers its own location and those of its items."""
+
+    __slots__ = ("loc", "pos")
+
     def __init__(self, loc: Loc) -> None:
-        super().__init__()
         self.loc = loc
         self.pos: list[tuple[int, int]] = []
 

@@ -44,7 +44,7 @@ def parse_document(
     ctx = ReadContext(problems, default_vhost=file_vhost or connection_vhost, env=env)
     out: list[Located] = []
     for kind in KINDS:
-        for item, _ in items(
+        for item in items(
             data.get(kind.section), kind.section, data.loc_of(kind.section), problems
         ):
             obj, where = kind.read_yaml(item, ctx)
