@@ -1,4 +1,4 @@
-"""Which build of the wire hot path runs: compiled (mypyc extension modules) or pure Python.
+"""Which build of the hot paths runs: compiled (mypyc extension modules) or pure Python.
 
 scripts/setup compiles the modules of `COMPILED` with tools/build_mypyc.py; their extension files
 sit beside the sources (`mqctl/wire/decoder.cpython-311-x86_64-linux-gnu.so`, ...). The same
@@ -16,22 +16,35 @@ from collections.abc import Sequence
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from types import ModuleType
 
-#: the modules of mqctl.wire that tools/build_mypyc.py compiles (the hot path of `wire read`)
+#: the modules of mqctl (names below it) that tools/build_mypyc.py compiles: the hot path of
+#: `wire read`, and that of loading a topology (`topology validate`, plan and apply read files)
 COMPILED = (
-    "values",
-    "_spec",
-    "decoder",
-    "dispatch",
-    "capture",
-    "pcap",
-    "pcapng",
-    "packets",
-    "reassembly",
-    "pipeline",
-    "render_jsonl",
+    "wire.values",
+    "wire._spec",
+    "wire.decoder",
+    "wire.dispatch",
+    "wire.capture",
+    "wire.pcap",
+    "wire.pcapng",
+    "wire.packets",
+    "wire.reassembly",
+    "wire.pipeline",
+    "wire.render_jsonl",
+    "topology.block_yaml",
+    "topology.loader",
+    "topology.fields",
+    "topology.parse",
+    "topology.definitions",
+    "topology.rules",
+    "topology.references",
+    "topology.validate",
+    "topology.kinds.base",
+    "topology.kinds.routing",
 )
+#: the packages whose __init__ calls `choose_build` before any of their compiled modules loads
+COMPILED_PACKAGES = ("mqctl.wire", "mqctl.topology")
 PURE_PYTHON_ENV = "MQCTL_PURE_PYTHON"
-WIRE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire")
+PACKAGE = os.path.dirname(os.path.abspath(__file__))  # mqctl/
 _SUFFIX = EXTENSION_SUFFIXES[0]  # e.g. ".cpython-311-x86_64-linux-gnu.so"
 
 COMPILED_NAME = "compiled with mypyc"
@@ -44,15 +57,15 @@ def pure_python_requested() -> bool:
 
 
 def extension_path(module: str) -> str:
-    return os.path.join(WIRE, module + _SUFFIX)
+    return os.path.join(PACKAGE, *module.split(".")) + _SUFFIX
 
 
 def source_path(module: str) -> str:
-    return os.path.join(WIRE, module + ".py")
+    return os.path.join(PACKAGE, *module.split(".")) + ".py"
 
 
 #: written by tools/build_mypyc.py: "module sha256" per line, of the sources it compiled
-MANIFEST = os.path.join(WIRE, ".compiled-sources")
+MANIFEST = os.path.join(PACKAGE, ".compiled-sources")
 
 
 def source_digest(module: str) -> str:
@@ -116,17 +129,24 @@ class _SourcesFirst:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        package, _, module = fullname.rpartition(".")
-        if package != "mqctl.wire" or module not in COMPILED:
+        module = fullname.removeprefix("mqctl.")
+        if module == fullname or module not in COMPILED:
             return None
         from importlib.util import spec_from_file_location
 
         return spec_from_file_location(fullname, source_path(module))
 
 
+_chosen: list[bool] = []  # whether choose_build ran in this process
+
+
 def choose_build() -> None:
-    """Make `import mqctl.wire.<module>` load the pure-Python sources unless the compiled set is
-    to be used. Called once, by mqctl/wire/__init__.py, before any of those modules loads."""
+    """Make `import mqctl.<module>` load the pure-Python sources unless the compiled set is to
+    be used. Called by the `__init__` of each of `COMPILED_PACKAGES`, before any of their
+    modules loads (the first call decides)."""
+    if _chosen:
+        return
+    _chosen.append(True)
     if use_compiled():
         return
     if not any(isinstance(finder, _SourcesFirst) for finder in sys.meta_path):

@@ -32,7 +32,7 @@ def loaded_from(pure: bool) -> list[str]:
     code = (
         "import importlib\n"
         f"for name in {list(COMPILED)!r}:\n"
-        "    print(importlib.import_module('mqctl.wire.' + name).__file__)"
+        "    print(importlib.import_module('mqctl.' + name).__file__)"
     )
     return run(["-c", code], pure).stdout.split()
 

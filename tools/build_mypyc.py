@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Compile the wire hot path (mqctl.build.COMPILED) with mypyc; scripts/setup runs this.
+"""Compile the hot paths (mqctl.build.COMPILED) with mypyc; scripts/setup runs this.
 
-    .venv/bin/python tools/build_mypyc.py             # build mqctl/wire/*.so beside the sources
+    .venv/bin/python tools/build_mypyc.py             # build mqctl/**/*.so beside the sources
     .venv/bin/python tools/build_mypyc.py --if-needed # only when missing or older than the sources
     .venv/bin/python tools/build_mypyc.py --clean     # remove them: the pure-Python build runs
 
@@ -12,7 +12,7 @@ and Python's headers (scripts/setup installs gcc and python3-dev on Debian).
 
 Python imports an extension module before a ``.py`` of the same name; mqctl.build makes the
 sources load instead when MQCTL_PURE_PYTHON=1 or when a module was edited after the build (by
-content: ``mqctl/wire/.compiled-sources`` holds what was compiled), so a stale build never hides
+content: ``mqctl/.compiled-sources`` holds what was compiled), so a stale build never hides
 a change. ``mqctl --version`` says which build runs. The build runs in a
 scratch directory, away from the project's pyproject.toml; the ``.so`` files are git-ignored.
 """
@@ -30,15 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mqctl.build import COMPILED, COMPILED_NAME, MANIFEST, build_name
 
 ROOT = Path(__file__).resolve().parent.parent
-WIRE = ROOT / "mqctl" / "wire"
+PACKAGE = ROOT / "mqctl"
 MODULES = list(COMPILED)
-GROUP = "mqctl.wire"  # the shared runtime library lands inside the package: mqctl/wire__mypyc*.so
+# One group: the modules call each other natively, and share one runtime library, which lands
+# inside the package: mqctl/native__mypyc*.so
+GROUP = "mqctl.native"
 
 SETUP = """
 from setuptools import setup
 from mypyc.build import mypycify
 setup(
-    name="mqctl-codec-native",
+    name="mqctl-native",
     ext_modules=mypycify({paths!r}, group_name={group!r}, opt_level="3"),
     script_args=["build_ext", "--inplace"],
 )
@@ -51,8 +53,8 @@ def _digest(path: Path) -> str:
 
 def built_files() -> list[Path]:
     """Every extension module of an earlier build (of this module list or an older one)."""
-    found = list(WIRE.glob("*.so")) + list((ROOT / "mqctl").glob("wire__mypyc.*.so"))
-    return found + [path for path in [Path(MANIFEST)] if path.exists()]
+    old_manifests = [PACKAGE / "wire" / ".compiled-sources", Path(MANIFEST)]
+    return list(PACKAGE.rglob("*.so")) + [path for path in old_manifests if path.exists()]
 
 
 def clean() -> None:
@@ -66,7 +68,7 @@ def main(argv: list[str]) -> int:
         return 0
     clean()
     if argv[:1] == ["--clean"]:
-        print("build_mypyc: compiled codec removed; the pure-Python modules are in use")
+        print("build_mypyc: compiled modules removed; the pure-Python modules are in use")
         return 0
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         print("build_mypyc: no C compiler; the pure-Python codec stays in use", file=sys.stderr)
@@ -74,23 +76,23 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mqctl-mypyc-") as scratch:
         work = Path(scratch)
         shutil.copytree(ROOT / "mqctl", work / "mqctl", ignore=shutil.ignore_patterns("*.so"))
-        paths = [f"mqctl/wire/{name}.py" for name in MODULES]
+        paths = [f"mqctl/{name.replace('.', '/')}.py" for name in MODULES]
         (work / "setup.py").write_text(SETUP.format(paths=paths, group=GROUP))
         subprocess.run([sys.executable, "setup.py"], cwd=work, check=True)
         for built in (work / "mqctl").rglob("*.so"):
             target = ROOT / built.relative_to(work)
             shutil.copy2(built, target)
             print(f"build_mypyc: {target.relative_to(ROOT)}")
-        digests = {name: _digest(work / "mqctl" / "wire" / f"{name}.py") for name in MODULES}
+        digests = {name: _digest(work / path) for name, path in zip(MODULES, paths, strict=True)}
         Path(MANIFEST).write_text("".join(f"{name} {d}\n" for name, d in digests.items()))
     done = subprocess.run(
-        [sys.executable, "-c", "import mqctl.wire as w; print(w.codec_build())"],
+        [sys.executable, "-c", "from mqctl.build import build_name; print(build_name())"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    print(f"build_mypyc: codec build in use: {done.stdout.strip()}")
+    print(f"build_mypyc: build in use: {done.stdout.strip()}")
     return 0
 
 

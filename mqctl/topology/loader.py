@@ -60,12 +60,18 @@ class Document:
 def paused_gc() -> Iterator[None]:
     """The cyclic garbage collector off while a topology is read: the values built are acyclic,
     and a large file makes hundreds of thousands of them, which set off full collections over
-    an ever larger heap (four fifths of the loading time of 90,000 objects)."""
+    an ever larger heap (four fifths of the loading time of 90,000 objects).
+
+    Then what survived goes to the oldest generation at once (freeze, unfreeze: no traversal):
+    left in the youngest, the first collection after this would traverse every one of them,
+    about 0.6 s of a 1.6 s load of 90,000 objects. Reference counting frees them as ever."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 

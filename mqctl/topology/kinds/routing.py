@@ -237,7 +237,9 @@ def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     if qtype != "classic":
         args["x-queue-type"] = qtype
     renames: dict[str, str] = {"x-queue-type": "type"}
-    given = _QUEUE_ARGUMENT_KEYS & item.keys()  # most queues set few: skip the others fast
+    # Most queues set few: skip the others fast. (`&` with the keys makes a set, where the
+    # compiled build expects the frozenset mypy infers.)
+    given = _QUEUE_ARGUMENT_KEYS.intersection(item.keys())
     for spec in QUEUE_ARGUMENTS if given else ():
         if spec.key in given and f.has(spec.key):
             value = typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
