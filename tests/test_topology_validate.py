@@ -271,6 +271,20 @@ def test_definitions_json_is_read_with_positions(tmp_path: Path) -> None:
     ]
 
 
+def test_a_valid_json_file_read_located_places_each_object(tmp_path: Path) -> None:
+    # plan --format json asks for this: each change names its file:line:column.
+    path = write(
+        tmp_path,
+        "defs.json",
+        '{\n  "vhosts": [{"name": "v"}],\n  "queues": [\n    {"name": "q", "vhost": "v"}\n  ]\n}\n',
+    )
+    fast = load_topology([path], {})
+    assert {str(obj.loc) for obj in fast} == {str(path)}  # read fast: the file alone
+    located = load_topology([path], {}, located=True)
+    assert [str(obj.loc) for obj in located] == [f"{path}:2:14", f"{path}:4:5"]
+    assert list(located) == list(fast)
+
+
 def test_yaml_syntax_error_has_position(tmp_path: Path) -> None:
     found = problems_of(tmp_path, "queues:\n  - name: [a\n")
     assert len(found) == 1 and found[0].startswith("t.yaml:3:1: not valid YAML")

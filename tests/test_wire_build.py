@@ -1,4 +1,5 @@
-"""The two builds of the wire hot path: compiled (mypyc) and pure Python, the same sources.
+"""The two builds of the hot paths (wire read, topology loading): compiled (mypyc) and pure
+Python, the same sources.
 
 `mqctl --version` names the build in use (a contract); MQCTL_PURE_PYTHON=1 makes the sources
 load even where the compiled modules exist; and both builds give the same output, byte for byte.
@@ -61,3 +62,46 @@ def test_version_names_the_build_in_use() -> None:
 def test_both_builds_show_the_same(capture: str, view: list[str]) -> None:
     args = ["-m", "mqctl", "wire", "read", str(DATA / capture), *view]
     assert run(args, pure=False).stdout == run(args, pure=True).stdout
+
+
+INVALID_TOPOLOGY = """\
+vhost: v
+queues:
+  - name: q
+    type: quorum
+    max_priority: 3
+    durable: no
+  - name: 0x10
+    message_ttl: -1
+exchanges:
+  - name: amq.x
+    type: nope
+bindings:
+  - from: ""
+    to_queue: q
+    to_exchange: e
+"""
+
+
+@pytest.mark.skipif(compiled_state() != "fresh", reason="no up-to-date compiled build here")
+@pytest.mark.parametrize("case", ["examples", "invalid.yaml", "invalid.json"])
+def test_both_builds_validate_the_same(case: str, tmp_path: Path) -> None:
+    if case == "examples":
+        target = ROOT / "topologies"
+    else:
+        target = tmp_path / case
+        text = INVALID_TOPOLOGY
+        if case.endswith(".json"):
+            text = '{"queues": [{"name": "q", "vhost": "v", "arguments": {"x-max-priority": 0}}]}'
+        target.write_text(text)
+    args = ["-m", "mqctl", "topology", "validate", str(target)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MQCTL_")}
+    results = []
+    for pure in (False, True):
+        run_env = {**env, "MQCTL_PURE_PYTHON": "1"} if pure else env
+        done = subprocess.run(
+            [sys.executable, *args], capture_output=True, text=True, env=run_env, cwd=ROOT
+        )
+        results.append((done.returncode, done.stdout, done.stderr))
+    assert results[0] == results[1]
+    assert results[0][0] == (0 if case == "examples" else 4), results[0]

@@ -122,9 +122,10 @@ def _options(
     )
 
 
-def _files(paths: list[Path], connection: ConnectionFlags) -> Files:
+def _files(paths: list[Path], connection: ConnectionFlags, *, located: bool = False) -> Files:
     """The files; `--vhost` when given once, where a per-vhost definitions export (no `vhost`
-    keys) goes; the connection's vhost, where objects of a YAML file without one go."""
+    keys) goes; the connection's vhost, where objects of a YAML file without one go. `located`:
+    every object placed at its line, JSON files too (see `Files.located`)."""
     from mqctl.topology.run import Files
 
     vhosts = connection.vhosts()
@@ -132,6 +133,7 @@ def _files(paths: list[Path], connection: ConnectionFlags) -> Files:
         paths,
         definitions_vhost=vhosts[0] if len(vhosts) == 1 else None,
         connection_vhost=connection.settings().vhost,
+        located=located,
     )
 
 
@@ -198,7 +200,10 @@ def plan(
     from mqctl.topology import run
 
     options = _options(prune, prune_prefix, create_vhosts, recreate, allow_data_loss)
-    result = run.plan(_files(files, connection), _target(via, connection), options, _warn)
+    located = fmt == PlanFormat.json  # each change names its file:line:column
+    result = run.plan(
+        _files(files, connection, located=located), _target(via, connection), options, _warn
+    )
     _render_plan(result, fmt, show_unchanged)
     return int(run.plan_status(result))
 

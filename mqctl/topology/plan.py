@@ -114,7 +114,7 @@ class Change:
             result["note"] = self.note
         if self.usage is not None:
             result["messages"], result["consumers"] = self.usage
-        if self.obj.loc != NOWHERE:  # a JSON file read fast has no line: its name alone
+        if self.obj.loc != NOWHERE:  # file:line:column (plan reads JSON files located)
             result["location"] = str(self.obj.loc)
         return result
 

@@ -62,6 +62,9 @@ class Files:
     env: Mapping[str, str] | None = None
     # Where objects of a YAML file without `vhost:` go: the connection's vhost.
     connection_vhost: str = "/"
+    # Every object placed at its file:line:column, also those of a JSON file (read fast, a JSON
+    # file's objects carry its name alone): for plan's JSON output, which names each one's place.
+    located: bool = False
 
     def load(self, target: Version | None = None, warn: Warn = _no_warning) -> Topology:
         """The valid topology; with a `target` version, checked against it as well (what it
@@ -74,6 +77,7 @@ class Files:
             connection_vhost=self.connection_vhost,
             target=target,
             warnings=warnings,
+            located=self.located,
         )
         for warning in warnings:
             warn(warning)

@@ -54,17 +54,19 @@ def read_topology(
     *,
     target: Version | None = None,
     warnings: list[Problem] | None = None,
+    located: bool = False,
 ) -> tuple[Topology, list[Problem]]:
     """The merged topology and the problems found (an empty list means valid).
 
     `default_vhost` is where objects of a definitions file without `vhost` keys go;
     `connection_vhost` where those of a YAML file without `vhost:` go (the connection's). With a
     `target` version, what it removed or refuses is a problem too, and what it deprecates is
-    added to `warnings`.
+    added to `warnings`. `located`: JSON files too are read with positions at once (else their
+    objects carry the file's name alone unless there is a problem to place).
     """
     with paused_gc():
         topology, problems, unlocated = _read(
-            paths, env, default_vhost, connection_vhost, target, warnings, positions=False
+            paths, env, default_vhost, connection_vhost, target, warnings, positions=located
         )
         if unlocated and (problems or warnings):
             # A file was read fast, without positions: read everything again to say where.
@@ -177,10 +179,18 @@ def load_topology(
     *,
     target: Version | None = None,
     warnings: list[Problem] | None = None,
+    located: bool = False,
 ) -> Topology:
-    """The merged, valid topology; raises `InvalidTopology` with every problem otherwise."""
+    """The merged, valid topology; raises `InvalidTopology` with every problem otherwise
+    (`located`: see `read_topology`)."""
     topology, problems = read_topology(
-        paths, env, default_vhost, connection_vhost, target=target, warnings=warnings
+        paths,
+        env,
+        default_vhost,
+        connection_vhost,
+        target=target,
+        warnings=warnings,
+        located=located,
     )
     if problems:
         raise InvalidTopology(problems)
