@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 # The topology engine (loader, model, plan, graph) is imported inside the commands: this module is
 # imported whenever the command tree is built (every start, every completion TAB). Each command
-# calls one entry point of mqctl.topology.run.
+# calls one entry point of mqctl.topology.run (validate: of mqctl.topology.checked, which run names
+# too, so that its start-up imports nothing of the broker).
 
 app = command_app(
     name="topology",
@@ -159,11 +160,11 @@ def validate(
 
     Exit 0 when valid, 4 otherwise. Example: mqctl topology validate --target 4.3 topologies/
     """
-    from mqctl.topology import run
+    from mqctl.topology.checked import Files, validate  # nothing of the broker: start-up
     from mqctl.topology.versions import parse_version
 
     version = parse_version(target) if target is not None else None
-    checked = run.validate(run.Files(files), version, _warn)
+    checked = validate(Files(files), version, _warn)
     topology = checked.topology
     _warn_all(checked.warnings)
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in topology.counts().items())

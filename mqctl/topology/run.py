@@ -3,16 +3,18 @@
 Each takes typed settings (what to read, where the broker is, how to reach it) and returns a
 typed result; it never prints. What must be shown midway (the plan before apply changes
 anything, the question before delete) goes through the callbacks the caller passes.
+
+`validate` and what it takes (`Files`) live in mqctl.topology.checked, which imports no broker
+code (the start-up of `topology validate`); they are named here too.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 
 from mqctl.config import ConnectionSettings
@@ -29,11 +31,14 @@ from mqctl.topology.apply import (
     refuse,
 )
 from mqctl.topology.backends import Via, http_backend, open_backend
-from mqctl.topology.loader import Problem
+from mqctl.topology.checked import Checked as Checked
+from mqctl.topology.checked import Files as Files
+from mqctl.topology.checked import Warn as Warn
+from mqctl.topology.checked import no_warning
+from mqctl.topology.checked import validate as validate
 from mqctl.topology.model import Queue, Topology
 from mqctl.topology.plan import Action, Change, Plan, diff_fields
 from mqctl.topology.references import dangling
-from mqctl.topology.validate import load_topology
 from mqctl.topology.versions import Version
 
 Advance = Callable[[int], None]
@@ -45,67 +50,12 @@ def _no_progress() -> AbstractContextManager[Advance]:
     return nullcontext(lambda steps: None)
 
 
-# Receives each warning (a deprecated feature of the target version), located in the files.
-Warn = Callable[[Problem], None]
-
-
-def _no_warning(problem: Problem) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Files:
-    """Topology files to read, and where a per-vhost definitions export (no `vhost` keys) goes."""
-
-    paths: Sequence[str | Path]
-    definitions_vhost: str | None = None
-    env: Mapping[str, str] | None = None
-    # Where objects of a YAML file without `vhost:` go: the connection's vhost.
-    connection_vhost: str = "/"
-    # Every object placed at its file:line:column, also those of a JSON file (read fast, a JSON
-    # file's objects carry its name alone): for plan's JSON output, which names each one's place.
-    located: bool = False
-
-    def load(self, target: Version | None = None, warn: Warn = _no_warning) -> Topology:
-        """The valid topology; with a `target` version, checked against it as well (what it
-        deprecates goes to `warn`)."""
-        warnings: list[Problem] = []
-        topology = load_topology(
-            self.paths,
-            self.env,
-            default_vhost=self.definitions_vhost,
-            connection_vhost=self.connection_vhost,
-            target=target,
-            warnings=warnings,
-            located=self.located,
-        )
-        for warning in warnings:
-            warn(warning)
-        return topology
-
-
 @dataclass(frozen=True)
 class Target:
     """The broker and the way to it."""
 
     settings: ConnectionSettings
     via: Via = Via.auto
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A valid topology, and what looks wrong in it without being invalid."""
-
-    topology: Topology
-    warnings: list[str]
-
-
-def validate(files: Files, target: Version | None = None, warn: Warn = _no_warning) -> Checked:
-    """The merged, valid topology; raises InvalidTopology (exit 4) with every problem, including
-    (with a `target` version) what that version removed or refuses. The warnings are the
-    alternate and dead-letter exchanges the files name but do not declare."""
-    topology = files.load(target, warn)
-    return Checked(topology, dangling(topology, nowhere="not declared in the files"))
 
 
 def plan_status(plan: Plan) -> ExitStatus:
@@ -116,7 +66,7 @@ def plan_status(plan: Plan) -> ExitStatus:
 
 
 def plan(
-    files: Files, target: Target, options: PlanOptions = PlanOptions(), warn: Warn = _no_warning
+    files: Files, target: Target, options: PlanOptions = PlanOptions(), warn: Warn = no_warning
 ) -> Plan:
     """What apply would change, field by field."""
     _refuse_what_amqp_cannot_do(target.via, options)
@@ -146,7 +96,7 @@ def apply(
     dry_run: bool = False,
     show_plan: Callable[[Plan], None] = lambda plan: None,
     progress: Progress = _no_progress,
-    warn: Warn = _no_warning,
+    warn: Warn = no_warning,
 ) -> ApplyOutcome:
     """Make the broker match the files. The plan is handed to `show_plan` before anything is
     checked or changed; refusals raise PlanRefused (exit 1) with nothing changed, and so do
