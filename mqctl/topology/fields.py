@@ -171,9 +171,21 @@ def items(data: Any, key: str, loc: Loc, problems: list[Problem]) -> list[LMap]:
 def plain_arguments(args: LMap, problems: list[Problem]) -> dict[str, Any]:
     """An `arguments` mapping as JSON values, resolving `{amqp_type: T, value: V}` entries."""
     result: dict[str, Any] = {}
-    for key, value in args.items():
-        result[key] = typed_value(value, args.loc_of(key), problems)
+    for key in args:
+        result[key] = typed_at(args, key, problems)
     return result
+
+
+def typed_at(mapping: LMap, key: str, problems: list[Problem]) -> Any:
+    """`typed_value` of `mapping[key]` (None when absent), placed where the mapping has it only
+    when there is something to check: most values are plain, and placing one makes a `Loc`."""
+    value = mapping.get(key)
+    kind: type[Any] = type(value)
+    if kind is str or kind is bool or kind is float or value is None:
+        return value  # as typed_value returns them, without the checks
+    if kind is int and _fits_64_bits(value):
+        return value
+    return typed_value(value, mapping.loc_of(key), problems)
 
 
 def typed_value(value: Any, loc: Loc, problems: list[Problem]) -> Any:
@@ -212,7 +224,7 @@ def typed_value(value: Any, loc: Loc, problems: list[Problem]) -> Any:
             )
         return converted
     if isinstance(value, LMap):
-        return {key: typed_value(item, value.loc_of(key), problems) for key, item in value.items()}
+        return {key: typed_at(value, key, problems) for key in value}
     if isinstance(value, list):
         return [
             typed_value(item, item_loc(value, i, loc), problems) for i, item in enumerate(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Protocol
 
 from mqctl.topology.fields import Fields
@@ -179,6 +178,19 @@ def _no_checks(_obj: Any, _where: Where) -> list[Problem]:
     return []
 
 
+# The names of a tuple of keys, made once: every entry of a section asks. (Not cached_property:
+# the compiled build, tools/build_mypyc.py, reads that as a plain property, made on every call.)
+# Keyed by the tuple's id, holding the tuple, so that the id cannot be another's.
+_NAMES: dict[int, tuple[tuple[Key, ...], frozenset[str]]] = {}
+
+
+def _names_of(keys: tuple[Key, ...]) -> frozenset[str]:
+    found = _NAMES.get(id(keys))
+    if found is None or found[0] is not keys:
+        found = _NAMES[id(keys)] = (keys, frozenset(k.name for k in keys))
+    return found[1]
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of object, described once (see the module's docstring)."""
@@ -209,13 +221,13 @@ class Kind:
         """The section's name in both file formats."""
         return self.model.kind
 
-    @cached_property
-    def key_names(self) -> frozenset[str]:  # cached: every entry of a section asks
-        return frozenset(k.name for k in self.keys)
+    @property
+    def key_names(self) -> frozenset[str]:
+        return _names_of(self.keys)
 
-    @cached_property
+    @property
     def definition_key_names(self) -> frozenset[str]:
-        return frozenset(k.name for k in self.definition_keys)
+        return _names_of(self.definition_keys)
 
     def definitions_section_schema(self) -> Schema:
         """The section's JSON Schema in RabbitMQ's definitions format."""

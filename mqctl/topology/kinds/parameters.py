@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqctl.topology.fields import Fields, typed_value
+from mqctl.topology.fields import Fields, typed_at
 from mqctl.topology.kinds.base import (
     DEFINITION_NAME,
     DEFINITION_VHOST,
@@ -38,7 +38,7 @@ GLOBAL_DEFINITION_KEYS = (DEFINITION_NAME, Key("value", {}))
 
 
 def _value(item: LMap, ctx: ReadContext) -> Any:
-    return typed_value(item.get("value"), item.loc_of("value"), ctx.problems)
+    return typed_at(item, "value", ctx.problems)
 
 
 def read_parameter_yaml(item: LMap, ctx: ReadContext) -> Located:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mqctl.errors import BrokerError
-from mqctl.topology.fields import Fields, typed_value
+from mqctl.topology.fields import Fields, typed_at
 from mqctl.topology.kinds.base import (
     ARGUMENTS,
     DEFINITION_NAME,
@@ -242,7 +242,7 @@ def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
     given = _QUEUE_ARGUMENT_KEYS.intersection(item.keys())
     for spec in QUEUE_ARGUMENTS if given else ():
         if spec.key in given and f.has(spec.key):
-            value = typed_value(f.data[spec.key], f.loc(spec.key), f.problems)
+            value = typed_at(f.data, spec.key, f.problems)
             if spec.argument in args and not same_value(args[spec.argument], value):
                 f.bad(
                     spec.key,
