@@ -97,8 +97,13 @@ def read_block(
             return value
         return written
 
-    def put(mapping: LMap, key: str, written: str | None, line: int, column: int) -> bool:
-        """One `key: value` (or `key:`) line into the open mapping; False: not block YAML."""
+    def put(owner: _Open, key: str, written: str | None, line: int, column: int) -> bool:
+        """One `key: value` (or `key:`) line into the open mapping; False: not block YAML.
+
+        Given the open mapping rather than taking it from `stack`: compiled (mypyc), what the
+        nested functions use lives in one environment object that they and it refer to, a
+        cycle, and the stack would keep the whole document alive until the collector runs."""
+        mapping = owner.node
         if key[0] in resolvable:
             text_key = plain_keys.get(key)
             if text_key is None:
@@ -112,7 +117,7 @@ def read_block(
         if value_text[:1] == " ":
             value_text = value_text.lstrip(" ")
         if not value_text or value_text[0] == "#":
-            stack[-1].pending = key  # its value is the block on the next lines
+            owner.pending = key  # its value is the block on the next lines
             return True
         value_column = column + len(key) + 2 + len(written or "") - len(value_text)
         value = value_of(value_text, line, value_column)
@@ -205,14 +210,14 @@ def read_block(
                     return None
                 if type(value) is not str:
                     mapping.raw[key] = written
-            elif not put(mapping, key, written, line, column):
+            elif not put(stack[-1], key, written, line, column):
                 return None
             else:
                 continue
             mapping[key] = value
             mapping.key_pos[key] = (line, column)
             mapping.value_pos[key] = (line, column + len(key) + 2)
-        elif not put(mapping, key, written, line, column):
+        elif not put(stack[-1], key, written, line, column):
             return None
     if stack and stack[-1].pending is not None:
         return None  # the last value is empty
