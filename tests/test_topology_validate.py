@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,40 @@ def test_a_valid_json_file_read_located_places_each_object(tmp_path: Path) -> No
     located = load_topology([path], {}, located=True)
     assert [str(obj.loc) for obj in located] == [f"{path}:2:14", f"{path}:4:5"]
     assert list(located) == list(fast)
+
+
+def test_the_readers_objects_are_the_constructors_field_for_field(tmp_path: Path) -> None:
+    # The readers make exchanges, queues and bindings without the dataclass __init__
+    # (kinds.base.assembled): each must still hold every field, as the constructor sets them.
+    yaml_file = write(
+        tmp_path,
+        "t.yaml",
+        "vhost: v\nexchanges:\n  - {name: e, type: topic, alternate_exchange: ae}\n"
+        "  - {name: ae, type: fanout, internal: true}\n"
+        "queues:\n  - {name: q, message_ttl: 5}\n  - {name: r, type: quorum}\n"
+        "bindings:\n  - {from: e, to_queue: q, routing_key: k}\n"
+        "  - {from: e, to_exchange: ae, arguments: {x: 1}}\n",
+    )
+    json_file = write(
+        tmp_path,
+        "defs.json",
+        '{"vhosts": [{"name": "w"}], "exchanges": [{"name": "e", "vhost": "w", "type": "topic"}],'
+        ' "queues": [{"name": "q", "vhost": "w", "arguments": {"x-queue-type": "quorum"}}],'
+        ' "bindings": [{"source": "e", "vhost": "w", "destination": "q",'
+        ' "destination_type": "queue", "routing_key": "k"}]}',
+    )
+    for located in (False, True):
+        objects = [
+            obj
+            for obj in load_topology([yaml_file, json_file], {}, located=located)
+            if isinstance(obj, Exchange | Queue | Binding)
+        ]
+        assert len(objects) == 9
+        for obj in objects:
+            made = type(obj)(**{f.name: getattr(obj, f.name) for f in dataclass_fields(obj)})
+            held = {name: value for name, value in vars(obj).items() if name != "_key"}
+            assert list(held.items()) == list(vars(made).items())
+            assert made == obj and hash(made) == hash(obj)
 
 
 def test_yaml_syntax_error_has_position(tmp_path: Path) -> None:

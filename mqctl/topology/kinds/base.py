@@ -12,15 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mqctl.topology.fields import Fields
 from mqctl.topology.loader import LMap, Problem
 from mqctl.topology.model import Loc, TopologyObject
 
 Where = Callable[[str], Loc]
+Model = TypeVar("Model", bound=TopologyObject)
 Located = tuple[TopologyObject, Where]
 Schema = dict[str, Any]
+
+
+def assembled(kind: type[Model], fields: dict[str, Any]) -> Model:
+    """A model object made from every one of its fields (`loc` first, then in their order),
+    without the frozen dataclass's `__init__`, which sets each through object.__setattr__: a
+    tenth of validate's time for a file of 90,000 objects. tests/test_topology_validate.py
+    checks that the readers' objects equal the constructor's, field for field."""
+    made = object.__new__(kind)
+    made.__dict__.update(fields)
+    return made
+
 
 # JSON Schema pieces several kinds share.
 INTERPOLATED_REF: Schema = {"$ref": "#/$defs/interpolated"}

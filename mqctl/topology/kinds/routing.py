@@ -22,6 +22,7 @@ from mqctl.topology.kinds.base import (
     Kind,
     Located,
     ReadContext,
+    assembled,
     interpolable,
     locator,
 )
@@ -89,15 +90,18 @@ def read_exchange_yaml(item: LMap, ctx: ReadContext) -> Located:
                 "one of them: alternate_exchange: NAME",
             )
         args["alternate-exchange"] = ae
-    exchange = Exchange(
-        vhost=ctx.vhost_of(f),
-        name=f.name(),
-        type=f.text("type", "direct") or "direct",
-        durable=f.flag("durable", True),
-        auto_delete=f.flag("auto_delete", False),
-        internal=f.flag("internal", False),
-        arguments=args,
-        loc=item.loc,
+    exchange = assembled(
+        Exchange,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "name": f.name(),
+            "type": f.text("type", "direct") or "direct",
+            "durable": f.flag("durable", True),
+            "auto_delete": f.flag("auto_delete", False),
+            "internal": f.flag("internal", False),
+            "arguments": args,
+        },
     )
     return exchange, locator(item, {"alternate-exchange": "alternate_exchange"})
 
@@ -120,15 +124,18 @@ def write_exchange_yaml(e: Exchange) -> dict[str, Any]:
 
 def read_exchange_definitions(item: LMap, ctx: ReadContext) -> Located:
     f = DefinitionFields(item, "an exchange", EXCHANGE.definition_key_names, ctx.problems)
-    exchange = Exchange(
-        vhost=ctx.vhost_of(f),
-        name=f.name(),
-        type=f.text("type", "direct") or "direct",
-        durable=f.flag("durable", True),
-        auto_delete=f.flag("auto_delete", False),
-        internal=f.flag("internal", False),
-        arguments=f.arguments("arguments"),
-        loc=item.loc,
+    exchange = assembled(
+        Exchange,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "name": f.name(),
+            "type": f.text("type", "direct") or "direct",
+            "durable": f.flag("durable", True),
+            "auto_delete": f.flag("auto_delete", False),
+            "internal": f.flag("internal", False),
+            "arguments": f.arguments("arguments"),
+        },
     )
     return exchange, locator(item)
 
@@ -259,14 +266,17 @@ def read_queue_yaml(item: LMap, ctx: ReadContext) -> Located:
             else "an exclusive queue belongs to one connection and cannot be provisioned"
         )
         f.bad("exclusive", why, "exclusive: false")
-    queue = Queue(
-        vhost=ctx.vhost_of(f),
-        name=f.name(),
-        durable=f.flag("durable", True),
-        auto_delete=f.flag("auto_delete", False),
-        arguments=args,
-        loc=item.loc,
-        type_given=f.has("type") or "x-queue-type" in args,
+    queue = assembled(
+        Queue,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "name": f.name(),
+            "durable": f.flag("durable", True),
+            "auto_delete": f.flag("auto_delete", False),
+            "arguments": args,
+            "type_given": f.has("type") or "x-queue-type" in args,
+        },
     )
     return queue, locator(item, renames)
 
@@ -302,13 +312,17 @@ def read_queue_definitions(item: LMap, ctx: ReadContext) -> Located:
     qtype = f.text("type")
     if qtype and qtype != "classic" and "x-queue-type" not in args:
         args["x-queue-type"] = qtype
-    queue = Queue(
-        vhost=ctx.vhost_of(f),
-        name=f.name(),
-        durable=f.flag("durable", True),
-        auto_delete=f.flag("auto_delete", False),
-        arguments=args,
-        loc=item.loc,
+    queue = assembled(
+        Queue,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "name": f.name(),
+            "durable": f.flag("durable", True),
+            "auto_delete": f.flag("auto_delete", False),
+            "arguments": args,
+            "type_given": True,
+        },
     )
     return queue, locator(item)
 
@@ -408,14 +422,17 @@ def read_binding_yaml(item: LMap, ctx: ReadContext) -> Located:
             "a binding needs exactly one of to_queue and to_exchange",
             "to_queue: NAME or to_exchange: NAME",
         )
-    binding = Binding(
-        vhost=ctx.vhost_of(f),
-        source=f.text("from", required=True) or "",
-        destination=to_queue if to_queue is not None else (to_exchange or ""),
-        destination_type="queue" if to_queue is not None else "exchange",
-        routing_key=f.text("routing_key", "") or "",
-        arguments=f.arguments("arguments"),
-        loc=item.loc,
+    binding = assembled(
+        Binding,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "source": f.text("from", required=True) or "",
+            "destination": to_queue if to_queue is not None else (to_exchange or ""),
+            "destination_type": "queue" if to_queue is not None else "exchange",
+            "routing_key": f.text("routing_key", "") or "",
+            "arguments": f.arguments("arguments"),
+        },
     )
     renames = {
         "source": "from",
@@ -435,14 +452,17 @@ def write_binding_yaml(b: Binding) -> dict[str, Any]:
 
 def read_binding_definitions(item: LMap, ctx: ReadContext) -> Located:
     f = DefinitionFields(item, "a binding", BINDING.definition_key_names, ctx.problems)
-    binding = Binding(
-        vhost=ctx.vhost_of(f),
-        source=f.text("source", "") or "",
-        destination=f.text("destination", required=True) or "",
-        destination_type=f.text("destination_type", "queue") or "queue",
-        routing_key=f.text("routing_key", "") or "",
-        arguments=f.arguments("arguments"),
-        loc=item.loc,
+    binding = assembled(
+        Binding,
+        {
+            "loc": item.loc,
+            "vhost": ctx.vhost_of(f),
+            "source": f.text("source", "") or "",
+            "destination": f.text("destination", required=True) or "",
+            "destination_type": f.text("destination_type", "queue") or "queue",
+            "routing_key": f.text("routing_key", "") or "",
+            "arguments": f.arguments("arguments"),
+        },
     )
     return binding, locator(item)
 
