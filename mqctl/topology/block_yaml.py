@@ -23,8 +23,9 @@ from mqctl.topology.model import Loc
 Scalar = Callable[[str, bool, int, int], Any]
 NOT_BLOCK = object()
 
-# A key of at most 1,000 characters: libyaml takes no implicit key over 1,024.
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]{0,999}):(?: (.*))?$")
+# A key (before `:` and a space or the line's end) of at most 1,000 characters: libyaml takes
+# no implicit key over 1,024. Checked once per distinct key, not per line (keys repeat).
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,999}")
 # Characters YAML reads otherwise (tab, CR, BOM, NEL, LS, PS) or refuses (C0 and C1 controls,
 # DEL, U+FFFE/U+FFFF): any of them anywhere, and libyaml reads the file.
 _NEVER = re.compile(
@@ -65,6 +66,7 @@ def read_block(
     typed: dict[str, Any] = {}  # plain scalar -> its value
     slow = _INDICATORS | resolvable | {" "}  # first characters of values that take put()
     plain_keys: dict[str, bool] = {}  # key -> whether YAML reads it as a text
+    key_names: dict[str, bool] = {}  # text before a `:` -> whether it is a key block YAML takes
 
     def value_of(written: str, line: int, column: int) -> Any:
         """A value as written after `key: ` or `- ` (a comment after it allowed)."""
@@ -171,26 +173,40 @@ def read_block(
             if not entry:
                 return None
             rest, column = stripped[2:], indent + 3
-            match = _KEY.match(rest)
-            if match is None:
-                if not rest or rest[0] in " #":
-                    return None
-                value = value_of(rest, line, column)
-                if value is NOT_BLOCK:
-                    return None
-                top.node.append(value)
-                top.node.pos.append((line, column))
-                continue
+        else:
+            rest, column = stripped, indent + 1
+        # `key:` or `key: written`, else no key (the key can hold no colon: the first ends it)
+        colon = rest.find(":")
+        key = rest[:colon] if colon > 0 else ""
+        written: str | None = None
+        if key:
+            after = rest[colon + 1 : colon + 2]
+            if after == " ":
+                written = rest[colon + 2 :]
+            elif after:
+                key = ""  # `a:b` is a text
+        if key:
+            named = key_names.get(key)
+            if named is None:
+                named = key_names[key] = _KEY_NAME.fullmatch(key) is not None
+            if not named:
+                key = ""
+        if not key:
+            if not top.is_list or not rest or rest[0] in " #":
+                return None
+            value = value_of(rest, line, column)
+            if value is NOT_BLOCK:
+                return None
+            top.node.append(value)
+            top.node.pos.append((line, column))
+            continue
+        if top.is_list:
             mapping = LMap(Loc(name, line, column))  # `- key: ...` opens a mapping
             top.node.append(mapping)
             top.node.pos.append((line, column))
             stack.append(_Open(column - 1, mapping, False))
         else:
-            match = _KEY.match(stripped)
-            if match is None:
-                return None
-            mapping, column = top.node, indent + 1
-        key, written = match.group(1, 2)
+            mapping = top.node
         if (
             written  # the common line, `key: text` or `key: 5`, without a call
             and written[-1] not in ": "
