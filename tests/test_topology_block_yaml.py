@@ -55,7 +55,8 @@ KEYS = [
     "name", "vhost", "type", "durable", "auto_delete", "arguments", "x-queue-type",
     "x-max-length", "routing_key", "from", "to_queue", "n1", "no_x", "on_x", "t", "_k", "a.b",
     "a-b", "yes", "no", "on", "Off", "y", "null", "~", "true", "<<", "5", "05", "0x10", "12:30",
-    "a b", "é", "'q'", '"q"', "? k", "-k", "k" * 1030, "k" * 1010, "x${TTL}", "a:b", "a\x01",
+    "a b", "é", "'q'", '"q"', "? k", "-k", "k" * 1030, "k" * 1010, "k" * 1000, "k" * 1001, "x${TTL}", "a:b", "a\x01",
+    "a: b", "a:", " a",
 ]  # fmt: skip
 SECTIONS = ["queues", "exchanges", "bindings", "policies", "vhosts", "users", "parameters"]
 FIELDS = [
