@@ -224,6 +224,8 @@ def test_consume_reconnect_taps_the_exchange_again_and_says_what_it_missed(
     finally:
         if proc.poll() is None:
             proc.kill()
+        with channel() as ch:
+            ch.exchange_delete(unique)
     assert proc.returncode == 0, err
     records = [json.loads(line) for line in [*first, *rest.splitlines()]]
     assert [r["body"] for r in records] == [
