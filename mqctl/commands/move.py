@@ -133,6 +133,8 @@ def move_command(
         ),
     ] = 1000,
 ) -> None:
+    from dataclasses import replace
+
     from mqctl.config import ConnectionOptions, resolve
     from mqctl.messaging.match import MessageMatch
     from mqctl.messaging.move import Destination, MoveOptions, move
@@ -140,19 +142,10 @@ def move_command(
     settings = connection.settings()
     other = None
     if to_url is not None:
-        # One set of TLS options for both ends: a second broker of the same deployment is
-        # signed by the same CA, and a flag given once must not be silently ignored.
-        tls = settings.tls
-        other = resolve(
-            ConnectionOptions(
-                url=to_url,
-                ca_cert=None if tls.ca_cert is None else str(tls.ca_cert),
-                client_cert=None if tls.client_cert is None else str(tls.client_cert),
-                client_key=None if tls.client_key is None else str(tls.client_key),
-                insecure=tls.insecure,
-            ),
-            env={},
-        )
+        # One set of TLS options for both ends (checked already, for the source): a second
+        # broker of the same deployment is signed by the same CA, and a flag given once must
+        # not be silently ignored.
+        other = replace(resolve(ConnectionOptions(url=to_url), env={}), tls=settings.tls)
     destination = Destination(
         queue=to_queue,
         exchange=to_exchange,
