@@ -28,6 +28,7 @@ COMPILED = (
     "wire.pcapng",
     "wire.packets",
     "wire.reassembly",
+    "wire.readers",
     "wire.pipeline",
     "wire.render_jsonl",
     "topology.block_yaml",

@@ -371,6 +371,33 @@ def test_fast_jsonl_lines_equal_the_record_mapping(tmp_path: Path, body: BodyMod
         assert json.loads(line) == json.loads(json.dumps(to_json(record_dict(record, body))))
 
 
+def frame_bytes(frame_type: int, channel: int, payload: bytes) -> bytes:
+    return (
+        bytes([frame_type])
+        + channel.to_bytes(2, "big")
+        + len(payload).to_bytes(4, "big")
+        + (payload + b"\xce")
+    )
+
+
+def test_fast_jsonl_lines_report_undecodable_arguments_and_properties(tmp_path: Path) -> None:
+    """A method whose arguments and a header whose properties do not decode (here: cut short
+    inside a well-framed frame) get `null` and the reason, in the fast lines as in the mapping."""
+    publish_cut = frame_bytes(1, 1, (60).to_bytes(2, "big") + (40).to_bytes(2, "big") + b"\x00")
+    # content_type flagged (bit 15), its length says 9 bytes, only 2 follow
+    header_cut = frame_bytes(2, 1, bytes.fromhex("003c 0000 0000000000000003 8000") + b"\x09ab")
+    body = frame_bytes(3, 1, b"abc")
+    steps = [(True, PROTOCOL_HEADER), (True, publish_cut + header_cut + body)]
+    records = records_of(conversation(steps=steps), tmp_path)
+    lines = [json.loads(line) for line in jsonl_lines(records)]
+    by_type = {line["type"]: line for line in lines}
+    assert by_type["method"]["method"] == "Basic.Publish" and by_type["method"]["args"] is None
+    assert by_type["header"]["properties"] is None
+    assert by_type["method"]["error"] and by_type["header"]["error"]
+    for record, line in zip(records, lines, strict=True):
+        assert line == json.loads(json.dumps(to_json(record_dict(record))))
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", None])
 def test_jsonl_written_as_bytes_reads_like_the_text_lines(
     tmp_path: Path, encoding: str | None

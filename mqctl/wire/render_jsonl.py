@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,7 +41,9 @@ import orjson
 
 from mqctl.jsonvalues import to_json
 from mqctl.redact import MASK
+from mqctl.wire._spec import DECODERS
 from mqctl.wire.choices import BodyMode
+from mqctl.wire.dispatch import NATIVE, content_properties
 from mqctl.wire.frames import (
     GAP,
     BodyFrame,
@@ -54,8 +57,11 @@ from mqctl.wire.frames import (
 )
 from mqctl.wire.methods import NAMES_BY_KEY
 from mqctl.wire.pipeline import Record
+from mqctl.wire.values import CodecError
 
 PREVIEW_CHARS = 64
+# Lines joined into one write: few writes, and a bounded batch.
+LINES_PER_CHUNK = 500
 
 
 def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
@@ -221,6 +227,8 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
     default = _default
     options = _OPTIONS
     names = NAMES_BY_KEY
+    decoders = DECODERS
+    native = NATIVE
     last_ts = 0.0
     last_conn: object = None
     last_from_client = False
@@ -237,19 +245,29 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
         try:
             # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
             if kind is HeaderFrame:
-                _o, channel, size, class_id, _w, body_size, _f, _p = event  # type: ignore[misc]
+                _o, channel, size, class_id, _w, body_size, flags, payload = event  # type: ignore[misc]
+                # compiled, straight to the native decoder (`event.properties` is a Python
+                # property: a frame of the interpreter per header); None: the general path
+                properties = content_properties(class_id, flags, payload) if native else None
+                if properties is None:
+                    properties = event.properties  # type: ignore[union-attr]
                 fields = {
                     "channel": channel,
                     "type": "header",
                     "size": size,
                     "class_id": class_id,
                     "body_size": body_size,
-                    "properties": event.properties,  # type: ignore[union-attr]
+                    "properties": properties,
                 }
             elif kind is MethodFrame:
-                _o, channel, size, class_id, method_id, _p = event  # type: ignore[misc]
+                _o, channel, size, class_id, method_id, payload = event  # type: ignore[misc]
                 key = (class_id << 16) | method_id
-                args = event.args  # type: ignore[union-attr]
+                decoder = decoders.get(key)
+                # the generated decoder called here, not through `event.args` (a Python property
+                # even in the compiled build); a frame it cannot decode takes the general path
+                args = decoder(payload.tobytes()) if decoder is not None else None
+                if args is None:
+                    args = event.args  # type: ignore[union-attr]
                 if key in SECRET_ARGUMENTS:
                     args = redact_args(event, args)  # type: ignore[arg-type]
                 fields = {
@@ -265,7 +283,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 _o, channel, size, payload = event  # type: ignore[misc]
                 text = preview(payload)  # type: ignore[arg-type]
                 fields = {"channel": channel, "type": "body", "size": size, "preview": text}
-        except FrameError:
+        except (CodecError, IndexError, struct.error, RecursionError):  # FrameError too
             fields = None  # the whole mapping, with "args": null and the error
         try:
             if fields is not None:
@@ -278,3 +296,33 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 to_json(record_dict(record, body)), ensure_ascii=False, separators=(",", ":")
             ).encode()
         yield line
+
+
+def jsonl_chunks(
+    records: Iterable[Record], body: BodyMode = BodyMode.preview, lines: int = LINES_PER_CHUNK
+) -> Iterator[bytes]:
+    """The lines of `jsonl_bytes`, each ended by a newline, joined `lines` at a time: one write
+    each. When the records fail (a capture cut off mid-way), the lines made before the failure
+    come first, then the error."""
+    encoded = jsonl_bytes(records, body)
+    batch: list[bytes] = []
+    while True:
+        failure: BaseException | None = None
+        finished = False
+        try:
+            for line in encoded:
+                batch.append(line)
+                if len(batch) >= lines:
+                    break
+            else:
+                finished = True
+        except BaseException as exc:  # raised again below, after the lines
+            failure = exc
+        if batch:
+            batch.append(b"")
+            yield b"\n".join(batch)
+            batch = []
+        if failure is not None:
+            raise failure
+        if finished:
+            return

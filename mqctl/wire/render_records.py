@@ -13,7 +13,7 @@ from mqctl import output
 from mqctl.wire.choices import BodyMode, WireFormat
 from mqctl.wire.filters import RecordFilter
 from mqctl.wire.pipeline import Record
-from mqctl.wire.render_jsonl import jsonl_bytes, jsonl_lines
+from mqctl.wire.render_jsonl import jsonl_chunks, jsonl_lines
 
 
 @dataclass(frozen=True)
@@ -57,21 +57,11 @@ def render_records(
 
 
 def write_jsonl(records: Iterable[Record], body: BodyMode, writer: output.WireWriter) -> None:
-    """JSON lines, written a few hundred at a time (or one by one for a live source)."""
+    """JSON lines, written a few hundred at a time (or one by one for a live source); a capture
+    cut off mid-way still writes what was decoded before the cut."""
     if writer.live:
         for text in jsonl_lines(records, body):
             writer.raw(text + "\n")
         return
-    batch: list[bytes] = []
-    append = batch.append
-    try:
-        for line in jsonl_bytes(records, body):
-            append(line)
-            if len(batch) >= 500:
-                batch.append(b"")
-                writer.raw_bytes(b"\n".join(batch))
-                batch.clear()
-    finally:  # a capture cut off mid-way: what was decoded is still written
-        if batch:
-            batch.append(b"")
-            writer.raw_bytes(b"\n".join(batch))
+    for chunk in jsonl_chunks(records, body):
+        writer.raw_bytes(chunk)
