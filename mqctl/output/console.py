@@ -60,26 +60,45 @@ def stderr_console() -> Console:
 # --- diagnostics (stderr) -------------------------------------------------------------------
 
 
-def info(message: str) -> None:
+# The control codes rich's Text drops (bell, backspace, vertical tab, form feed, carriage return).
+_DROPPED_CONTROLS = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def plain_text(text: str) -> str | None:
+    """`text` as a colourless, unwrapped rich console writes it (a test compares the two):
+    without the control codes rich drops. None for text with a tab: rich expands tabs by the
+    width of what comes before on the screen (wide and zero-width characters), which it knows."""
+    if "\t" in text:
+        return None
+    return text.translate(_DROPPED_CONTROLS)
+
+
+def _diagnostic(text: str, style: str, soft_wrap: bool = False) -> None:
+    """One diagnostic on stderr: through rich on a terminal (colour), as plain text otherwise,
+    which costs no import of rich (a command that prints only this line starts faster)."""
+    stream = sys.stderr
+    plain = None if color_enabled(stream) else plain_text(text)
+    if plain is not None:
+        stream.write(plain + "\n")
+        stream.flush()
+        return
     from rich.text import Text
 
-    stderr_console().print(Text(scrub(message)))
+    stderr_console().print(Text(text, style=style), soft_wrap=soft_wrap)
+
+
+def info(message: str) -> None:
+    _diagnostic(scrub(message), "")
 
 
 def warn(message: str) -> None:
-    from rich.text import Text
-
-    stderr_console().print(Text(f"warning: {scrub(message)}", style="yellow"))
+    _diagnostic(f"warning: {scrub(message)}", "yellow")
 
 
 def error_line(message: str) -> None:
     """The one line the error boundary prints."""
-    from rich.text import Text
-
     # soft_wrap: one line, whatever the terminal's width (scripts and people grep it)
-    stderr_console().print(
-        Text(f"mqctl: error: {scrub(message)}", style="bold red"), soft_wrap=True
-    )
+    _diagnostic(f"mqctl: error: {scrub(message)}", "bold red", soft_wrap=True)
 
 
 # --- progress (stderr, terminals only) ------------------------------------------------------
