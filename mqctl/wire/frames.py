@@ -41,6 +41,7 @@ __all__ = [
     "BAD_ARGUMENTS",
     "BAD_FRAME_END",
     "BAD_PROPERTIES",
+    "DECODE_ERRORS",
     "FOREIGN_PROTOCOL",
     "FRAME_TYPE_NAMES",
     "GAP",
@@ -74,7 +75,7 @@ BAD_PROPERTIES = "bad-properties"  # a content header's properties do not decode
 AMQP_0_9_1 = b"AMQP\x00\x00\x09\x01"
 _DECODERS = _spec.DECODERS
 # what a decoder raises on malformed input (truncation shows up as IndexError / struct.error)
-_DECODE_ERRORS = (CodecError, IndexError, struct.error, RecursionError)
+DECODE_ERRORS = (CodecError, IndexError, struct.error, RecursionError)
 _FRAME_HEADER = struct.Struct(">BHI")
 _CONTENT_HEADER = struct.Struct(">HHQH")
 
@@ -175,7 +176,7 @@ class MethodFrame(NamedTuple):
             try:
                 # one copy of the (small) payload: slicing bytes beats slicing a memoryview
                 return decoder(self.payload.tobytes())
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
         raise FrameError(DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}"))
 
@@ -224,7 +225,7 @@ class HeaderFrame(NamedTuple):
                 if decoder is None:
                     return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
             return decoder(self.payload.tobytes())
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
 
     def properties_or_problem(self) -> dict[str, Any] | DecodeProblem:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -45,6 +44,7 @@ from mqctl.wire._spec import DECODERS
 from mqctl.wire.choices import BodyMode
 from mqctl.wire.dispatch import NATIVE, content_properties
 from mqctl.wire.frames import (
+    DECODE_ERRORS,
     GAP,
     BodyFrame,
     CutFrame,
@@ -57,7 +57,6 @@ from mqctl.wire.frames import (
 )
 from mqctl.wire.methods import NAMES_BY_KEY
 from mqctl.wire.pipeline import Record
-from mqctl.wire.values import CodecError
 
 PREVIEW_CHARS = 64
 # Lines joined into one write: few writes, and a bounded batch.
@@ -283,7 +282,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 _o, channel, size, payload = event  # type: ignore[misc]
                 text = preview(payload)  # type: ignore[arg-type]
                 fields = {"channel": channel, "type": "body", "size": size, "preview": text}
-        except (CodecError, IndexError, struct.error, RecursionError):  # FrameError too
+        except DECODE_ERRORS:  # what frame.args raises (FrameError) is one of them too
             fields = None  # the whole mapping, with "args": null and the error
         try:
             if fields is not None:
