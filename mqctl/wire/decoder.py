@@ -387,7 +387,7 @@ class FrameDecoder:
                             break
                         frame = new(
                             method_frame,
-                            (base + pos, channel, size, class_id, method_id, view[start:end]),
+                            (base + pos, channel, size, class_id, method_id, buf[start:end]),
                         )
                     elif kind == 2 and size >= 14:
                         if native:
@@ -407,7 +407,7 @@ class FrameDecoder:
                                 weight,
                                 body_size,
                                 flags,
-                                view[start:end],
+                                buf[start:end],
                             ),
                         )
                     else:
@@ -453,7 +453,7 @@ class FrameDecoder:
                             size,
                             class_id,
                             method_id,
-                            self._mv[pos + 7 : end],
+                            buf[pos + 7 : end],
                         ),
                     )
                     if class_id == 10 and (method_id == 30 or method_id == 31):
@@ -468,7 +468,7 @@ class FrameDecoder:
                             channel,
                             size,
                             *_CONTENT.unpack_from(buf, pos + 7),
-                            self._mv[pos + 7 : end],
+                            buf[pos + 7 : end],
                         ),
                     )
         return self._slow_next()
@@ -609,14 +609,13 @@ class FrameDecoder:
                 )
             )
         self._pos = end + 1
-        payload = self._mv[pos + 7 : end]
         if kind == 1:
             if size < 4:
                 return DecodeProblem(
                     offset, MALFORMED_FRAME, f"method frame of {size} byte(s)", size + 8
                 )
             class_id, method_id = _IDS.unpack_from(buf, pos + 7)
-            frame = MethodFrame(offset, channel, size, class_id, method_id, payload)
+            frame = MethodFrame(offset, channel, size, class_id, method_id, buf[pos + 7 : end])
             if class_id == 10 and (method_id == 30 or method_id == 31):
                 self._tuned(frame)
             return frame
@@ -626,7 +625,10 @@ class FrameDecoder:
                     offset, MALFORMED_FRAME, f"content header frame of {size} byte(s)", size + 8
                 )
             class_id, weight, body_size, flags = _CONTENT.unpack_from(buf, pos + 7)
-            return HeaderFrame(offset, channel, size, class_id, weight, body_size, flags, payload)
+            return HeaderFrame(
+                offset, channel, size, class_id, weight, body_size, flags, buf[pos + 7 : end]
+            )
+        payload = self._mv[pos + 7 : end]
         if kind == 3:
             return BodyFrame(offset, channel, size, payload)
         return HeartbeatFrame(offset, channel, size, payload)

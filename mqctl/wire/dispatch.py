@@ -26,9 +26,9 @@ _PROPERTY_DECODERS: Final = _spec.PROPERTY_DECODERS
 _SLOW_FLAGS: Final = {cid: (1 << (16 - len(props))) - 1 for cid, props in PROPERTIES.items()}
 
 
-def content_properties(class_id: int, flags: int, payload: memoryview) -> dict[str, Any] | None:
+def content_properties(class_id: int, flags: int, payload: bytes) -> dict[str, Any] | None:
     """Set properties of a content header; None when the careful path must handle the flags."""
     slow = _SLOW_FLAGS.get(class_id)
     if slow is None or flags & slow:
         return None
-    return _PROPERTY_DECODERS[class_id](payload.tobytes(), 14, flags)
+    return _PROPERTY_DECODERS[class_id](payload, 14, flags)

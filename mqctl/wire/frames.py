@@ -1,9 +1,10 @@
 """The codec's value objects: frames, the protocol header and decode problems.
 
 Frames are immutable ``NamedTuple``s (a frozen slotted dataclass costs five times as much to build,
-and the decoder builds one per frame). Frames hold their payload as a ``memoryview`` into the bytes
-that were fed: no copy of bodies. Keep a frame, keep its buffer alive; ``bytes(frame.payload)``
-detaches it.
+and the decoder builds one per frame). Body and heartbeat frames hold their payload as a
+``memoryview`` into the bytes that were fed: no copy of bodies. Keep such a frame, keep its buffer
+alive; ``bytes(frame.payload)`` detaches it. Method and content header frames hold ``bytes`` of
+their own: they are small and decoded from bytes, so the copy costs less than a view would.
 
 Arguments and properties are decoded on demand: ``frame.args`` / ``frame.properties`` decode each
 time they are read (the objects are immutable, so nothing is cached: read once, keep the dict).
@@ -154,7 +155,7 @@ class MethodFrame(NamedTuple):
     size: int
     class_id: int
     method_id: int
-    payload: memoryview
+    payload: bytes
 
     @property
     def name(self) -> str:
@@ -174,8 +175,7 @@ class MethodFrame(NamedTuple):
         decoder = _DECODERS.get((self.class_id << 16) | self.method_id)
         if decoder is not None:
             try:
-                # one copy of the (small) payload: slicing bytes beats slicing a memoryview
-                return decoder(self.payload.tobytes())
+                return decoder(self.payload)
             except DECODE_ERRORS as exc:
                 raise FrameError(_problem(self.offset, BAD_ARGUMENTS, exc)) from None
         raise FrameError(DecodeProblem(self.offset, BAD_ARGUMENTS, f"unknown method {self.name}"))
@@ -204,7 +204,7 @@ class HeaderFrame(NamedTuple):
     weight: int
     body_size: int
     property_flags: int
-    payload: memoryview
+    payload: bytes
 
     @property
     def class_name(self) -> str:
@@ -224,7 +224,7 @@ class HeaderFrame(NamedTuple):
                 decoder = property_decoder(self.class_id, self.property_flags)
                 if decoder is None:
                     return _slow_properties(self, _spec.PROPERTY_DECODERS.get(self.class_id))
-            return decoder(self.payload.tobytes())
+            return decoder(self.payload)
         except DECODE_ERRORS as exc:
             raise FrameError(_problem(self.offset, BAD_PROPERTIES, exc)) from None
 
@@ -240,7 +240,7 @@ class HeaderFrame(NamedTuple):
 
 def _slow_properties(frame: HeaderFrame, decoder: Any) -> dict[str, Any]:
     """Continuation flag words, or a class without properties: rare, so handled apart."""
-    payload = frame.payload.tobytes()
+    payload = frame.payload
     offset = 12
     words = []
     while True:

@@ -264,7 +264,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 decoder = decoders.get(key)
                 # the generated decoder called here, not through `event.args` (a Python property
                 # even in the compiled build); a frame it cannot decode takes the general path
-                args = decoder(payload.tobytes()) if decoder is not None else None
+                args = decoder(payload) if decoder is not None else None
                 if args is None:
                     args = event.args  # type: ignore[union-attr]
                 if key in SECRET_ARGUMENTS:
