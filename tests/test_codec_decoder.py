@@ -254,6 +254,8 @@ def test_body_payload_is_a_view_not_a_copy() -> None:
 
 
 def _taken(data: bytes, how: str) -> list[Event]:
+    if how == "iterated":
+        return events_of(data)
     decoder = FrameDecoder()
     if how == "byte by byte":  # frames straddle feeds: the careful path joins them
         taken: list[Event] = []
@@ -262,8 +264,6 @@ def _taken(data: bytes, how: str) -> list[Event]:
             taken.extend(decoder)
         return taken
     decoder.feed(data)
-    if how == "iterated":
-        return list(decoder)
     taken = []
     while (event := decoder.next_event()) is not NEED_DATA:
         taken.append(event)
