@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mqctl.jsonvalues import to_json
 from mqctl.output import WireWriter
@@ -24,7 +26,7 @@ from mqctl.wire.filters import RecordFilter, record_type
 from mqctl.wire.frames import DecodeProblem
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
-from mqctl.wire.render_jsonl import jsonl_line, jsonl_lines, record_dict
+from mqctl.wire.render_jsonl import PREVIEW_CHARS, jsonl_line, jsonl_lines, preview, record_dict
 from mqctl.wire.render_records import write_jsonl
 from mqctl.wire.render_summary import summary_json
 from mqctl.wire.summary import SummaryBuilder
@@ -501,3 +503,12 @@ def test_loss_is_reported_as_soon_as_the_peer_acknowledges_it() -> None:
     gap = acked[0].event
     assert isinstance(gap, DecodeProblem) and gap.skipped_bytes == len(b)
     assert acked[1].event.name == "Basic.Qos"  # type: ignore[union-attr]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=120).map(str.encode))
+def test_body_preview_is_the_first_characters_of_the_escaped_decode(body: bytes) -> None:
+    # the ASCII shortcut must give what decoding the whole start gives, for any bytes
+    expected = body.decode("utf-8", "backslashreplace")[:PREVIEW_CHARS]
+    assert preview(body) == expected
+    assert preview(memoryview(body)) == expected

@@ -65,6 +65,9 @@ LINES_PER_CHUNK = 500
 
 def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
     """The start of a body as text: UTF-8 where it decodes, `\\xNN` escapes where it does not."""
+    start = bytes(payload[:limit])
+    if start.isascii():  # most bodies: these bytes are the characters, whatever follows
+        return start.decode("ascii")
     return bytes(payload[: limit * 4]).decode("utf-8", "backslashreplace")[:limit]
 
 
