@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from mqctl.errors import BadInput
 from mqctl.wire.fragments import Fragment
 
-LINKTYPE_NULL = 0
-LINKTYPE_ETHERNET = 1
-LINKTYPE_RAW = 101
-LINKTYPE_LOOP = 108
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_IPV4 = 228
-LINKTYPE_IPV6 = 229
-LINKTYPE_LINUX_SLL2 = 276
+# Module constants are Final: compiled, mypyc inlines a Final or keeps it in a C static, where any
+# other global is a dictionary look-up at every use (per packet, here).
+LINKTYPE_NULL: Final = 0
+LINKTYPE_ETHERNET: Final = 1
+LINKTYPE_RAW: Final = 101
+LINKTYPE_LOOP: Final = 108
+LINKTYPE_LINUX_SLL: Final = 113
+LINKTYPE_IPV4: Final = 228
+LINKTYPE_IPV6: Final = 229
+LINKTYPE_LINUX_SLL2: Final = 276
 # DLT_RAW's value differs by platform (12 on most BSDs, 14 on OpenBSD); pcap files carry either.
-LINKTYPE_RAW_BSD = (12, 14)
+LINKTYPE_RAW_BSD: Final = (12, 14)
 
 LINK_NAMES = {
     LINKTYPE_NULL: "BSD loopback",
@@ -36,22 +38,24 @@ LINK_NAMES = {
     LINKTYPE_IPV6: "raw IPv6",
 }
 
-TCP_FIN = 0x01
-TCP_SYN = 0x02
-TCP_RST = 0x04
-TCP_ACK = 0x10
+TCP_FIN: Final = 0x01
+TCP_SYN: Final = 0x02
+TCP_RST: Final = 0x04
+TCP_ACK: Final = 0x10
 
-_ETH_IPV4 = 0x0800
-_ETH_IPV6 = 0x86DD
-_VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
-_BSD_AF_INET6 = (24, 28, 30)
-_IPV6_EXTENSIONS = (0, 43, 60, 135, 139, 140)  # hop-by-hop, routing, destination options, ...
-_IPV6_FRAGMENT = 44
+_ETH_IPV4: Final = 0x0800
+_ETH_IPV6: Final = 0x86DD
+_VLAN_TAGS: Final = (0x8100, 0x88A8, 0x9100)
+_BSD_AF_INET6: Final = (24, 28, 30)
+# hop-by-hop, routing, destination options, ...
+_IPV6_EXTENSIONS: Final = (0, 43, 60, 135, 139, 140)
+_IPV6_FRAGMENT: Final = 44
 
-_IPV4 = struct.Struct("!BxHxxHxB")  # version/IHL, total length, flags/fragment offset, protocol
-_IPV6 = struct.Struct("!4xHBx")  # payload length, next header
-_TCP = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
-_IPV6_FRAGMENT_HEADER = struct.Struct("!HI")  # offset and flags, identification
+# version/IHL, total length, flags/fragment offset, protocol
+_IPV4: Final = struct.Struct("!BxHxxHxB")
+_IPV6: Final = struct.Struct("!4xHBx")  # payload length, next header
+_TCP: Final = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
+_IPV6_FRAGMENT_HEADER: Final = struct.Struct("!HI")  # offset and flags, identification
 
 
 class Segment(NamedTuple):
@@ -71,7 +75,8 @@ class Segment(NamedTuple):
     missing: int
 
 
-_new = tuple.__new__  # builds a NamedTuple without its keyword-handling __new__: twice as fast
+# builds a NamedTuple without its keyword-handling __new__: twice as fast
+_new: Final = tuple.__new__
 
 
 class UnknownLinkType(BadInput):

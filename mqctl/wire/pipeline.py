@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from mqctl.errors import BadInput
 from mqctl.wire.capture import CaptureError
@@ -44,7 +44,7 @@ from mqctl.wire.packets import (
 from mqctl.wire.readers import read_packets
 from mqctl.wire.reassembly import SEQ_MASK, Gap, StreamItem, StreamSide
 
-TLS_HANDSHAKE = b"\x16\x03"  # a TLS record: handshake, protocol version 3.x
+TLS_HANDSHAKE: Final = b"\x16\x03"  # a TLS record: handshake, protocol version 3.x
 ENCRYPTED = "encrypted"
 ENCRYPTED_PROBLEM = DecodeProblem(
     0,
@@ -52,10 +52,10 @@ ENCRYPTED_PROBLEM = DecodeProblem(
     "TLS-encrypted (amqps): the frames cannot be read from a capture; "
     "watch a plaintext client through mqctl wire proxy --upstream-tls instead",
 )
-PROTOCOL_MAGIC = b"AMQP"
+PROTOCOL_MAGIC: Final = b"AMQP"
 # Connections whose end was seen are remembered a while, so that a late retransmission does not
 # look like a new connection started mid-stream; bounded, so that memory stays flat.
-RECENTLY_CLOSED = 4096
+RECENTLY_CLOSED: Final = 4096
 
 
 @dataclass(eq=False)
@@ -118,7 +118,8 @@ class _Flow:
 
 
 FlowKey = tuple[bytes, int, bytes, int]
-_new = tuple.__new__  # builds a NamedTuple without its keyword-handling __new__: twice as fast
+# builds a NamedTuple without its keyword-handling __new__: twice as fast
+_new: Final = tuple.__new__
 
 
 class WirePipeline:
@@ -379,10 +380,12 @@ class WirePipeline:
         """Every event the decoder has now, as records (through the decoder's iterator: ordinary
         frames come out of its inline splitting loop, without a call each)."""
         append = out.append
+        # locals: compiled, a class named as a global is a dictionary look-up per frame
+        problem, record = DecodeProblem, Record
         for event in decoder:
-            if type(event) is DecodeProblem and event.kind == RESYNC and not event.skipped_bytes:
+            if type(event) is problem and event.kind == RESYNC and not event.skipped_bytes:
                 continue  # found a frame at once: nothing was skipped, nothing to report
-            append(_new(Record, (ts, conn, from_client, event)))
+            append(_new(record, (ts, conn, from_client, event)))
 
     def _end(self, ts: float, key: FlowKey, flow: _Flow, out: list[Record]) -> None:
         """A captured connection ended: flush it, forget it, remember its ports a while."""

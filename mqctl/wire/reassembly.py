@@ -11,15 +11,15 @@ Bytes the snap length cut off are a `Gap` too.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-SEQ_MOD = 1 << 32
-SEQ_MASK = SEQ_MOD - 1
-HALF = 1 << 31
+SEQ_MOD: Final = 1 << 32
+SEQ_MASK: Final = SEQ_MOD - 1
+HALF: Final = 1 << 31
 # How much early data one direction may hold while waiting for a hole to be filled. Past either
 # bound the hole is declared lost: real reordering is a few segments deep, and memory stays flat.
-MAX_PENDING_SEGMENTS = 128
-MAX_PENDING_BYTES = 4 << 20
+MAX_PENDING_SEGMENTS: Final = 128
+MAX_PENDING_BYTES: Final = 4 << 20
 
 
 class Gap(NamedTuple):

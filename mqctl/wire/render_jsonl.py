@@ -34,7 +34,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -58,9 +58,9 @@ from mqctl.wire.frames import (
 from mqctl.wire.methods import NAMES_BY_KEY
 from mqctl.wire.pipeline import Record
 
-PREVIEW_CHARS = 64
+PREVIEW_CHARS: Final = 64
 # Lines joined into one write: few writes, and a bounded batch.
-LINES_PER_CHUNK = 500
+LINES_PER_CHUNK: Final = 500
 
 
 def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
@@ -72,7 +72,7 @@ def preview(payload: bytes | memoryview, limit: int = PREVIEW_CHARS) -> str:
 
 
 # Arguments that carry credentials, by method key ((class_id << 16) | method_id).
-SECRET_ARGUMENTS = {
+SECRET_ARGUMENTS: Final = {
     (10 << 16) | 11: "response",
     (10 << 16) | 21: "response",
     (10 << 16) | 70: "new_secret",
@@ -108,8 +108,8 @@ def _default(value: Any) -> Any:
 # record about five times as fast as the standard library's C encoder, which was the largest share
 # of `wire read --format jsonl`. Its output is compact (no space after `,` and `:`). Datetimes go
 # through `_default`, so that timestamps read as everywhere else in mqctl ("...T22:13:20Z").
-_dumps = orjson.dumps
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+_dumps: Final = orjson.dumps
+_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def record_dict(record: Record, body: BodyMode = BodyMode.preview) -> dict[str, Any]:
@@ -231,6 +231,9 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
     names = NAMES_BY_KEY
     decoders = DECODERS
     native = NATIVE
+    # (locals: compiled, a class or table named as a global is a dictionary look-up per frame)
+    header_frame, method_frame, body_frame = HeaderFrame, MethodFrame, BodyFrame
+    secrets = SECRET_ARGUMENTS
     last_ts = 0.0
     last_conn: object = None
     last_from_client = False
@@ -246,7 +249,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
         fields: dict[str, Any] | None = None
         try:
             # Frames are NamedTuples: unpacking them is cheaper than reading fields by name.
-            if kind is HeaderFrame:
+            if kind is header_frame:
                 _o, channel, size, class_id, _w, body_size, flags, payload = event  # type: ignore[misc]
                 # compiled, straight to the native decoder (`event.properties` is a Python
                 # property: a frame of the interpreter per header); None: the general path
@@ -261,7 +264,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                     "body_size": body_size,
                     "properties": properties,
                 }
-            elif kind is MethodFrame:
+            elif kind is method_frame:
                 _o, channel, size, class_id, method_id, payload = event  # type: ignore[misc]
                 key = (class_id << 16) | method_id
                 decoder = decoders.get(key)
@@ -270,7 +273,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                 args = decoder(payload) if decoder is not None else None
                 if args is None:
                     args = event.args  # type: ignore[union-attr]
-                if key in SECRET_ARGUMENTS:
+                if key in secrets:
                     args = redact_args(event, args)  # type: ignore[arg-type]
                 fields = {
                     "channel": channel,
@@ -281,7 +284,7 @@ def jsonl_bytes(records: Iterable[Record], body: BodyMode = BodyMode.preview) ->
                     "method": names.get(key) or event.name,  # type: ignore[union-attr]
                     "args": args,
                 }
-            elif kind is BodyFrame and preview_bodies:
+            elif kind is body_frame and preview_bodies:
                 _o, channel, size, payload = event  # type: ignore[misc]
                 text = preview(payload)  # type: ignore[arg-type]
                 fields = {"channel": channel, "type": "body", "size": size, "preview": text}

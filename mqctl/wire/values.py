@@ -123,13 +123,13 @@ _F32 = struct.Struct(">f")
 _F64 = struct.Struct(">d")
 _DEC = struct.Struct(">Bi")
 
-_u32 = _U32.unpack_from
-_i32 = _I32.unpack_from
-_i64 = _I64.unpack_from
-_u64 = _U64.unpack_from
+_u32: Final = _U32.unpack_from
+_i32: Final = _I32.unpack_from
+_i64: Final = _I64.unpack_from
+_u64: Final = _U64.unpack_from
 #: True when this module runs compiled by mypyc (see tools/build_mypyc.py)
 _NATIVE: Final = not __file__.endswith(".py")
-_typed = int.__new__  # a typed int without its range check: the wire width already bounds it
+_typed: Final = int.__new__  # a typed int without its range check: the wire width already bounds it
 
 
 def decode_timestamp(seconds: int) -> dt.datetime | int:
