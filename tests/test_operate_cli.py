@@ -101,6 +101,17 @@ def test_list_filters_and_errors(cli: Cli, filled: str) -> None:
     assert none.out.count("\n") == 1  # the header line alone
 
 
+def test_list_refuses_a_column_with_an_empty_step(cli: Cli, filled: str) -> None:
+    for columns in ("name,,x", "name..x", "name,messages..ready", ".name", "name."):
+        run = cli("list", "queues", "--vhost", filled, "--columns", columns)
+        assert (run.status, run.out) == (4, ""), columns
+        assert run.err == (
+            f"mqctl: error: --columns {columns!r}: a column is a field name, dotted for nested "
+            "ones; e.g. --columns name,messages,message_stats.publish_details.rate, or --columns "
+            "all\n"
+        )
+
+
 def test_declare_delete_purge_close_through_the_cli(cli: Cli, vhost: str, unique: str) -> None:
     run = cli(
         "declare",

@@ -100,8 +100,9 @@ def test_parse_columns() -> None:
     assert parse_columns(None, ("a", "b")) == ("a", "b")
     assert parse_columns("name, message_stats.ack", ()) == ("name", "message_stats.ack")
     assert parse_columns("all", ("a",)) is None
-    with pytest.raises(BadInput, match="dotted"):
-        parse_columns("name,,x", ())
+    for text in ("name,,x", "name..x", "a,messages..ready", ".name", "name."):
+        with pytest.raises(BadInput, match="dotted"):
+            parse_columns(text, ())
 
 
 def test_glob_filter_matches_whole_names_and_regex_searches() -> None:

@@ -40,7 +40,9 @@ def parse_columns(text: str | None, default: Sequence[str]) -> tuple[str, ...] |
     names = tuple(part.strip() for part in text.split(","))
     if names == (ALL,):
         return None
-    bad = [name for name in names if not name or name.startswith(".") or name.endswith(".")]
+    # An empty step (`a..b`, `.a`, `a.`) is a typo: no field is named "", and read as a path it
+    # would show an empty column rather than say so.
+    bad = [name for name in names if "" in name.split(".")]
     if bad or not names:
         raise BadInput(
             f"--columns {text!r}: a column is a field name, dotted for nested ones",
