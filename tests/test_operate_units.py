@@ -105,6 +105,27 @@ def test_parse_columns() -> None:
             parse_columns(text, ())
 
 
+def test_sort_fields_the_kinds_vouch_for() -> None:
+    queues, exchanges = KINDS["queues"], KINDS["exchanges"]
+    for field in (
+        "messages",  # a default column
+        "durable",  # a field beyond them
+        "message_stats",  # absent at times, and the paths below it
+        "message_stats.publish_details.rate",
+        "policy",
+        "consumer_utilisation",
+        "messages_ready_details.rate",
+        "arguments.x-max-length",
+        "effective_policy_definition.max-length",
+    ):
+        assert queues.vouches_for(field), field
+    assert exchanges.vouches_for("message_stats.publish_in_details.rate")  # on every kind
+    assert KINDS["connections"].vouches_for("client_properties")  # a prefix of a column
+    for field in ("no_such_field", "durable.x", "name.x", "message"):
+        assert not queues.vouches_for(field), field
+    assert not exchanges.vouches_for("consumer_utilisation")  # a queue's
+
+
 def test_glob_filter_matches_whole_names_and_regex_searches() -> None:
     glob = NameFilter("orders.*").matcher()
     assert glob("orders.new") and not glob("my.orders.new") and not glob("Orders.x")
