@@ -17,6 +17,7 @@ import yaml
 from tests.conftest import AMQP_URL, API_URL, ROOT
 from tests.operate_helpers import (
     api_get,
+    declare_queues,
     fill,
     publish,
     q,
@@ -110,6 +111,52 @@ def test_list_refuses_a_column_with_an_empty_step(cli: Cli, filled: str) -> None
             "ones; e.g. --columns name,messages,message_stats.publish_details.rate, or --columns "
             "all\n"
         )
+
+
+def test_list_refuses_a_sort_field_no_row_has(cli: Cli, filled: str) -> None:
+    for kind, sort in (
+        ("queues", "no_such_field"),
+        ("queues", "-no_such_field"),
+        ("feature-flags", "nope"),
+    ):
+        run = cli("list", kind, "--vhost", filled, "--sort", sort, "--columns", "name")
+        field = sort.removeprefix("-")
+        assert (run.status, run.out) == (4, ""), sort
+        assert run.err == (
+            f"mqctl: error: --sort {field!r}: {kind} have no such field; see their field names "
+            f"with mqctl list {kind} --columns all --format json\n"
+        )
+    # Real fields still sort: a column, and a nested object as a whole (present with traffic).
+    run = cli("list", "queues", "--vhost", filled, "--sort", "-messages", "--columns", "name")
+    assert (run.status, run.out.split()) == (
+        0,
+        ["name", "orders.new", "billing.run", "orders.paid"],
+    )
+    wait_for(
+        lambda: all("message_stats" in row for row in api_get(f"queues/{q(filled)}")),
+        "the queues' message_stats",
+    )
+    run = cli("list", "queues", "--vhost", filled, "--sort", "message_stats", "--columns", "name")
+    assert run.status == 0 and sorted(run.out.split()[1:]) == sorted(DEPTHS), run.err
+
+
+def test_list_sorts_by_fields_absent_at_times(cli: Cli, vhost: str) -> None:
+    declare_queues(vhost, {"idle": {}})
+    (row,) = api_get(f"queues/{q(vhost)}")
+    assert "message_stats" not in row and "policy" not in row  # no traffic, no policy
+    for sort in (
+        "message_stats.publish_details.rate",
+        "-message_stats.publish_details.rate",
+        "policy",
+        "effective_policy_definition.max-length",
+        "consumer_utilisation",
+        "idle_since",
+        "messages_details.rate",
+        "arguments.x-max-length",
+        "-messages",
+    ):
+        run = cli("list", "queues", "--vhost", vhost, "--sort", sort, "--columns", "name")
+        assert (run.status, run.out) == (0, "name\nidle\n"), (sort, run.err)
 
 
 def test_declare_delete_purge_close_through_the_cli(cli: Cli, vhost: str, unique: str) -> None:

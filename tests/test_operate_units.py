@@ -17,10 +17,16 @@ from mqctl import output
 from mqctl.errors import BadInput
 from mqctl.jsonstream import NotAnArray, iter_json_array
 from mqctl.operate.changes import parse_arguments
-from mqctl.operate.columns import api_columns, get_path, parse_columns, reader, trim
+from mqctl.operate.columns import api_columns, get_path, has_path, parse_columns, reader, trim
 from mqctl.operate.health import CheckResult, HealthReport, Status, Threshold
 from mqctl.operate.kinds import KINDS
-from mqctl.operate.listing import NameFilter, SortKey, sort_records, stats_params
+from mqctl.operate.listing import (
+    NameFilter,
+    SortKey,
+    check_sort_field,
+    sort_records,
+    stats_params,
+)
 from mqctl.operate.top import TopState, handle_key
 from mqctl.output.listing import tsv_cell, tsv_line
 from mqctl.output.top import sparkline
@@ -124,6 +130,24 @@ def test_sort_fields_the_kinds_vouch_for() -> None:
     for field in ("no_such_field", "durable.x", "name.x", "message"):
         assert not queues.vouches_for(field), field
     assert not exchanges.vouches_for("consumer_utilisation")  # a queue's
+
+
+def test_sort_field_checked_against_the_rows() -> None:
+    queues = KINDS["queues"]
+    rows: list[dict[str, Any]] = [{"name": "a", "x": {"y": None}}, {"name": "b", "z": 1}]
+    assert has_path(rows[0], "x.y") and has_path(rows[0], "x")  # null, and a prefix: there
+    assert not has_path(rows[0], "x.y.z") and not has_path(rows[0], "z")
+    # Not refused (it raises when it refuses): one row having the field will do.
+    for key in (SortKey("x.y"), SortKey("x", True), SortKey("z")):
+        check_sort_field(queues, key, rows)
+    with pytest.raises(BadInput) as refused:
+        check_sort_field(queues, SortKey("no_such_field", True), rows)
+    assert str(refused.value) == (
+        "--sort 'no_such_field': queues have no such field; see their field names with "
+        "mqctl list queues --columns all --format json"
+    )
+    check_sort_field(queues, SortKey("no_such_field"), [])  # no rows: no telling
+    check_sort_field(queues, SortKey("policy"), rows)  # vouched for, though absent
 
 
 def test_glob_filter_matches_whole_names_and_regex_searches() -> None:

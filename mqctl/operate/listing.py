@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mqctl.errors import BadInput, BrokerError
 from mqctl.management import MAX_PAGE_SIZE, ManagementClient
-from mqctl.operate.columns import api_columns, get_path, trim, without
+from mqctl.operate.columns import api_columns, get_path, has_path, trim, without
 from mqctl.operate.kinds import KIND_NAMES, KINDS, Kind
 
 
@@ -156,11 +156,41 @@ def _rows(
         )
         if local_sort:
             assert request.sort is not None
-            selected = iter(sort_records(list(selected), request.sort))
+            records = list(selected)
+            check_sort_field(kind, request.sort, records)
+            selected = iter(sort_records(records, request.sort))
+        elif request.sort is not None:
+            selected = _sort_checked(kind, request.sort, selected)
         for record in selected:
             yield _shape(record, kind, columns, top_level)
     except BrokerError as exc:
         raise _explained(exc, kind, request) from None
+
+
+def check_sort_field(kind: Kind, key: SortKey, records: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a sort by a field none of the records has and the kind does not vouch for (see
+    `Kind.vouches_for`): sorted by a missing field (by the broker or here), rows come in no
+    useful order without a word. No records: nothing to tell by."""
+    if not records or kind.vouches_for(key.column):
+        return
+    if not any(has_path(record, key.column) for record in records):
+        raise BadInput(
+            f"--sort {key.column!r}: {kind.name} have no such field",
+            f"see their field names with mqctl list {kind.name} --columns all --format json",
+        )
+
+
+def _sort_checked(
+    kind: Kind, key: SortKey, records: Iterator[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """The records, the first checked for the sort field: rows stream, so the first is all
+    there is to tell by before output starts."""
+    first = next(records, None)
+    if first is None:
+        return
+    check_sort_field(kind, key, (first,))
+    yield first
+    yield from records
 
 
 def stats_params(kind: Kind, fields: Iterable[str], *, paged: bool = False) -> dict[str, str]:
