@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gzip
 import sys
-from typing import IO, NamedTuple
+from typing import IO, Final, NamedTuple
 
 from mqctl.errors import BadInput
 
-CHUNK = 1 << 20
-MAX_PACKET = 1 << 24  # a record longer than this is corruption, not a packet
+CHUNK: Final = 1 << 20
+MAX_PACKET: Final = 1 << 24  # a record longer than this is corruption, not a packet
 GZIP_MAGIC = b"\x1f\x8b"
 
 

@@ -73,20 +73,26 @@ class NeedData(enum.Enum):
 
 NEED_DATA: Final = NeedData.NEED_DATA
 
-_HEADER = struct.Struct(">BHI")
-_IDS = struct.Struct(">HH")
-_CONTENT = struct.Struct(">HHQH")
-_TUNE = struct.Struct(">HIH")
-_new = tuple.__new__  # builds a NamedTuple without the keyword-handling __new__: 2x faster
+_HEADER: Final = struct.Struct(">BHI")
+_IDS: Final = struct.Struct(">HH")
+_CONTENT: Final = struct.Struct(">HHQH")
+_TUNE: Final = struct.Struct(">HIH")
+# Module constants are Final: compiled, a Final is a C static or an inlined literal, any other
+# global a dictionary look-up per use.
+_new: Final = tuple.__new__  # builds a NamedTuple without the keyword-handling __new__: 2x faster
 #: True when this module runs compiled by mypyc (see tools/build_mypyc.py)
 _NATIVE: Final = not __file__.endswith(".py")
 
-_START, _FRAMES, _RESYNC, _FOREIGN = range(4)
-_CONNECTION_TUNE = (10 << 16) | 30
-_CONNECTION_TUNE_OK = (10 << 16) | 31
-_TUNES = frozenset((_CONNECTION_TUNE, _CONNECTION_TUNE_OK))
-_FRAME_KINDS = {2: "ContentHeader", 3: "ContentBody", 8: "Heartbeat"}
-_FRAME_KINDS_ALL = frozenset((1, 2, 3, 8))
+# decoder states
+_START: Final = 0
+_FRAMES: Final = 1
+_RESYNC: Final = 2
+_FOREIGN: Final = 3
+_CONNECTION_TUNE: Final = (10 << 16) | 30
+_CONNECTION_TUNE_OK: Final = (10 << 16) | 31
+_TUNES: Final = frozenset((_CONNECTION_TUNE, _CONNECTION_TUNE_OK))
+_FRAME_KINDS: Final = {2: "ContentHeader", 3: "ContentBody", 8: "Heartbeat"}
+_FRAME_KINDS_ALL: Final = frozenset((1, 2, 3, 8))
 
 
 class FrameDecoder:
@@ -693,4 +699,4 @@ class FrameDecoder:
         )
 
 
-_HEADER_AND_IDS = struct.Struct(">BHII")  # type, channel, size, (class_id << 16) | method_id
+_HEADER_AND_IDS: Final = struct.Struct(">BHII")  # type, channel, size, (class_id << 16) | method_id
