@@ -62,7 +62,8 @@ def list_command(
     sort: Annotated[
         str | None,
         typer.Option(
-            help="Sort by a column, -COL for descending. Example: --sort=-messages",
+            help="Sort by a column, -COL for descending; a field the rows lack and the kind does "
+            "not have is refused (status 4). Example: --sort=-messages",
             show_default=False,
         ),
     ] = None,
