@@ -126,18 +126,13 @@ def test_list_refuses_a_sort_field_no_row_has(cli: Cli, filled: str) -> None:
             f"mqctl: error: --sort {field!r}: {kind} have no such field; see their field names "
             f"with mqctl list {kind} --columns all --format json\n"
         )
-    # Real fields still sort: a column, and a nested object as a whole (present with traffic).
+    # A real field still sorts. (Whether a queue's message_stats shows up at all depends on the
+    # broker's stats timing, so fields it may lack are tested on an idle queue, below.)
     run = cli("list", "queues", "--vhost", filled, "--sort", "-messages", "--columns", "name")
     assert (run.status, run.out.split()) == (
         0,
         ["name", "orders.new", "billing.run", "orders.paid"],
     )
-    wait_for(
-        lambda: all("message_stats" in row for row in api_get(f"queues/{q(filled)}")),
-        "the queues' message_stats",
-    )
-    run = cli("list", "queues", "--vhost", filled, "--sort", "message_stats", "--columns", "name")
-    assert run.status == 0 and sorted(run.out.split()[1:]) == sorted(DEPTHS), run.err
 
 
 def test_list_sorts_by_fields_absent_at_times(cli: Cli, vhost: str) -> None:
