@@ -51,8 +51,11 @@ def parse_columns(text: str | None, default: Sequence[str]) -> tuple[str, ...] |
     return names
 
 
-def get_path(record: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path; None when any step is missing.
+_MISSING = object()  # no field at the path: unlike a null value, which is a field
+
+
+def _at_path(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path, or `_MISSING` when any step is missing.
 
     A whole key that contains dots (policies' `apply-to` has none, but arguments may) wins over
     the nested reading.
@@ -62,21 +65,20 @@ def get_path(record: Mapping[str, Any], path: str) -> Any:
     value: Any = record
     for step in path.split("."):
         if not isinstance(value, Mapping) or step not in value:
-            return None
+            return _MISSING
         value = value[step]
     return value
 
 
+def get_path(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path; None when any step is missing (see `_at_path`)."""
+    value = _at_path(record, path)
+    return None if value is _MISSING else value
+
+
 def has_path(record: Mapping[str, Any], path: str) -> bool:
     """The record has a field at the dotted path, null or not (a prefix of a nested one too)."""
-    if path in record:
-        return True
-    value: Any = record
-    for step in path.split("."):
-        if not isinstance(value, Mapping) or step not in value:
-            return False
-        value = value[step]
-    return True
+    return _at_path(record, path) is not _MISSING
 
 
 def reader(path: str) -> Callable[[Mapping[str, Any]], Any]:

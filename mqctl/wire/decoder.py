@@ -73,12 +73,12 @@ class NeedData(enum.Enum):
 
 NEED_DATA: Final = NeedData.NEED_DATA
 
+# Module constants are Final: compiled, a Final is a C static or an inlined literal, any other
+# global a dictionary look-up per use.
 _HEADER: Final = struct.Struct(">BHI")
 _IDS: Final = struct.Struct(">HH")
 _CONTENT: Final = struct.Struct(">HHQH")
 _TUNE: Final = struct.Struct(">HIH")
-# Module constants are Final: compiled, a Final is a C static or an inlined literal, any other
-# global a dictionary look-up per use.
 _new: Final = tuple.__new__  # builds a NamedTuple without the keyword-handling __new__: 2x faster
 #: True when this module runs compiled by mypyc (see tools/build_mypyc.py)
 _NATIVE: Final = not __file__.endswith(".py")
