@@ -280,3 +280,23 @@ def test_stdin_is_decoded_as_it_arrives() -> None:
         proc.wait(timeout=30)
         proc.stdout.close()
     assert proc.returncode == 0
+
+
+def test_human_view_shows_hostile_json_bodies(tmp_path: Path) -> None:
+    """A JSON body with a lone surrogate escape, or nested past Python's recursion limit, used
+    to end the human view with an internal error (status 1)."""
+    from mqctl.wire.encoder import encode_message
+
+    bodies = [b'{"s": "\\ud800", "n": 1e400}', b"[" * 2000 + b"]" * 2000]
+    stream = PROTOCOL_HEADER + b"".join(
+        encode_message(
+            1, "Basic.Publish", body, {"content_type": "application/json"}, routing_key="q"
+        )
+        for body in bodies
+    )
+    path = tmp_path / "hostile.pcap"
+    path.write_bytes(pcap_bytes([(True, 1, stream)]))
+    status, out, err = run([str(path)])
+    assert (status, err) == (0, "")
+    assert '        "s": "\\ud800",\n        "n": Infinity\n      }\n' in out
+    assert 'ContentBody 4000 B "[[[[' in out  # too deep for a tree: shown as text

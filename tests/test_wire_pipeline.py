@@ -26,6 +26,7 @@ from mqctl.wire.filters import RecordFilter, record_type
 from mqctl.wire.frames import DecodeProblem
 from mqctl.wire.pcapwriter import PcapWriter, TcpFlowWriter, ip_tcp_packet, link_frame
 from mqctl.wire.pipeline import Record, WirePipeline, read_capture
+from mqctl.wire.render_human import pretty_json
 from mqctl.wire.render_jsonl import PREVIEW_CHARS, jsonl_line, jsonl_lines, preview, record_dict
 from mqctl.wire.render_records import write_jsonl
 from mqctl.wire.render_summary import summary_json
@@ -512,3 +513,58 @@ def test_body_preview_is_the_first_characters_of_the_escaped_decode(body: bytes)
     expected = body.decode("utf-8", "backslashreplace")[:PREVIEW_CHARS]
     assert preview(body) == expected
     assert preview(memoryview(body)) == expected
+
+
+def _stdlib_pretty(raw: bytes) -> str:
+    return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)  # past 64 bits too: orjson refuses those
+    | st.text(max_size=12)  # lone surrogates too: from "\\ud800" escapes in a body
+)
+_JSON_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_pretty_json_writes_what_the_stdlib_writes(value: object) -> None:
+    # orjson's fast path and the stdlib's fallback give the same text; a lone surrogate, which
+    # no output can encode, shows as its escape
+    raw = json.dumps(value).encode()
+    expected = _stdlib_pretty(raw)
+    shown = pretty_json(raw)
+    assert shown is not None
+    assert shown.encode("utf-8")  # always writable
+    assert json.loads(shown) == json.loads(raw)
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in expected):
+        assert shown == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["1e400", "-1e400", "1e16", "1e-7", "-0.0"])
+)
+def test_pretty_json_keeps_every_float(number: float | str) -> None:
+    # floats in their shortest form (1e16 where the stdlib writes 1e+16); out of range: Infinity
+    raw = f'{{"n": {number}, "m": [1.5]}}'.encode()
+    shown = pretty_json(raw)
+    assert shown is not None
+    assert json.loads(shown) == json.loads(raw)
+
+
+def test_pretty_json_declines_what_it_cannot_show_as_a_tree() -> None:
+    assert pretty_json(b"[" * 2000 + b"]" * 2000) is None  # past Python's recursion limit
+    assert pretty_json(b"{not json") is None
+    assert pretty_json(b"\xff\xfe") is None
+    deep = b"[" * 300 + b"]" * 300  # past orjson's 255 levels: the stdlib writes it
+    assert pretty_json(deep) == _stdlib_pretty(deep)

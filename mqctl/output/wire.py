@@ -42,7 +42,7 @@ class WireWriter:
 
     def line(self, parts: Sequence[tuple[str, str | None]]) -> None:
         if self._console is None:
-            self.stream.write("".join(text for text, _style in parts) + "\n")
+            self.stream.write("".join([text for text, _style in parts]) + "\n")
             if self.live:
                 self.stream.flush()
             return
