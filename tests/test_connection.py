@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from mqctl.amqp_connection import open_connection
 from mqctl.config import ConnectionOptions, resolve
 from mqctl.errors import AccessRefused, BrokerError, ExitStatus, Unreachable
 from mqctl.management import ManagementClient, api_path
+from mqctl.management_reads import ParallelReads
 
 pytestmark = pytest.mark.broker
 
@@ -95,6 +97,30 @@ def test_management_api_errors(broker: str, clean_env: Path, unique: str) -> Non
         "cannot reach the management API at http://127.0.0.1:1: connection refused; "
         "check --api, and that the rabbitmq_management plugin is enabled"
     )
+
+
+def test_parallel_reads_answer_each_read_on_a_client_of_its_own(
+    broker: str, clean_env: Path, unique: str
+) -> None:
+    good = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:15672")
+    with ManagementClient(good) as api:
+        seen: list[ManagementClient] = []
+
+        def whose(client: ManagementClient, segment: str) -> Any:
+            seen.append(client)
+            return client.get(segment)
+
+        with ParallelReads(api, workers=2) as reads:
+            overview = reads.get("overview", params={"columns": "management_version"})
+            missing = reads.get("queues", "/", unique)
+            vhosts = [reads.submit(whose, "vhosts") for _ in range(6)]
+        assert overview.result()["management_version"]
+        with pytest.raises(BrokerError) as info:  # an error is raised by its own read
+            missing.result()
+        assert info.value.reply_code == 404
+        assert all(any(v["name"] == "/" for v in read.result()) for read in vhosts)
+        assert api not in seen and 1 <= len(set(map(id, seen))) <= 2  # a client per worker
+        assert api.get("vhosts")  # the caller's client is untouched
 
 
 def test_api_path_encodes_each_segment_whole() -> None:

@@ -2,7 +2,8 @@
 
 Reading: per vhost involved, one GET of /api/definitions/{vhost} and one of /api/exchanges/{vhost}
 (vhost_state.py says why), plus one request each for vhosts, limits, users, permissions and
-operator policies — never one per object. Creating many exchanges, queues and bindings goes
+operator policies — never one per object; once the vhosts are known, side by side
+(management_reads.py). Creating many exchanges, queues and bindings goes
 through the broker's vhost-scoped definitions import in one request per vhost, after mqctl's own
 plan and checks; everything else is one request per object.
 """
@@ -13,8 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from mqctl.management import ManagementClient
+from mqctl.management_reads import ParallelReads
 from mqctl.topology.backends.usage import UsageMap, passive_usage, with_unacked
-from mqctl.topology.backends.vhost_state import read_vhost
+from mqctl.topology.backends.vhost_state import read_definitions, read_exchanges, vhost_sections
 from mqctl.topology.definitions import from_broker
 from mqctl.topology.kinds import BY_SECTION
 from mqctl.topology.model import GlobalParameter, Queue, Topology, TopologyObject, User
@@ -76,7 +78,28 @@ class HttpBackend:
         wanted = list(dict.fromkeys(vhosts))
         all_vhosts = {v["name"]: v for v in self.client.get("vhosts")}
         present = [name for name in wanted if name in all_vhosts]
-        limits = {item["vhost"]: item.get("value", {}) for item in self.client.get("vhost-limits")}
+        names = set(user_names)
+        globals_wanted = set(global_names)
+        # the rest depends only on which vhosts exist: side by side (see management_reads.py)
+        with ParallelReads(self.client) as reads:
+            limits_read = reads.get("vhost-limits")
+            vhost_reads = [
+                (
+                    name,
+                    reads.submit(read_definitions, name),
+                    reads.submit(read_exchanges, name),
+                    reads.get("operator-policies", name),
+                )
+                for name in present
+            ]
+            permissions_read = reads.get("permissions")
+            topic_permissions_read = reads.get("topic-permissions")
+            if names or all_users:
+                user_limits_read = reads.get("user-limits")
+                users_read = reads.get("users")
+            if globals_wanted:
+                globals_read = reads.get("global-parameters")
+        limits = {item["vhost"]: item.get("value", {}) for item in limits_read.result()}
         document: dict[str, Any] = {
             "vhosts": [
                 {**_vhost_record(all_vhosts[name]), "limits": limits.get(name, {})}
@@ -89,8 +112,10 @@ class HttpBackend:
             "operator_policies": [],
             "parameters": [],
         }
-        for name in present:
-            definitions = read_vhost(self.client, name, all_vhosts[name])
+        for name, definitions_read, exchanges_read, operator_policies_read in vhost_reads:
+            definitions = vhost_sections(
+                definitions_read.result(), exchanges_read.result(), all_vhosts[name]
+            )
             for section in ("queues", "exchanges", "bindings", "policies", "parameters"):
                 for item in definitions.get(section, []):
                     item["vhost"] = name  # vhost-scoped exports leave it out
@@ -99,27 +124,24 @@ class HttpBackend:
                     if section == "parameters" and item.get("component") in _NOT_PARAMETERS:
                         continue
                     document[section].append(item)
-            for item in self.client.get("operator-policies", name):
-                document["operator_policies"].append(item)
+            document["operator_policies"].extend(operator_policies_read.result())
         present_set = set(present)
         document["permissions"] = [
-            p for p in self.client.get("permissions") if p["vhost"] in present_set
+            p for p in permissions_read.result() if p["vhost"] in present_set
         ]
         document["topic_permissions"] = [
-            p for p in self.client.get("topic-permissions") if p["vhost"] in present_set
+            p for p in topic_permissions_read.result() if p["vhost"] in present_set
         ]
-        names = set(user_names)
         if names or all_users:
-            user_limits = {u["user"]: u.get("value", {}) for u in self.client.get("user-limits")}
+            user_limits = {u["user"]: u.get("value", {}) for u in user_limits_read.result()}
             document["users"] = [
                 {**u, "limits": user_limits.get(u["name"], {})}
-                for u in self.client.get("users")
+                for u in users_read.result()
                 if all_users or u["name"] in names
             ]
-        globals_wanted = set(global_names)
         if globals_wanted:
             document["global_parameters"] = [
-                g for g in self.client.get("global-parameters") if g["name"] in globals_wanted
+                g for g in globals_read.result() if g["name"] in globals_wanted
             ]
         topology = Topology()
         for obj in from_broker(document):

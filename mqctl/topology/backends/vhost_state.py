@@ -24,10 +24,11 @@ QUEUE_COLUMNS = "name,durable,auto_delete,arguments"
 BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
 
 
-def read_vhost(
-    client: ManagementClient, vhost: str, vhost_record: dict[str, Any]
-) -> dict[str, list[dict[str, Any]]]:
-    """The vhost's objects as definitions records (without `vhost` keys), whatever the version."""
+Definitions = tuple[dict[str, list[dict[str, Any]]], str]  # the sections, the broker's version
+
+
+def read_definitions(client: ManagementClient, vhost: str) -> Definitions:
+    """The vhost's definitions sections (exchanges apart: see read_exchanges) and the version."""
     try:
         answer = client.get("definitions", vhost)
         sections = {name: list(answer.get(name) or []) for name in SECTIONS}
@@ -41,11 +42,25 @@ def read_vhost(
                 "rabbitmq_version", ""
             )
         )
-    sections["exchanges"] = [
+    return sections, version
+
+
+def read_exchanges(client: ManagementClient, vhost: str) -> list[dict[str, Any]]:
+    """The vhost's exchanges but the built-in ones, from their own endpoint."""
+    return [
         exchange
         for exchange in client.get("exchanges", vhost, params={"columns": EXCHANGE_COLUMNS})
         if exchange["name"] not in BUILTIN_EXCHANGES
     ]
+
+
+def vhost_sections(
+    definitions: Definitions, exchanges: list[dict[str, Any]], vhost_record: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """The vhost's objects as definitions records (without `vhost` keys), whatever the version:
+    what read_definitions and read_exchanges read (side by side: they are independent)."""
+    sections, version = definitions
+    sections["exchanges"] = exchanges
     if major_version(version) >= 4 and _default_queue_type(vhost_record) == "classic":
         for queue in sections["queues"]:
             arguments = queue.get("arguments") or {}
