@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from mqctl.amqp_connection import open_connection
 from mqctl.config import ConnectionOptions, resolve
@@ -99,28 +105,122 @@ def test_management_api_errors(broker: str, clean_env: Path, unique: str) -> Non
     )
 
 
-def test_parallel_reads_answer_each_read_on_a_client_of_its_own(
+def _pools(client: ManagementClient) -> int:
+    """Connection pools the client's session holds: none once it is closed."""
+    adapter = client.session.get_adapter(client.base_url)
+    assert isinstance(adapter, requests.adapters.HTTPAdapter)
+    return len(adapter.poolmanager.pools)
+
+
+API_SETTINGS = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:15672")
+
+
+def test_parallel_reads_run_side_by_side_on_clients_of_their_own(
+    broker: str, clean_env: Path
+) -> None:
+    both = threading.Barrier(2, timeout=30)
+    seen: list[ManagementClient] = []
+
+    def together(client: ManagementClient) -> Any:
+        seen.append(client)
+        both.wait()  # passes only when the two reads run at once
+        return client.get("vhosts")
+
+    with ManagementClient(API_SETTINGS) as api:
+        with ParallelReads(api, workers=2) as reads:
+            answers = [reads.submit(together), reads.submit(together)]
+            overview = reads.get("overview", params={"columns": "management_version"})
+        assert all(any(v["name"] == "/" for v in read.result()) for read in answers)
+        assert overview.result()["management_version"]
+        assert len({id(client) for client in seen}) == 2 and api not in seen
+        assert [_pools(client) for client in seen] == [0, 0]  # closed with the block
+        assert api.get("vhosts")  # the caller's client is untouched
+
+
+def test_parallel_reads_stop_at_the_first_failure(
     broker: str, clean_env: Path, unique: str
 ) -> None:
-    good = settings("amqp://guest:guest@127.0.0.1:5672/%2f", api="http://127.0.0.1:15672")
-    with ManagementClient(good) as api:
-        seen: list[ManagementClient] = []
+    asked = threading.Event()
+    ran: list[str] = []
 
-        def whose(client: ManagementClient, segment: str) -> Any:
-            seen.append(client)
-            return client.get(segment)
+    def failing(client: ManagementClient) -> Any:
+        asked.wait(30)  # every read below is queued by then
+        return client.get("queues", "/", f"{unique}-missing")
 
-        with ParallelReads(api, workers=2) as reads:
-            overview = reads.get("overview", params={"columns": "management_version"})
-            missing = reads.get("queues", "/", unique)
-            vhosts = [reads.submit(whose, "vhosts") for _ in range(6)]
-        assert overview.result()["management_version"]
-        with pytest.raises(BrokerError) as info:  # an error is raised by its own read
-            missing.result()
-        assert info.value.reply_code == 404
-        assert all(any(v["name"] == "/" for v in read.result()) for read in vhosts)
-        assert api not in seen and 1 <= len(set(map(id, seen))) <= 2  # a client per worker
-        assert api.get("vhosts")  # the caller's client is untouched
+    def counted(client: ManagementClient) -> Any:
+        ran.append("read")
+        return client.get("vhosts")
+
+    with (
+        ManagementClient(API_SETTINGS) as api,
+        pytest.raises(BrokerError) as info,
+        ParallelReads(api, workers=1) as reads,
+    ):
+        reads.submit(failing)
+        queued = [reads.submit(counted) for _ in range(3)]
+        asked.set()
+    assert info.value.reply_code == 404 and ran == []
+    assert all(read.cancelled() for read in queued)
+
+
+def test_parallel_reads_raise_the_earliest_failure_asked_for(
+    broker: str, clean_env: Path, unique: str
+) -> None:
+    # as reading one after another would: the first read's error, though the second fails first
+    second_failed = threading.Event()
+
+    def first(client: ManagementClient) -> Any:
+        second_failed.wait(30)
+        return client.get("queues", "/", f"{unique}-first")
+
+    def second(client: ManagementClient) -> Any:
+        try:
+            return client.get("queues", "/", f"{unique}-second")
+        finally:
+            second_failed.set()
+
+    with (
+        ManagementClient(API_SETTINGS) as api,
+        pytest.raises(BrokerError) as info,
+        ParallelReads(api, workers=2) as reads,
+    ):
+        reads.submit(first)
+        reads.submit(second)
+    assert f"{unique}-first" in str(info.value)
+
+
+_STUCK_READS = """
+import time
+from mqctl.config import ConnectionOptions, resolve
+from mqctl.management import ManagementClient
+from mqctl.management_reads import ParallelReads, beside
+settings = resolve(ConnectionOptions(api="http://127.0.0.1:15672"), env={})
+stuck = beside(lambda: time.sleep(60))
+with ParallelReads(ManagementClient(settings), workers=2) as reads:
+    for _ in range(4):
+        reads.submit(lambda client: time.sleep(60))  # a broker that stopped answering
+    print("waiting", flush=True)
+"""
+
+
+def test_an_interrupt_does_not_wait_for_reads_in_flight(clean_env: Path) -> None:
+    # Ctrl-C while reads hang: the process ends at once (a ThreadPoolExecutor's workers would
+    # hold it up until each read ended: the old facts read did, for up to 15 s)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_READS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "waiting\n"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - interrupted < 5
+    assert process.returncode == -signal.SIGINT and err.rstrip().endswith("KeyboardInterrupt"), err
 
 
 def test_api_path_encodes_each_segment_whole() -> None:

@@ -146,6 +146,7 @@ def _rows(
         server_regex = request.name_filter.api_regex()
         if server_regex is not None and kind.names == ("name",):
             params.update(name=server_regex, use_regex="true")
+    shown = 0  # rows yielded: a broker error after some is not about the sort field
     try:
         if request.page_size is not None:
             source = client.pages(*segments, params=params, page_size=request.page_size)
@@ -163,8 +164,9 @@ def _rows(
             selected = _sort_checked(kind, request.sort, selected)
         for record in selected:
             yield _shape(record, kind, columns, top_level)
+            shown += 1
     except BrokerError as exc:
-        raise _explained(exc, kind, request) from None
+        raise _explained(exc, kind, request, before_rows=not shown) from None
 
 
 def check_sort_field(kind: Kind, key: SortKey, records: Sequence[Mapping[str, Any]]) -> None:
@@ -253,7 +255,9 @@ def sort_records(records: list[dict[str, Any]], key: SortKey) -> list[dict[str, 
     return present + missing
 
 
-def _explained(exc: BrokerError, kind: Kind, request: ListRequest) -> BrokerError | BadInput:
+def _explained(
+    exc: BrokerError, kind: Kind, request: ListRequest, *, before_rows: bool
+) -> BrokerError | BadInput:
     if exc.reply_code == 404 and kind.since is not None:
         return BrokerError(
             f"this broker has no {kind.name} in its management API ({exc.message})",
@@ -267,9 +271,9 @@ def _explained(exc: BrokerError, kind: Kind, request: ListRequest) -> BrokerErro
             reply_code=404,
         )
     sort = request.sort
-    if exc.reply_code == 500 and sort is not None and "." in sort.column:
-        # RabbitMQ fails (500) to sort by a dotted field that goes on past a value (durable.x):
-        # before any row, so the rows cannot tell; the kind's fields can
+    if exc.reply_code == 500 and sort is not None and "." in sort.column and before_rows:
+        # RabbitMQ fails (500, with no body to say why) to sort by a dotted field that goes on
+        # past a value (durable.x): before any row, so the rows cannot tell; the kind's fields can
         if not kind.vouches_for(sort.column):
             return _no_such_sort_field(kind, sort)
         return BrokerError(

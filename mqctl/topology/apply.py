@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from mqctl.errors import BadInput, ExitStatus, MqctlError, OperationFailed
+from mqctl.management_reads import beside
 from mqctl.topology.model import (
     KINDS,
     Binding,
@@ -91,12 +91,10 @@ def make_plan(
 ) -> tuple[Plan, Topology]:
     """The plan and the broker's state it was computed from."""
     # The facts and the state are independent reads: do them side by side.
-    with ThreadPoolExecutor(1) as pool:
-        facts_future = pool.submit(
-            backend.facts, desired, with_users=bool(desired.of(User)) or _needs_users(desired)
-        )
-        actual = backend.read_state(desired)
-        facts = facts_future.result()
+    with_users = bool(desired.of(User)) or _needs_users(desired)
+    facts_read = beside(lambda: backend.facts(desired, with_users=with_users))
+    actual = backend.read_state(desired)
+    facts = facts_read.result()
     plan = compute_plan(
         desired,
         actual,
