@@ -15,7 +15,8 @@ the block raises the error of the earliest read (in the order they were asked fo
 as reading one after another would have: after a block that did not raise, every `result()` is
 there. An interrupt (Ctrl-C) while waiting cancels what has not started and is raised at once:
 the workers are daemon threads, so the reads in flight do not hold the process up as it exits
-(a ThreadPoolExecutor's would, for up to the client's timeout each).
+(a ThreadPoolExecutor's would, for up to the client's timeout each). So does an error raised in
+the block. Each worker closes its client when it ends.
 """
 
 from __future__ import annotations
@@ -45,24 +46,31 @@ class ParallelReads:
         self._timeout = client.timeout
         self._most = workers
         self._queue: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # guards the lists and flags below
         self._workers: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._clients: list[ManagementClient] = []
         self._reads: list[Future[Any]] = []
+        self._failed = False
+        self._closing = False
 
     def submit(
         self, read: Callable[Concatenate[ManagementClient, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> Future[T]:
         """`read(client, *args, **kwargs)` on a worker, with that worker's client."""
         future: Future[T] = Future()
-        future.add_done_callback(self._on_done)
         with self._lock:
+            if self._closing:
+                raise RuntimeError("ParallelReads: a read submitted after its block")
+            index = len(self._reads)
             self._reads.append(future)
-        self._queue.put((future, lambda client: read(client, *args, **kwargs)))
-        if len(self._workers) < min(self._most, len(self._reads)):
-            worker = threading.Thread(target=self._work, name="mqctl-read", daemon=True)
-            self._workers.append(worker)
-            worker.start()
+            if self._failed:  # after an earlier read failed: it would not have been sent
+                future.cancel()
+                return future
+            future.add_done_callback(lambda done: self._on_done(index, done))
+            self._queue.put((future, lambda client: read(client, *args, **kwargs)))
+            if len(self._workers) < min(self._most, len(self._reads)):
+                worker = threading.Thread(target=self._work, name="mqctl-read", daemon=True)
+                self._workers.append(worker)
+                worker.start()
         return future
 
     def get(self, *segments: str, params: dict[str, Any] | None = None) -> Future[Any]:
@@ -70,18 +78,33 @@ class ParallelReads:
         return self.submit(lambda client: client.get(*segments, params=params))
 
     def _work(self) -> None:
-        client = ManagementClient(self._settings, self._timeout)
+        made: list[ManagementClient] = []  # this worker's client, made for its first read
+
+        def client() -> ManagementClient:
+            if not made:
+                made.append(ManagementClient(self._settings, self._timeout))
+            return made[0]
+
+        try:
+            while (item := self._queue.get()) is not None:
+                future, call = item
+                _settle(future, lambda: call(client()))  # noqa: B023 - called before the next item
+        finally:
+            for each in made:
+                each.close()
+
+    def _on_done(self, index: int, future: Future[Any]) -> None:
+        """A read that failed cancels the reads after it not yet started; those before it run
+        on, so the earliest failure is known."""
+        if future.cancelled() or future.exception() is None:
+            return
         with self._lock:
-            self._clients.append(client)
-        while (item := self._queue.get()) is not None:
-            future, call = item
-            _settle(future, lambda: call(client))  # noqa: B023 - called before the next item
+            self._failed = True
+            later = self._reads[index + 1 :]
+        for read in later:
+            read.cancel()
 
-    def _on_done(self, future: Future[Any]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            self._cancel_pending()
-
-    def _cancel_pending(self) -> None:
+    def _cancel_all(self) -> None:
         with self._lock:
             reads = list(self._reads)
         for read in reads:
@@ -96,26 +119,24 @@ class ParallelReads:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        with self._lock:
+            self._closing = True
+            workers = list(self._workers)
+        for _ in workers:
+            self._queue.put(None)  # each worker ends after what is queued before it
+        if exc is not None:  # the block raised (or was interrupted): no waiting for reads
+            self._cancel_all()
+            return
         try:
-            if exc is not None:
-                self._cancel_pending()
-            for _ in self._workers:
-                self._queue.put(None)
-            for worker in self._workers:
+            for worker in workers:
                 worker.join()
         except BaseException:  # interrupted while waiting: the reads in flight are abandoned
-            self._cancel_pending()
+            self._cancel_all()
             raise
-        finally:
-            with self._lock:
-                clients = list(self._clients)
-            for client in clients:
-                client.close()
-        if exc is None:
-            for read in self._reads:
-                error = None if read.cancelled() else read.exception()
-                if error is not None:
-                    raise error
+        for read in self._reads:
+            error = None if read.cancelled() else read.exception()
+            if error is not None:
+                raise error
 
 
 def beside(call: Callable[[], T]) -> Future[T]:

@@ -163,6 +163,47 @@ def test_parallel_reads_stop_at_the_first_failure(
     assert all(read.cancelled() for read in queued)
 
 
+def test_parallel_reads_give_up_the_reads_queued_when_the_block_raises(
+    broker: str, clean_env: Path
+) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+
+    def blocked(client: ManagementClient) -> Any:
+        release.wait(30)
+
+    def counted(client: ManagementClient) -> Any:
+        ran.append("read")
+
+    with ManagementClient(API_SETTINGS) as api:
+        started = time.monotonic()
+        with pytest.raises(LookupError), ParallelReads(api, workers=1) as reads:
+            reads.submit(blocked)
+            queued = [reads.submit(counted) for _ in range(3)]
+            raise LookupError("the caller's own error")
+        assert time.monotonic() - started < 5  # not held up by the blocked read
+        release.set()
+        assert all(read.cancelled() for read in queued)
+        with pytest.raises(RuntimeError):  # the block is over
+            reads.submit(counted)
+    assert ran == []
+
+
+def test_parallel_reads_do_not_send_a_read_asked_for_after_a_failure(
+    broker: str, clean_env: Path, unique: str
+) -> None:
+    with (
+        ManagementClient(API_SETTINGS) as api,
+        pytest.raises(BrokerError),
+        ParallelReads(api, workers=2) as reads,
+    ):
+        failed = reads.get("queues", "/", f"{unique}-missing")
+        with pytest.raises(BrokerError):
+            failed.result(timeout=30)
+        late = reads.get("vhosts")
+    assert late.cancelled()
+
+
 def test_parallel_reads_raise_the_earliest_failure_asked_for(
     broker: str, clean_env: Path, unique: str
 ) -> None:

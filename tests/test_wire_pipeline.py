@@ -567,6 +567,8 @@ def test_pretty_json_declines_what_it_cannot_show_as_a_tree() -> None:
     assert pretty_json(b"\xff\xfe") is None
     deep = b"[" * 300 + b"]" * 300  # past orjson's 255 levels: the stdlib writes it
     assert pretty_json(deep) == _stdlib_pretty(deep)
+    raw = b'["\xed\xa0\x80"]'  # a surrogate's own bytes (json.loads reads them too)
+    assert pretty_json(raw) == _escaped_surrogates(_stdlib_pretty(raw)) == '[\n  "\\ud800"\n]'
     for encoding in ("utf-8-sig", "utf-16", "utf-32-be"):  # as json.loads reads bytes
         raw = '{"a": ["\u00e9", 1]}'.encode(encoding)
         assert pretty_json(raw) == _stdlib_pretty(raw)
