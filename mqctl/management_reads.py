@@ -100,15 +100,14 @@ class ParallelReads:
             return
         with self._lock:
             self._failed = True
-            later = self._reads[index + 1 :]
-        for read in later:
-            read.cancel()
+        self._cancel_from(index + 1)
 
-    def _cancel_all(self) -> None:
+    def _cancel_from(self, index: int) -> None:
+        """Cancel the reads from `index` on, in the order asked for, that have not started."""
         with self._lock:
-            reads = list(self._reads)
+            reads = self._reads[index:]
         for read in reads:
-            read.cancel()  # only those not yet started
+            read.cancel()
 
     def __enter__(self) -> ParallelReads:
         return self
@@ -125,13 +124,13 @@ class ParallelReads:
         for _ in workers:
             self._queue.put(None)  # each worker ends after what is queued before it
         if exc is not None:  # the block raised (or was interrupted): no waiting for reads
-            self._cancel_all()
+            self._cancel_from(0)
             return
         try:
             for worker in workers:
                 worker.join()
         except BaseException:  # interrupted while waiting: the reads in flight are abandoned
-            self._cancel_all()
+            self._cancel_from(0)
             raise
         for read in self._reads:
             error = None if read.cancelled() else read.exception()

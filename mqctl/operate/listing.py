@@ -146,7 +146,7 @@ def _rows(
         server_regex = request.name_filter.api_regex()
         if server_regex is not None and kind.names == ("name",):
             params.update(name=server_regex, use_regex="true")
-    shown = 0  # rows yielded: a broker error after some is not about the sort field
+    shown = False  # a row was yielded: a broker error after that is not about the sort field
     try:
         if request.page_size is not None:
             source = client.pages(*segments, params=params, page_size=request.page_size)
@@ -164,7 +164,7 @@ def _rows(
             selected = _sort_checked(kind, request.sort, selected)
         for record in selected:
             yield _shape(record, kind, columns, top_level)
-            shown += 1
+            shown = True
     except BrokerError as exc:
         raise _explained(exc, kind, request, before_rows=not shown) from None
 
@@ -282,9 +282,9 @@ def _explained(
             f"mqctl list {kind.name} --columns all --format json",
             reply_code=500,
         )
-    if exc.reply_code == 400 and request.sort is not None:
+    if exc.reply_code == 400 and sort is not None:
         return BrokerError(
-            f"the broker could not sort {kind.name} by {request.sort.column!r}: {exc.message}",
+            f"the broker could not sort {kind.name} by {sort.column!r}: {exc.message}",
             "sort by a column the API has (see --columns all)",
             reply_code=400,
         )
